@@ -1,0 +1,43 @@
+# One entry point per chore. `make run` and `make test` work on a fresh Debian machine.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test test-sqlite test-postgres check bench deps demo-db messages
+
+$(STAMP): pyproject.toml
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e ".[dev]"
+	touch $(STAMP)
+
+deps: $(STAMP)
+	scripts/install-system-packages
+	$(PY) manage.py compilemessages -v 0 --ignore=.venv
+
+# The whole system on SQLite: web, worker, camera gateway, simulated cameras, demo data.
+run: deps
+	$(PY) manage.py migrate -v 0
+	$(PY) manage.py seed_demo
+	$(VENV)/bin/honcho -f Procfile start
+
+# All tests, on SQLite and then on PostgreSQL (127.0.0.1:5432 unless PGHOST says otherwise).
+test: deps test-sqlite test-postgres
+
+test-sqlite:
+	DB=sqlite $(PY) -m pytest
+
+test-postgres:
+	DB=postgres PGTESTDATABASE=test_nattillsyn_$$$$ $(PY) -m pytest
+
+check: deps
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy .
+
+bench: deps
+	$(PY) benchmarks/live_view.py
+
+messages:
+	$(PY) manage.py makemessages -l sv -l en --ignore=.venv --ignore=simcam --ignore=gateway --ignore=benchmarks

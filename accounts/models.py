@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    CASE_OFFICER = "case_officer", _("Case officer")
+    PLANNER = "planner", _("Home-care planner")
+    INSTALLER = "installer", _("Installer")
+    OPERATOR = "operator", _("Operator")
+    PATROL = "patrol", _("Night patrol")
+    SHIFT_LEAD = "shift_lead", _("Shift lead")
+    ADMINISTRATOR = "administrator", _("Administrator")
+    AUDITOR = "auditor", _("Auditor")
+
+
+class Tenant(models.Model):
+    """A municipality. Every piece of care data belongs to exactly one tenant."""
+
+    name = models.CharField(_("name"), max_length=200, unique=True)
+    slug = models.SlugField(unique=True)
+    overdue_grace_min = models.PositiveIntegerField(
+        _("overdue alarm after (minutes)"), default=10,
+        help_text=_("A due check not started within this time raises an alarm to the shift lead."),
+    )
+    escalation_ack_min = models.PositiveIntegerField(
+        _("escalation acknowledgement time (minutes)"), default=10,
+        help_text=_("An escalation not acknowledged by the night patrol within this time alerts the shift lead."),
+    )
+    check_window_min = models.PositiveIntegerField(
+        _("check window (minutes)"), default=60,
+        help_text=_("How long after its time a camera check may still be made; then it escalates to a visit."),
+    )
+    view_seconds = models.PositiveIntegerField(_("view time (seconds)"), default=30)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    """A user's role in one tenant. A user may hold several roles and tenants."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=20, choices=Role.choices)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "tenant", "role"], name="unique_membership")]
+
+    def __str__(self) -> str:
+        return f"{self.user} – {self.tenant} – {self.get_role_display()}"

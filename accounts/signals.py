@@ -1,0 +1,33 @@
+"""Every login, failed login and logout goes to the audit log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.dispatch import receiver
+
+from audit.models import AuditAction
+from audit.records import record
+
+
+def _client_ip(request: Any) -> str | None:
+    return request.META.get("REMOTE_ADDR") if request is not None else None
+
+
+@receiver(user_logged_in)
+def audit_login(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
+    record(actor=user, action=AuditAction.LOGIN, ip=_client_ip(request))
+
+
+@receiver(user_logged_out)
+def audit_logout(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
+    if user is not None:
+        record(actor=user, action=AuditAction.LOGOUT, ip=_client_ip(request))
+
+
+@receiver(user_login_failed)
+def audit_login_failed(sender: Any, credentials: dict[str, Any], request: Any = None, **kwargs: Any) -> None:
+    # Never the password: only the name that was tried.
+    record(actor=None, action=AuditAction.LOGIN_FAILED, ip=_client_ip(request),
+           detail={"username": str(credentials.get("username", ""))[:150]})

@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+from typing import Any, NoReturn
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class AuditAction(models.TextChoices):
+    LOGIN = "login", _("Logged in")
+    LOGIN_FAILED = "login_failed", _("Failed login")
+    LOGOUT = "logout", _("Logged out")
+    PERSON_CHANGED = "person_changed", _("Person registered or changed")
+    DECISION_CHANGED = "decision_changed", _("Decision registered or changed")
+    CONSENT_GIVEN = "consent_given", _("Consent registered")
+    CONSENT_WITHDRAWN = "consent_withdrawn", _("Consent withdrawn")
+    AGREEMENT_CHANGED = "agreement_changed", _("Agreement changed")
+    ABSENCE_CHANGED = "absence_changed", _("Absence registered or changed")
+    CAMERA_CHANGED = "camera_changed", _("Camera registered or changed")
+    INSTALLATION_TEST = "installation_test", _("Installation test recorded")
+    CHECKS_PLANNED = "checks_planned", _("Night's checks planned")
+    CHECK_CANCELLED = "check_cancelled", _("Check cancelled")
+    CHECK_DUE = "check_due", _("Check due")
+    CHECK_OPENED = "check_opened", _("Check opened (view granted)")
+    CAMERA_VIEW = "camera_view", _("Camera viewed")
+    CHECK_OUTCOME = "check_outcome", _("Check outcome recorded")
+    RETRY_SCHEDULED = "retry_scheduled", _("Retry scheduled")
+    ESCALATED = "escalated", _("Escalated")
+    ESCALATION_ACKNOWLEDGED = "escalation_acknowledged", _("Escalation acknowledged")
+    ESCALATION_RESOLVED = "escalation_resolved", _("Escalation result recorded")
+    ALARM_RAISED = "alarm_raised", _("Alarm raised to shift lead")
+    ALARM_ACKNOWLEDGED = "alarm_acknowledged", _("Alarm acknowledged")
+    GRANT_REFUSED = "grant_refused", _("Camera access refused")
+    GRANT_REVOKED = "grant_revoked", _("Camera access revoked")
+    CAMERA_FAULT = "camera_fault", _("Camera fault found")
+    AUDIT_LOG_READ = "audit_log_read", _("Audit log read")
+
+
+class AppendOnlyQuerySet(models.QuerySet["AuditEntry"]):
+    def update(self, **kwargs: Any) -> NoReturn:
+        raise PermissionError("the audit log is append-only")
+
+    def delete(self) -> NoReturn:
+        raise PermissionError("the audit log is append-only")
+
+
+class AuditEntry(models.Model):
+    """One line of the append-only, hash-chained audit log.
+
+    ``entry_hash`` is a keyed hash over this entry's content and the previous
+    entry's hash, so changing, deleting or reordering entries breaks the chain
+    (``manage.py verify_audit_chain``).
+    """
+
+    at = models.DateTimeField(db_index=True)
+    tenant = models.ForeignKey("accounts.Tenant", null=True, blank=True, on_delete=models.PROTECT)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT)
+    actor_name = models.CharField(max_length=150, blank=True)
+    action = models.CharField(max_length=40, choices=AuditAction.choices)
+    person = models.ForeignKey("people.Person", null=True, blank=True, on_delete=models.PROTECT)
+    object_type = models.CharField(max_length=40, blank=True)
+    object_id = models.CharField(max_length=64, blank=True)
+    duration_s = models.FloatField(null=True, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+    prev_hash = models.CharField(max_length=64)
+    entry_hash = models.CharField(max_length=64, unique=True)
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["person", "at"]), models.Index(fields=["tenant", "at"])]
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise PermissionError("the audit log is append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise PermissionError("the audit log is append-only")
+
+
+class AuditChainHead(models.Model):
+    """A single row holding the newest entry's hash; locking it orders the chain."""
+
+    last_hash = models.CharField(max_length=64)

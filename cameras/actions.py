@@ -1,0 +1,276 @@
+"""Every change to cameras and view grants goes through here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils.translation import gettext as _
+
+from accounts.models import Tenant
+from audit.models import AuditAction
+from audit.records import record
+from cameras import gateway_client
+from cameras.credentials import encrypt_password, stream_url_with_credentials
+from cameras.drivers import driver_for
+from cameras.models import Camera, GrantPurpose, InstallationTest, ViewGrant
+from gateway.grants import Grant, sign_grant
+from nattillsyn import clock
+from people.actions import ActionRefused
+from people.models import Person
+
+
+@transaction.atomic
+def save_camera(camera: Camera | None, *, actor: Any, tenant: Tenant, password: str | None = None,
+                **fields: Any) -> Camera:
+    if camera is None:
+        camera = Camera(tenant=tenant)
+    elif camera.tenant_id != tenant.id:
+        raise ActionRefused(_("The camera belongs to another municipality."))
+    person = fields.get("person")
+    if person is not None and person.tenant_id != tenant.id:
+        raise ActionRefused(_("The person belongs to another municipality."))
+    for name, value in fields.items():
+        setattr(camera, name, value)
+    if password:
+        camera.password_encrypted = encrypt_password(password)
+    camera.save()
+    record(actor=actor, action=AuditAction.CAMERA_CHANGED, tenant=tenant, person=camera.person_id,
+           obj=camera, detail={"fields": sorted(fields), "password_changed": bool(password)})
+    return camera
+
+
+@transaction.atomic
+def record_installation_test(camera: Camera, *, actor: Any, operator: Any, passed: bool,
+                             notes: str = "") -> InstallationTest:
+    if camera.person_id is None:
+        raise ActionRefused(_("Assign the camera to a person before the installation test."))
+    test = InstallationTest.objects.create(
+        camera=camera, person_id=camera.person_id, performed_at=clock.now(), installer=actor,
+        operator=operator, passed=passed, notes=notes,
+    )
+    record(actor=actor, action=AuditAction.INSTALLATION_TEST, tenant=camera.tenant_id,
+           person=camera.person_id, obj=test,
+           detail={"passed": passed, "operator": operator.get_username(), "notes": notes})
+    return test
+
+
+def camera_stream_for_gateway(camera: Camera) -> str:
+    return stream_url_with_credentials(camera.stream_url, camera.username, camera.password_encrypted)
+
+
+@transaction.atomic
+def issue_grant(camera: Camera, *, actor: Any, purpose: str, person: Person | None, attempt: Any = None,
+                hard_end: datetime | None = None, max_view_s: int | None = None,
+                ip: str | None = None) -> tuple[ViewGrant, str]:
+    """Sign a single-use permission to view ``camera`` and ask the gateway to get ready.
+
+    The caller has already checked the rules for ``purpose``; the grant only
+    carries the result, and the gateway redeems it once.
+    """
+    now = clock.now()
+    view_s = min(max_view_s or camera.tenant.view_seconds, settings.MAX_VIEW_HARD_LIMIT_S)
+    start_by = now + timedelta(seconds=settings.GRANT_START_WINDOW_S)
+    latest_end = start_by + timedelta(seconds=view_s + 5)
+    grant_row = ViewGrant.objects.create(
+        tenant_id=camera.tenant_id, camera=camera, person=person, attempt=attempt, operator=actor,
+        purpose=purpose, issued_at=now, start_by=start_by,
+        hard_end=min(latest_end, hard_end) if hard_end else latest_end, max_view_s=view_s,
+    )
+    token = grant_token(grant_row)
+    record(actor=actor, action=AuditAction.CHECK_OPENED, tenant=camera.tenant_id, person=person, obj=grant_row,
+           ip=ip, detail={"purpose": purpose, "camera": camera.id, "gid": str(grant_row.gid)})
+    rtsp_url = camera_stream_for_gateway(camera)
+
+    def get_camera_ready() -> None:
+        driver_for(camera).open_view()
+        gateway_client.prepare(token, rtsp_url)
+
+    transaction.on_commit(get_camera_ready)
+    return grant_row, token
+
+
+def grant_token(grant: ViewGrant) -> str:
+    """The signed form of a stored grant, for the browser to present to the gateway."""
+    return sign_grant(
+        Grant(
+            gid=str(grant.gid), gateway="*", tenant=grant.tenant_id, operator=grant.operator_id,
+            person=grant.person_id or 0, camera=grant.camera_id,
+            check=grant.attempt.night_check_id if grant.attempt is not None else None, purpose=grant.purpose,
+            issued_at=grant.issued_at.timestamp(), start_by=min(grant.start_by, grant.hard_end).timestamp(),
+            hard_end=grant.hard_end.timestamp(), max_view_s=grant.max_view_s,
+        ),
+        settings.GRANT_KEY.encode(),
+    )
+
+
+def grant_refusal(grant: ViewGrant, now: datetime) -> str | None:
+    """Is this grant still good for starting a view? Asked when the gateway redeems it."""
+    from checks.rules import camera_view_startable
+
+    if grant.revoked_at is not None:
+        return "revoked"
+    if now >= grant.start_by or now >= grant.hard_end:
+        return "expired"
+    if grant.purpose == GrantPurpose.CHECK:
+        if grant.attempt is None or grant.attempt.outcome:
+            return "check_closed"
+        return camera_view_startable(grant.attempt.night_check, now)
+    if grant.purpose == GrantPurpose.INSTALL_TEST and grant.person is not None:
+        if not any(consent.is_valid_at(now) for consent in grant.person.consents.all()):
+            return "no_valid_consent"
+    return None
+
+
+@transaction.atomic
+def redeem_grant(gid: str, *, gateway: str) -> tuple[ViewGrant | None, str | None]:
+    """Mark the grant used, once. Returns (grant, None) or (grant or None, refusal reason)."""
+    grant = (
+        ViewGrant.objects.select_for_update()
+        .select_related("camera", "person", "attempt__night_check__person", "tenant")
+        .filter(gid=gid)
+        .first()
+    )
+    if grant is None:
+        return None, "unknown"
+    if grant.redeemed_at is not None:
+        return grant, "already_used"
+    now = clock.now()
+    refusal = grant_refusal(grant, now)
+    if refusal is not None:
+        record(actor=None, action=AuditAction.GRANT_REFUSED, tenant=grant.tenant_id, person=grant.person_id,
+               obj=grant, detail={"reason": refusal, "operator": grant.operator_id, "gateway": gateway})
+        return grant, refusal
+    grant.redeemed_at = now
+    grant.save(update_fields=["redeemed_at"])
+    return grant, None
+
+
+@transaction.atomic
+def record_view_event(gid: str, *, event: str, at: datetime, reason: str = "", bytes_sent: int = 0,
+                      transcoded: bool = False) -> ViewGrant | None:
+    """The gateway reports a session's start, first frame and end; the end is audited."""
+    grant = ViewGrant.objects.select_for_update().filter(gid=gid).first()
+    if grant is None:
+        return None
+    if event == "first_frame" and grant.first_frame_at is None:
+        grant.first_frame_at = at
+        grant.save(update_fields=["first_frame_at"])
+    elif event == "ended" and grant.ended_at is None:
+        grant.ended_at = at
+        grant.end_reason = reason[:40]
+        grant.bytes_sent = bytes_sent
+        grant.transcoded = transcoded
+        grant.save(update_fields=["ended_at", "end_reason", "bytes_sent", "transcoded"])
+        record(actor=grant.operator, action=AuditAction.CAMERA_VIEW, tenant=grant.tenant_id,
+               person=grant.person_id, obj=grant, duration_s=grant.view_duration_s,
+               detail={"purpose": grant.purpose, "camera": grant.camera_id, "end_reason": reason,
+                       "bytes_sent": bytes_sent, "transcoded": transcoded, "gid": str(grant.gid)})
+        transaction.on_commit(lambda: return_camera_to_privacy(grant.id))
+    return grant
+
+
+def return_camera_to_privacy(grant_id: int) -> None:
+    grant = ViewGrant.objects.select_related("camera").get(id=grant_id)
+    driver_for(grant.camera).close_view()
+    ViewGrant.objects.filter(id=grant_id).update(camera_returned_to_privacy=True)
+
+
+def revoke_grants_for_person(person: Person, *, reason: str) -> int:
+    """Stop every view of this person that is granted or running. The gateway polls
+    the revocation list every second, so a running stream stops within seconds."""
+    now = clock.now()
+    live = ViewGrant.objects.filter(person=person, revoked_at__isnull=True, ended_at__isnull=True,
+                                    hard_end__gt=now)
+    return _revoke(live, reason=reason, now=now)
+
+
+def revoke_grants_for_attempt(attempt: Any, *, reason: str) -> int:
+    now = clock.now()
+    live = ViewGrant.objects.filter(attempt=attempt, revoked_at__isnull=True, ended_at__isnull=True,
+                                    hard_end__gt=now)
+    return _revoke(live, reason=reason, now=now)
+
+
+def _revoke(grants: Any, *, reason: str, now: datetime) -> int:
+    count = 0
+    with transaction.atomic():
+        for grant in grants.select_for_update():
+            grant.revoked_at = now
+            grant.revoke_reason = reason
+            grant.save(update_fields=["revoked_at", "revoke_reason"])
+            record(actor=None, action=AuditAction.GRANT_REVOKED, tenant=grant.tenant_id,
+                   person=grant.person_id, obj=grant, detail={"reason": reason, "gid": str(grant.gid)})
+            count += 1
+    return count
+
+
+def revoked_gids(gids: list[str]) -> list[str]:
+    """Which of these grants must stop now (revoked, or past their hard end)."""
+    now = clock.now()
+    valid_ids = []
+    for gid in gids:
+        try:
+            import uuid
+
+            valid_ids.append(uuid.UUID(gid))
+        except ValueError:
+            continue
+    stopped = ViewGrant.objects.filter(gid__in=valid_ids).filter(Q(revoked_at__isnull=False) | Q(hard_end__lte=now))
+    unknown = set(valid_ids) - set(ViewGrant.objects.filter(gid__in=valid_ids).values_list("gid", flat=True))
+    return [str(gid) for gid in stopped.values_list("gid", flat=True)] + [str(gid) for gid in unknown]
+
+
+def close_views_past_their_end(now: datetime) -> int:
+    """Worker safety net: any camera whose grant has ended goes back to privacy,
+    even if the gateway never reported the end."""
+    overdue = ViewGrant.objects.filter(hard_end__lte=now, camera_returned_to_privacy=False)
+    count = 0
+    for grant_id in overdue.values_list("id", flat=True)[:200]:
+        return_camera_to_privacy(grant_id)
+        count += 1
+    return count
+
+
+@dataclass(frozen=True)
+class TechnicalTestResult:
+    ok: bool
+    problem: str
+
+
+def run_technical_test(camera: Camera, *, actor: Any) -> TechnicalTestResult:
+    """Ask the camera and the gateway whether the camera works, without showing anyone the picture."""
+    status = driver_for(camera).status()
+    problem = status.problem
+    if status.reachable:
+        try:
+            probe = gateway_client.probe(camera_stream_for_gateway(camera), seconds=2)
+        except (OSError, ValueError) as exc:
+            problem = f"gateway_unreachable: {exc}"[:200]
+        else:
+            if not probe.get("reachable"):
+                problem = f"stream_unreachable: {probe.get('error') or ''}"[:200]
+            elif probe.get("black"):
+                problem = "picture_black"
+            elif probe.get("frozen"):
+                problem = "picture_frozen"
+    if not problem and status.in_privacy_position is False and not _camera_is_in_view(camera):
+        problem = "not_in_privacy_position"
+    with transaction.atomic():
+        Camera.objects.filter(id=camera.id).update(last_probe_at=clock.now(), last_probe_ok=not problem,
+                                                   last_probe_problem=problem)
+        record(actor=actor, action=AuditAction.CAMERA_FAULT if problem else AuditAction.CAMERA_CHANGED,
+               tenant=camera.tenant_id, person=camera.person_id, obj=camera,
+               detail={"technical_test": True, "problem": problem})
+    return TechnicalTestResult(ok=not problem, problem=problem)
+
+
+def _camera_is_in_view(camera: Camera) -> bool:
+    """A granted view is running, so the camera is rightly out of its privacy position."""
+    now = clock.now()
+    return ViewGrant.objects.filter(camera=camera, revoked_at__isnull=True, ended_at__isnull=True,
+                                    hard_end__gt=now).exists()

@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Role
+from cameras.models import Camera
+from people.models import Person
+
+
+class CameraForm(forms.ModelForm):
+    password = forms.CharField(label=_("Password"), required=False, widget=forms.PasswordInput(render_value=False),
+                               help_text=_("Stored encrypted. Leave empty to keep the current password."))
+
+    class Meta:
+        model = Camera
+        fields = ["name", "model", "driver", "stream_url", "username", "password", "placement_note", "person"]
+
+    def __init__(self, *args: Any, tenant: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.tenant = tenant
+        person_field = self.fields["person"]
+        assert isinstance(person_field, forms.ModelChoiceField)
+        person_field.queryset = Person.objects.filter(tenant=tenant)
+        person_field.required = False
+        person_field.error_messages["invalid_choice"] = _("Unknown person: choose one from the list.")
+
+    def clean_stream_url(self) -> str:
+        url = self.cleaned_data["stream_url"].strip()
+        parts = urlsplit(url)
+        if parts.scheme not in ("rtsp", "rtsps") or not parts.hostname:
+            raise forms.ValidationError(_("The stream address must look like rtsp://host:port/path."))
+        if parts.username or parts.password:
+            raise forms.ValidationError(_("Give the user name and password in their own fields, not in the address."))
+        return url
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"]
+        if Camera.objects.filter(tenant=self.tenant, name=name).exclude(pk=self.instance.pk).exists():
+            raise forms.ValidationError(_("A camera with this name already exists."))
+        return name
+
+    def clean_person(self) -> Person | None:
+        person = self.cleaned_data.get("person")
+        if person is not None:
+            taken = Camera.objects.filter(person=person).exclude(pk=self.instance.pk).first()
+            if taken is not None:
+                raise forms.ValidationError(_("The person already has a camera: %(name)s.") % {"name": taken.name})
+        return person
+
+
+class InstallationTestForm(forms.Form):
+    operator = forms.ModelChoiceField(label=_("Tested together with operator"), queryset=get_user_model().objects.none())
+    passed = forms.BooleanField(label=_("The operator saw the picture and the test passed"), required=False)
+    notes = forms.CharField(label=_("Notes"), max_length=300, required=False)
+
+    def __init__(self, *args: Any, tenant: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        operator_field = self.fields["operator"]
+        assert isinstance(operator_field, forms.ModelChoiceField)
+        operator_field.queryset = get_user_model().objects.filter(
+            memberships__tenant=tenant, memberships__role=Role.OPERATOR).distinct()
+        operator_field.error_messages["invalid_choice"] = _("Unknown operator: choose one from the list.")

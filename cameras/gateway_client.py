@@ -1,0 +1,39 @@
+"""Calls from the control plane to the camera gateway (docs/GATEWAY_PROTOCOL.md)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import urllib.request
+
+from django.conf import settings
+
+log = logging.getLogger(__name__)
+
+
+def _post(path: str, body: dict[str, object], timeout: float) -> dict[str, object]:
+    request = urllib.request.Request(
+        f"{settings.GATEWAY_URL}{path}", data=json.dumps(body).encode(), method="POST",
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {settings.GATEWAY_TOKEN}"},
+    )
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        result: dict[str, object] = json.loads(response.read() or b"{}")
+        return result
+
+
+def prepare(token: str, rtsp_url: str) -> None:
+    """Ask the gateway to start pulling the camera so the view opens at once.
+
+    Best effort: if it fails, the view still works, it only waits for the
+    camera's next keyframe.
+    """
+    try:
+        _post("/internal/prepare", {"grant": token, "rtsp_url": rtsp_url, "rtsp_transport": "tcp"}, timeout=2)
+    except (OSError, ValueError) as exc:
+        log.warning("gateway prepare failed: %s", exc)
+
+
+def probe(rtsp_url: str, seconds: float = 3) -> dict[str, object]:
+    """A technical test of the stream, run by the gateway; no picture leaves it."""
+    return _post("/internal/probe", {"rtsp_url": rtsp_url, "rtsp_transport": "tcp", "seconds": seconds},
+                 timeout=seconds + 10)

@@ -1,0 +1,86 @@
+"""Endpoints the camera gateway calls (docs/GATEWAY_PROTOCOL.md). Bearer-token only,
+no session, no CSRF: these are server-to-server calls."""
+
+from __future__ import annotations
+
+import hmac
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from functools import wraps
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from cameras.actions import camera_stream_for_gateway, record_view_event, redeem_grant, revoked_gids
+
+EVENTS = ("started", "first_frame", "ended")
+
+
+def gateway_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    @csrf_exempt
+    @require_POST
+    @wraps(view)
+    def wrapper(request: HttpRequest) -> HttpResponse:
+        expected = f"Bearer {settings.GATEWAY_TOKEN}"
+        if not hmac.compare_digest(request.headers.get("Authorization", ""), expected):
+            return JsonResponse({"error": "unauthorized"}, status=401)
+        try:
+            body = json.loads(request.body or b"{}")
+        except ValueError:
+            return JsonResponse({"error": "body is not JSON"}, status=400)
+        if not isinstance(body, dict):
+            return JsonResponse({"error": "body must be a JSON object"}, status=400)
+        return view(request, body)
+
+    return wrapper
+
+
+@gateway_only
+def redeem(request: HttpRequest, body: dict[str, Any]) -> HttpResponse:
+    gid = body.get("gid")
+    if not isinstance(gid, str):
+        return JsonResponse({"error": "gid missing"}, status=400)
+    try:
+        grant, refusal = redeem_grant(gid, gateway=str(body.get("gateway", "")))
+    except ValueError:
+        return JsonResponse({"error": "unknown"}, status=404)
+    if refusal == "unknown" or grant is None:
+        return JsonResponse({"error": "unknown"}, status=404)
+    if refusal == "already_used":
+        return JsonResponse({"error": "already used"}, status=409)
+    if refusal is not None:
+        return JsonResponse({"error": refusal}, status=403)
+    return JsonResponse({"rtsp_url": camera_stream_for_gateway(grant.camera), "rtsp_transport": "tcp"})
+
+
+@gateway_only
+def events(request: HttpRequest, body: dict[str, Any]) -> HttpResponse:
+    event = body.get("event")
+    gid = body.get("gid")
+    if event not in EVENTS or not isinstance(gid, str):
+        return JsonResponse({"error": "event and gid required"}, status=400)
+    try:
+        at = datetime.fromtimestamp(float(body.get("at", 0)), tz=UTC)
+        bytes_sent = int(body.get("bytes_sent", 0))
+    except (TypeError, ValueError, OverflowError, OSError):
+        return JsonResponse({"error": "at and bytes_sent must be numbers"}, status=400)
+    try:
+        grant = record_view_event(gid, event=event, at=at, reason=str(body.get("reason", "")),
+                                  bytes_sent=bytes_sent, transcoded=bool(body.get("transcoded", False)))
+    except ValueError:
+        grant = None
+    if grant is None:
+        return JsonResponse({"error": "unknown"}, status=404)
+    return JsonResponse({"ok": True})
+
+
+@gateway_only
+def revoked(request: HttpRequest, body: dict[str, Any]) -> HttpResponse:
+    gids = body.get("gids")
+    if not isinstance(gids, list) or not all(isinstance(gid, str) for gid in gids):
+        return JsonResponse({"error": "gids must be a list of strings"}, status=400)
+    return JsonResponse({"revoked": revoked_gids(gids[:1000])})

@@ -1,0 +1,13 @@
+from django.urls import path
+
+from cameras import views
+
+app_name = "cameras"
+urlpatterns = [
+    path("", views.camera_list, name="list"),
+    path("new/", views.camera_edit, name="create"),
+    path("<int:camera_id>/", views.camera_detail, name="detail"),
+    path("<int:camera_id>/edit/", views.camera_edit, name="edit"),
+    path("<int:camera_id>/installation-test", views.installation_test, name="installation-test"),
+    path("<int:camera_id>/technical-test", views.technical_test, name="technical-test"),
+]

@@ -1,0 +1,43 @@
+"""The one way views get checks, attempts, escalations and alarms."""
+
+from __future__ import annotations
+
+from django.http import Http404, HttpRequest
+
+from accounts.access import require_role
+from accounts.models import Role
+from checks.models import Alarm, Attempt, Check, Escalation
+
+
+def get_check_for_operator(request: HttpRequest, check_id: int) -> Check:
+    tenant_ids = require_role(request.user, Role.OPERATOR)
+    check = Check.objects.select_related("person", "tenant").filter(id=check_id, tenant_id__in=tenant_ids).first()
+    if check is None:
+        raise Http404
+    return check
+
+
+def get_attempt_for_operator(request: HttpRequest, attempt_id: int) -> Attempt:
+    tenant_ids = require_role(request.user, Role.OPERATOR)
+    attempt = Attempt.objects.select_related("night_check__person", "night_check__tenant").filter(
+        id=attempt_id, night_check__tenant_id__in=tenant_ids, operator=request.user).first()
+    if attempt is None:
+        raise Http404
+    return attempt
+
+
+def get_escalation_for_patrol(request: HttpRequest, escalation_id: int) -> Escalation:
+    tenant_ids = require_role(request.user, Role.PATROL, Role.SHIFT_LEAD)
+    escalation = Escalation.objects.select_related("person", "night_check").filter(
+        id=escalation_id, tenant_id__in=tenant_ids).first()
+    if escalation is None:
+        raise Http404
+    return escalation
+
+
+def get_alarm_for_lead(request: HttpRequest, alarm_id: int) -> Alarm:
+    tenant_ids = require_role(request.user, Role.SHIFT_LEAD)
+    alarm = Alarm.objects.filter(id=alarm_id, tenant_id__in=tenant_ids).first()
+    if alarm is None:
+        raise Http404
+    return alarm

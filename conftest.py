@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+
+import pytest
+from django.conf import settings
+
+from nattillsyn import clock
+from nattillsyn.clock import FakeClock
+from nattillsyn.testing import Municipality, make_municipality, make_user
+
+
+@pytest.fixture(autouse=True)
+def _fast_hashing_and_real_clock() -> Iterator[None]:
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    yield
+    clock.reset()
+
+
+@pytest.fixture
+def fake_clock() -> Iterator[FakeClock]:
+    """Starts at 2026-11-23 21:00 Stockholm (a winter night) unless moved."""
+    fake = FakeClock(datetime(2026, 11, 23, 21, 0, tzinfo=clock.STOCKHOLM))
+    clock.set_now_provider(fake)
+    yield fake
+    clock.reset()
+
+
+@pytest.fixture
+def home(db: None) -> Municipality:
+    return make_municipality("Nattby kommun", "nattby")
+
+
+@pytest.fixture
+def outsider(db: None) -> Municipality:
+    return make_municipality("Grannby kommun", "grannby")
+
+
+@pytest.fixture
+def alarm_centre_operator(home: Municipality, outsider: Municipality):  # type: ignore[no-untyped-def]
+    """An external alarm-centre operator serving both municipalities."""
+    from accounts.models import Membership, Role
+
+    user = make_user("larmcentral-op", home.tenant, Role.OPERATOR)
+    Membership.objects.create(user=user, tenant=outsider.tenant, role=Role.OPERATOR)
+    return user

@@ -1,0 +1,16 @@
+from django.urls import path
+
+from console import views
+
+app_name = "console"
+urlpatterns = [
+    path("", views.operator_console, name="operator"),
+    path("checks/<int:check_id>/open", views.open_check, name="open-check"),
+    path("attempts/<int:attempt_id>/", views.attempt_view, name="attempt"),
+    path("attempts/<int:attempt_id>/outcome", views.record_outcome, name="outcome"),
+    path("patrol/", views.patrol, name="patrol"),
+    path("patrol/<int:escalation_id>/acknowledge", views.acknowledge_escalation, name="acknowledge"),
+    path("patrol/<int:escalation_id>/resolve", views.resolve_escalation, name="resolve"),
+    path("lead/", views.lead_board, name="lead"),
+    path("lead/alarms/<int:alarm_id>/acknowledge", views.acknowledge_alarm, name="acknowledge-alarm"),
+]

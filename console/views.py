@@ -1,0 +1,209 @@
+"""The night's pages: operator console, live view, night patrol, shift lead."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db.models import Count
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from accounts.access import require_role, roles_for
+from accounts.models import Role, Tenant
+from cameras.actions import grant_token
+from checks import actions
+from checks.access import (
+    get_alarm_for_lead,
+    get_attempt_for_operator,
+    get_check_for_operator,
+    get_escalation_for_patrol,
+)
+from checks.forms import ResolveEscalationForm
+from checks.models import (
+    Alarm,
+    Check,
+    CheckForm,
+    CheckState,
+    Escalation,
+    EscalationState,
+    Outcome,
+    WorkerHeartbeat,
+)
+from checks.nights import night_of
+from nattillsyn import clock
+from people.actions import ActionRefused
+
+CONSOLE_STATES = (CheckState.PLANNED, CheckState.DUE, CheckState.RETRY_WAIT, CheckState.IN_PROGRESS)
+CONSOLE_HORIZON = timedelta(hours=3)
+WORKER_SILENT_AFTER = timedelta(minutes=2)
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    return request.META.get("REMOTE_ADDR")
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    roles = roles_for(request.user)
+    for role, url_name in [
+        (Role.OPERATOR, "console:operator"),
+        (Role.PATROL, "console:patrol"),
+        (Role.SHIFT_LEAD, "console:lead"),
+        (Role.PLANNER, "people:list"),
+        (Role.CASE_OFFICER, "people:list"),
+        (Role.INSTALLER, "cameras:list"),
+        (Role.AUDITOR, "audit:log"),
+        (Role.ADMINISTRATOR, "people:list"),
+    ]:
+        if role in roles:
+            return redirect(url_name)
+    return render(request, "console/no_role.html")
+
+
+def worker_is_silent() -> bool:
+    newest = WorkerHeartbeat.objects.order_by("-last_seen").values_list("last_seen", flat=True).first()
+    return newest is None or newest < clock.now() - WORKER_SILENT_AFTER
+
+
+def _operator_checks(request: HttpRequest) -> list[Check]:
+    """Tonight's camera checks for the operator's tenants: overdue first, then soonest."""
+    tenant_ids = require_role(request.user, Role.OPERATOR)
+    now = clock.now()
+    checks = list(
+        Check.objects.filter(tenant_id__in=tenant_ids, form=CheckForm.CAMERA, state__in=CONSOLE_STATES,
+                             scheduled_at__lte=now + CONSOLE_HORIZON)
+        .select_related("person", "tenant")
+    )
+    for check in checks:
+        check.effective_at = check.next_attempt_at if check.state == CheckState.RETRY_WAIT else check.scheduled_at
+        grace = timedelta(minutes=check.tenant.overdue_grace_min)
+        check.is_overdue = check.state == CheckState.DUE and check.due_at is not None and check.due_at + grace <= now
+        check.is_openable = check.state != CheckState.IN_PROGRESS and check.effective_at - timedelta(minutes=5) <= now
+    checks.sort(key=lambda check: (not check.is_overdue, check.effective_at))
+    return checks
+
+
+@login_required
+def operator_console(request: HttpRequest) -> HttpResponse:
+    context = {"checks": _operator_checks(request), "worker_silent": worker_is_silent(), "now": clock.now()}
+    template = "console/_operator_rows.html" if request.headers.get("HX-Request") else "console/operator.html"
+    return render(request, template, context)
+
+
+@login_required
+@require_POST
+def open_check(request: HttpRequest, check_id: int) -> HttpResponse:
+    check = get_check_for_operator(request, check_id)
+    try:
+        attempt, _token = actions.open_check(check, actor=request.user, ip=client_ip(request))
+    except ActionRefused as refusal:
+        messages.error(request, str(refusal))
+        return redirect("console:operator")
+    return redirect("console:attempt", attempt_id=attempt.id)
+
+
+@login_required
+def attempt_view(request: HttpRequest, attempt_id: int) -> HttpResponse:
+    attempt = get_attempt_for_operator(request, attempt_id)
+    grant = getattr(attempt, "grant", None)
+    token = None
+    if grant is not None and not attempt.outcome and grant.redeemed_at is None and grant.revoked_at is None:
+        # The token is signed again from the stored grant, so reloading the page before
+        # pressing "view" still works; it stays single use at the gateway.
+        token = grant_token(grant)
+    return render(request, "console/attempt.html", {
+        "attempt": attempt, "check": attempt.night_check, "person": attempt.night_check.person,
+        "grant": grant, "token": token, "gateway_url": settings.GATEWAY_URL,
+        "outcomes": Outcome.choices, "agreement": getattr(attempt.night_check.person, "agreement", None),
+    })
+
+
+@login_required
+@require_POST
+def record_outcome(request: HttpRequest, attempt_id: int) -> HttpResponse:
+    attempt = get_attempt_for_operator(request, attempt_id)
+    try:
+        check = actions.record_outcome(attempt, actor=request.user, outcome=request.POST.get("outcome", ""))
+    except ActionRefused as refusal:
+        messages.error(request, str(refusal))
+        return redirect("console:attempt", attempt_id=attempt.id)
+    messages.success(request, f"{check.person.name}: {Outcome(request.POST['outcome']).label}")
+    return redirect("console:operator")
+
+
+# --- Night patrol ---------------------------------------------------------------------------------------
+
+
+@login_required
+def patrol(request: HttpRequest) -> HttpResponse:
+    tenant_ids = require_role(request.user, Role.PATROL, Role.SHIFT_LEAD)
+    escalations = (
+        Escalation.objects.filter(tenant_id__in=tenant_ids,
+                                  state__in=(EscalationState.OPEN, EscalationState.ACKNOWLEDGED))
+        .select_related("person", "night_check", "acknowledged_by").order_by("created_at")
+    )
+    template = "console/_patrol_rows.html" if request.headers.get("HX-Request") else "console/patrol.html"
+    return render(request, template, {"escalations": escalations, "resolve_form": ResolveEscalationForm()})
+
+
+@login_required
+@require_POST
+def acknowledge_escalation(request: HttpRequest, escalation_id: int) -> HttpResponse:
+    escalation = get_escalation_for_patrol(request, escalation_id)
+    try:
+        actions.acknowledge_escalation(escalation, actor=request.user)
+    except ActionRefused as refusal:
+        messages.error(request, str(refusal))
+    return redirect(reverse("console:patrol") + f"#escalation-{escalation.id}")
+
+
+@login_required
+@require_POST
+def resolve_escalation(request: HttpRequest, escalation_id: int) -> HttpResponse:
+    escalation = get_escalation_for_patrol(request, escalation_id)
+    form = ResolveEscalationForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "; ".join(str(error) for error in form.errors.get("result", [])))
+        return redirect("console:patrol")
+    try:
+        actions.resolve_escalation(escalation, actor=request.user, result=form.cleaned_data["result"],
+                                   note=form.cleaned_data["note"])
+    except ActionRefused as refusal:
+        messages.error(request, str(refusal))
+    return redirect("console:patrol")
+
+
+# --- Shift lead -----------------------------------------------------------------------------------------
+
+
+@login_required
+def lead_board(request: HttpRequest) -> HttpResponse:
+    tenant_ids = require_role(request.user, Role.SHIFT_LEAD)
+    tonight = night_of(clock.now())
+    counts = dict(
+        Check.objects.filter(tenant_id__in=tenant_ids, night=tonight).values_list("state")
+        .annotate(total=Count("id")).values_list("state", "total")
+    )
+    alarms = (Alarm.objects.filter(tenant_id__in=tenant_ids, acknowledged_at__isnull=True)
+              .select_related("night_check__person", "escalation__person", "tenant"))
+    open_escalations = (Escalation.objects.filter(tenant_id__in=tenant_ids).exclude(state=EscalationState.RESOLVED)
+                        .select_related("person", "acknowledged_by"))
+    template = "console/_lead_body.html" if request.headers.get("HX-Request") else "console/lead.html"
+    return render(request, template, {
+        "tonight": tonight, "alarms": alarms, "open_escalations": open_escalations,
+        "state_counts": [(state.label, counts.get(state.value, 0)) for state in CheckState],
+        "worker_silent": worker_is_silent(), "tenants": Tenant.objects.filter(id__in=tenant_ids),
+    })
+
+
+@login_required
+@require_POST
+def acknowledge_alarm(request: HttpRequest, alarm_id: int) -> HttpResponse:
+    alarm = get_alarm_for_lead(request, alarm_id)
+    actions.acknowledge_alarm(alarm, actor=request.user)
+    return redirect("console:lead")

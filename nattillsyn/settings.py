@@ -1,0 +1,169 @@
+"""Settings come only from environment variables (see nattillsyn/env.py).
+
+The defaults run the embedded demo on SQLite; production sets DATABASE_URL-style
+PG* variables, a real SECRET_KEY, grant key and gateway token.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from nattillsyn.env import ConfigError, env_bool, env_int, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(env_str("NATTILLSYN_VAR_DIR", str(BASE_DIR / "var")))
+
+DEBUG = env_bool("DEBUG", False)
+DEMO_MODE = env_bool("NATTILLSYN_DEMO", True)
+SECRET_KEY = env_str("SECRET_KEY", "demo-secret-key-change-me" if DEMO_MODE else "")
+if not SECRET_KEY:
+    raise ConfigError("SECRET_KEY must be set when NATTILLSYN_DEMO is off")
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "http://127.0.0.1:8000,http://localhost:8000")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "accounts",
+    "audit",
+    "people",
+    "cameras",
+    "checks",
+    "console",
+    "reports",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "nattillsyn.urls"
+WSGI_APPLICATION = "nattillsyn.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+                "accounts.context_processors.memberships",
+            ],
+        },
+    },
+]
+
+DB_ENGINE = env_str("DB", "sqlite")
+if DB_ENGINE == "postgres":
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": env_str("PGDATABASE", "nattillsyn"),
+            "USER": env_str("PGUSER", "postgres"),
+            "PASSWORD": env_str("PGPASSWORD", ""),
+            "HOST": env_str("PGHOST", "127.0.0.1"),
+            "PORT": env_str("PGPORT", "5432"),
+            "CONN_MAX_AGE": env_int("PG_CONN_MAX_AGE", 60),
+            "TEST": {"NAME": env_str("PGTESTDATABASE", "test_nattillsyn")},
+        }
+    }
+elif DB_ENGINE == "sqlite":
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": env_str("SQLITE_PATH", str(VAR_DIR / "nattillsyn.sqlite3")),
+            # Web, worker and gateway callbacks write at once: WAL lets readers go on,
+            # IMMEDIATE avoids the lock-upgrade deadlock, the timeout rides out bursts.
+            "OPTIONS": {
+                "timeout": 20,
+                "transaction_mode": "IMMEDIATE",
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            },
+        }
+    }
+else:
+    raise ConfigError(f"DB={DB_ENGINE!r}: use 'sqlite' or 'postgres'")
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+SESSION_COOKIE_AGE = env_int("SESSION_MAX_AGE_S", 12 * 3600)  # one night shift
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_HTTPONLY = False  # htmx reads it to send X-CSRFToken
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+if not DEMO_MODE:
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+
+LANGUAGE_CODE = "sv"
+LANGUAGES = [("sv", "Svenska"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = "Europe/Stockholm"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+
+# Camera gateway (docs/GATEWAY_PROTOCOL.md)
+GRANT_KEY = env_str("NATTILLSYN_GRANT_KEY", "demo-grant-key-change-me" if DEMO_MODE else "")
+GATEWAY_TOKEN = env_str("NATTILLSYN_GATEWAY_TOKEN", "demo-gateway-token-change-me" if DEMO_MODE else "")
+GATEWAY_URL = env_str("NATTILLSYN_GATEWAY_URL", "http://127.0.0.1:8010")
+# Camera credentials are stored encrypted with this Fernet key (urlsafe base64, 32 bytes).
+CAMERA_CREDENTIALS_KEY = env_str(
+    "NATTILLSYN_CAMERA_CREDENTIALS_KEY",
+    "ZGVtby1jYW1lcmEta2V5LWNoYW5nZS1tZS0zMmJ5dGU=" if DEMO_MODE else "",
+)
+AUDIT_CHAIN_KEY = env_str("NATTILLSYN_AUDIT_KEY", "demo-audit-key-change-me" if DEMO_MODE else "")
+for _name, _value in [
+    ("NATTILLSYN_GRANT_KEY", GRANT_KEY),
+    ("NATTILLSYN_GATEWAY_TOKEN", GATEWAY_TOKEN),
+    ("NATTILLSYN_CAMERA_CREDENTIALS_KEY", CAMERA_CREDENTIALS_KEY),
+    ("NATTILLSYN_AUDIT_KEY", AUDIT_CHAIN_KEY),
+]:
+    if not _value:
+        raise ConfigError(f"{_name} must be set when NATTILLSYN_DEMO is off")
+
+# How long an operator has, after opening a check, to start the view.
+GRANT_START_WINDOW_S = env_int("NATTILLSYN_GRANT_START_WINDOW_S", 120)
+# The hard maximum for one view, whatever a tenant configures.
+MAX_VIEW_HARD_LIMIT_S = 60
+SIMCAM_API_URL = env_str("SIMCAM_API_URL", "http://127.0.0.1:8555")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+}

@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from people.personnummer import display
+
+
+class Person(models.Model):
+    """Someone granted night supervision."""
+
+    tenant = models.ForeignKey("accounts.Tenant", on_delete=models.PROTECT, related_name="persons")
+    name = models.CharField(_("name"), max_length=200)
+    personnummer = models.CharField(_("personal identity number"), max_length=12)
+    unit = models.CharField(_("unit"), max_length=100, blank=True)
+    address = models.CharField(_("address"), max_length=300)
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    relative_name = models.CharField(_("relative"), max_length=200, blank=True)
+    relative_phone = models.CharField(_("relative's phone"), max_length=40, blank=True)
+    entry_notes = models.TextField(
+        _("key and entry notes"), blank=True, help_text=_("For the night patrol: key box, door code, pets …")
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["tenant", "personnummer"], name="unique_person_per_tenant")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def personnummer_display(self) -> str:
+        return display(self.personnummer)
+
+
+class Decision(models.Model):
+    """The decision (biståndsbeslut, SoL 4 kap. 1 §) granting night supervision."""
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="decisions")
+    decided_on = models.DateField(_("decided on"))
+    valid_from = models.DateField(_("valid from"))
+    valid_to = models.DateField(_("valid to"), null=True, blank=True)
+    review_on = models.DateField(_("review on"), null=True, blank=True)
+    reference = models.CharField(_("reference"), max_length=100, blank=True)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-valid_from"]
+
+    def covers(self, night: datetime) -> bool:
+        day = night.date()
+        return self.valid_from <= day and (self.valid_to is None or day <= self.valid_to)
+
+
+class ConsentMethod(models.TextChoices):
+    ORAL = "oral", _("Oral")
+    WRITTEN = "written", _("Written")
+
+
+class Consent(models.Model):
+    """Consent to camera supervision. With ``valid_until`` it is a trial period (prova på)."""
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="consents")
+    given_by = models.CharField(_("given by"), max_length=200, help_text=_("The person, or their representative."))
+    method = models.CharField(_("how"), max_length=10, choices=ConsentMethod.choices)
+    given_at = models.DateTimeField(_("given at"))
+    valid_until = models.DateField(_("trial period ends"), null=True, blank=True)
+    documented_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    withdrawn_at = models.DateTimeField(_("withdrawn at"), null=True, blank=True)
+    withdrawn_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    withdrawal_note = models.CharField(_("note"), max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-given_at"]
+
+    def is_valid_at(self, moment: datetime) -> bool:
+        from nattillsyn.clock import STOCKHOLM
+
+        if moment < self.given_at:
+            return False
+        if self.withdrawn_at is not None and moment >= self.withdrawn_at:
+            return False
+        return self.valid_until is None or moment.astimezone(STOCKHOLM).date() <= self.valid_until
+
+
+class AbsenceKind(models.TextChoices):
+    SKIP_NIGHT = "skip_night", _("Skip tonight")
+    HOSPITAL = "hospital", _("Hospital stay")
+    OTHER = "other", _("Other absence")
+
+
+class Absence(models.Model):
+    """A stretch of time when nobody is home, so no check is made and nobody is sent."""
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="absences")
+    kind = models.CharField(_("kind"), max_length=20, choices=AbsenceKind.choices)
+    starts_at = models.DateTimeField(_("from"))
+    ends_at = models.DateTimeField(_("to"))
+    note = models.CharField(_("note"), max_length=300, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["-starts_at"]

@@ -1,0 +1,149 @@
+"""Case officer and planner pages: persons, decisions, consents, absences."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from accounts.access import require_role, tenants_for
+from accounts.models import Role
+from checks.nights import NIGHT_STARTS, night_of
+from nattillsyn import clock
+from people import actions
+from people.access import get_consent_for_user, get_person_for_user
+from people.forms import AbsenceForm, ConsentForm, DecisionForm, PersonForm, WithdrawConsentForm
+from people.models import AbsenceKind, Person
+
+READERS = (Role.CASE_OFFICER, Role.PLANNER, Role.INSTALLER, Role.SHIFT_LEAD, Role.ADMINISTRATOR)
+EDITORS = (Role.CASE_OFFICER, Role.PLANNER)
+
+
+@login_required
+def person_list(request: HttpRequest) -> HttpResponse:
+    tenant_ids = require_role(request.user, *READERS)
+    persons = (Person.objects.filter(tenant_id__in=tenant_ids)
+               .select_related("tenant", "camera", "agreement").order_by("name"))
+    return render(request, "people/list.html", {
+        "persons": persons, "can_edit": bool(tenants_for(request.user, *EDITORS)),
+    })
+
+
+@login_required
+def person_detail(request: HttpRequest, person_id: int) -> HttpResponse:
+    person = get_person_for_user(request, person_id, *READERS)
+    now = clock.now()
+    return render(request, "people/detail.html", {
+        "person": person,
+        "decisions": person.decisions.all(),
+        "consents": person.consents.all(),
+        "absences": person.absences.all()[:20],
+        "agreement": getattr(person, "agreement", None),
+        "camera": getattr(person, "camera", None),
+        "recent_checks": person.checks.order_by("-scheduled_at")[:15],
+        "consent_valid_now": any(consent.is_valid_at(now) for consent in person.consents.all()),
+        "can_edit": person.tenant_id in require_role(request.user, *READERS)
+        and bool(tenants_for(request.user, *EDITORS).filter(id=person.tenant_id)),
+    })
+
+
+@login_required
+def person_edit(request: HttpRequest, person_id: int | None = None) -> HttpResponse:
+    tenant_ids = require_role(request.user, *EDITORS)
+    person = get_person_for_user(request, person_id, *EDITORS) if person_id else None
+    tenants = tenants_for(request.user, *EDITORS)
+    tenant = person.tenant if person else tenants.filter(id=request.POST.get("tenant") or min(tenant_ids)).first()
+    if tenant is None:
+        tenant = tenants.first()
+    form = PersonForm(request.POST or None, instance=person, tenant=tenant)
+    if request.method == "POST" and form.is_valid():
+        saved = actions.save_person(person, actor=request.user, tenant=tenant,
+                                    **{name: form.cleaned_data[name] for name in form.Meta.fields})
+        messages.success(request, _("Saved."))
+        return redirect("people:detail", person_id=saved.id)
+    return render(request, "people/person_form.html", {"form": form, "person": person, "tenants": tenants,
+                                                        "tenant": tenant})
+
+
+@login_required
+def decision_create(request: HttpRequest, person_id: int) -> HttpResponse:
+    person = get_person_for_user(request, person_id, Role.CASE_OFFICER)
+    form = DecisionForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            actions.register_decision(person, actor=request.user, **form.cleaned_data)
+        except actions.ActionRefused as refusal:
+            form.add_error(None, str(refusal))
+        else:
+            messages.success(request, _("The decision is registered."))
+            return redirect("people:detail", person_id=person.id)
+    return render(request, "people/simple_form.html", {"form": form, "person": person,
+                                                        "title": _("Register decision")})
+
+
+@login_required
+def consent_create(request: HttpRequest, person_id: int) -> HttpResponse:
+    person = get_person_for_user(request, person_id, *EDITORS)
+    form = ConsentForm(request.POST or None, initial={"given_at": clock.now().astimezone(clock.STOCKHOLM)})
+    if request.method == "POST" and form.is_valid():
+        actions.register_consent(person, actor=request.user, **form.cleaned_data)
+        messages.success(request, _("The consent is registered."))
+        return redirect("people:detail", person_id=person.id)
+    return render(request, "people/simple_form.html", {"form": form, "person": person,
+                                                        "title": _("Register consent to camera supervision")})
+
+
+@login_required
+def consent_withdraw(request: HttpRequest, consent_id: int) -> HttpResponse:
+    consent = get_consent_for_user(request, consent_id, *EDITORS)
+    form = WithdrawConsentForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            actions.withdraw_consent(consent, actor=request.user, note=form.cleaned_data["note"])
+        except actions.ActionRefused as refusal:
+            messages.error(request, str(refusal))
+        else:
+            messages.success(request, _("The consent is withdrawn. No camera check can start for this person."))
+        return redirect("people:detail", person_id=consent.person_id)
+    return render(request, "people/simple_form.html", {
+        "form": form, "person": consent.person, "title": _("Withdraw consent"), "danger": True,
+    })
+
+
+@login_required
+def absence_create(request: HttpRequest, person_id: int) -> HttpResponse:
+    person = get_person_for_user(request, person_id, Role.PLANNER, Role.SHIFT_LEAD)
+    form = AbsenceForm(request.POST or None, person=person)
+    if request.method == "POST" and form.is_valid():
+        try:
+            actions.register_absence(person, actor=request.user, **form.cleaned_data)
+        except actions.ActionRefused as refusal:
+            form.add_error(None, str(refusal))
+        else:
+            messages.success(request, _("The absence is registered; no checks are made during it."))
+            return redirect("people:detail", person_id=person.id)
+    return render(request, "people/simple_form.html", {"form": form, "person": person,
+                                                        "title": _("Register absence")})
+
+
+@login_required
+@require_POST
+def skip_tonight(request: HttpRequest, person_id: int) -> HttpResponse:
+    person = get_person_for_user(request, person_id, Role.PLANNER, Role.SHIFT_LEAD)
+    now = clock.now()
+    night_end = datetime.combine(night_of(now) + timedelta(days=1), NIGHT_STARTS).replace(tzinfo=clock.STOCKHOLM)
+    try:
+        actions.register_absence(person, actor=request.user, kind=AbsenceKind.SKIP_NIGHT, starts_at=now,
+                                 ends_at=night_end, note=request.POST.get("note", "")[:300])
+    except actions.ActionRefused as refusal:
+        messages.error(request, str(refusal))
+    else:
+        messages.success(request, _("Tonight's remaining checks are cancelled."))
+    return redirect("people:detail", person_id=person.id)
+
+
