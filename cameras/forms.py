@@ -35,6 +35,9 @@ class CameraForm(forms.ModelForm):
         if parts.scheme not in ("rtsp", "rtsps") or not parts.hostname:
             raise forms.ValidationError(_("The stream address must look like rtsp://host:port/path."))
         if parts.username or parts.password:
+            # Never echo a typed password back into the page.
+            self.data = self.data.copy()
+            self.data[self.add_prefix("stream_url")] = url.replace(parts.netloc, parts.netloc.rsplit("@", 1)[-1])
             raise forms.ValidationError(_("Give the user name and password in their own fields, not in the address."))
         return url
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import wraps
@@ -18,6 +19,16 @@ from django.views.decorators.http import require_POST
 from cameras.actions import camera_stream_for_gateway, record_view_event, redeem_grant, revoked_gids
 
 EVENTS = ("started", "first_frame", "ended")
+
+
+def _is_gid(value: object) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
 
 
 def gateway_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -44,10 +55,9 @@ def redeem(request: HttpRequest, body: dict[str, Any]) -> HttpResponse:
     gid = body.get("gid")
     if not isinstance(gid, str):
         return JsonResponse({"error": "gid missing"}, status=400)
-    try:
-        grant, refusal = redeem_grant(gid, gateway=str(body.get("gateway", "")))
-    except ValueError:
+    if not _is_gid(gid):
         return JsonResponse({"error": "unknown"}, status=404)
+    grant, refusal = redeem_grant(gid, gateway=str(body.get("gateway", "")))
     if refusal == "unknown" or grant is None:
         return JsonResponse({"error": "unknown"}, status=404)
     if refusal == "already_used":
@@ -61,18 +71,15 @@ def redeem(request: HttpRequest, body: dict[str, Any]) -> HttpResponse:
 def events(request: HttpRequest, body: dict[str, Any]) -> HttpResponse:
     event = body.get("event")
     gid = body.get("gid")
-    if event not in EVENTS or not isinstance(gid, str):
+    if event not in EVENTS or not _is_gid(gid):
         return JsonResponse({"error": "event and gid required"}, status=400)
     try:
         at = datetime.fromtimestamp(float(body.get("at", 0)), tz=UTC)
         bytes_sent = int(body.get("bytes_sent", 0))
     except (TypeError, ValueError, OverflowError, OSError):
         return JsonResponse({"error": "at and bytes_sent must be numbers"}, status=400)
-    try:
-        grant = record_view_event(gid, event=event, at=at, reason=str(body.get("reason", "")),
-                                  bytes_sent=bytes_sent, transcoded=bool(body.get("transcoded", False)))
-    except ValueError:
-        grant = None
+    grant = record_view_event(str(gid), event=event, at=at, reason=str(body.get("reason", "")),
+                              bytes_sent=bytes_sent, transcoded=bool(body.get("transcoded", False)))
     if grant is None:
         return JsonResponse({"error": "unknown"}, status=404)
     return JsonResponse({"ok": True})

@@ -26,6 +26,10 @@ class Camera(models.Model):
     username = models.CharField(_("user name"), max_length=100, blank=True)
     password_encrypted = models.TextField(blank=True)
     placement_note = models.CharField(_("placement"), max_length=300, blank=True)
+    simulated_scenario = models.CharField(
+        _("simulated scenario"), max_length=20, blank=True,
+        help_text=_("Simulated cameras only: the scene it starts with (asleep, empty, floor, dark, frozen, offline)."),
+    )
     training_only = models.BooleanField(
         _("training camera"), default=False, help_text=_("Used only for operator training, never for a person.")
     )

@@ -105,12 +105,13 @@ def plan_night(tenant: Tenant, night: Any, *, now: datetime) -> int:
         Check.objects.filter(tenant=tenant, scheduled_at__gte=night_start, scheduled_at__lt=night_end)
         .values_list("person_id", "scheduled_at")
     )
+    window = timedelta(minutes=tenant.check_window_min)
     new_checks = []
     for person in persons:
         for agreed in person.agreement.times.all():
             scheduled_at = scheduled_instant(night, agreed.time)
-            if (person.id, scheduled_at) in existing or scheduled_at < agreed.created_at:
-                continue
+            if (person.id, scheduled_at) in existing or scheduled_at + window <= agreed.created_at:
+                continue  # agreed after this check's window had already closed
             if not any(decision.covers(scheduled_at.astimezone(clock.STOCKHOLM)) for decision in
                        person.decisions.all()):
                 continue

@@ -23,8 +23,8 @@ class AgreedTime(models.Model):
     agreement = models.ForeignKey(Agreement, on_delete=models.CASCADE, related_name="times")
     time = models.TimeField(_("time"))
     form = models.CharField(_("form"), max_length=10, choices=CheckForm.choices, default=CheckForm.CAMERA)
-    # Checks are planned only from this moment on: a time agreed at 01:00 does not
-    # create a missed 23:00 check the same night.
+    # A time agreed at 01:00 does not create a missed 23:00 check the same night:
+    # only checks whose window is still open when the time is agreed are planned.
     created_at = models.DateTimeField()
 
     class Meta:

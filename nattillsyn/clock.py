@@ -49,3 +49,22 @@ class FakeClock:
         if moment.tzinfo is None:
             raise ValueError("FakeClock needs an aware datetime")
         self.current = moment
+
+
+class OffsetClock:
+    """Real time plus an offset that tests move forward.
+
+    For end-to-end tests where another process (the gateway) checks grant times
+    against its own real clock: the control plane can jump to a retry without
+    sleeping, while the first view still happens in real time.
+    """
+
+    def __init__(self) -> None:
+        self.offset = timedelta(0)
+
+    def __call__(self) -> datetime:
+        return timezone.now() + self.offset
+
+    def advance(self, **kwargs: float) -> datetime:
+        self.offset += timedelta(**kwargs)
+        return self()

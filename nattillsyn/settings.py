@@ -84,6 +84,7 @@ if DB_ENGINE == "postgres":
         }
     }
 elif DB_ENGINE == "sqlite":
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
@@ -95,6 +96,9 @@ elif DB_ENGINE == "sqlite":
                 "transaction_mode": "IMMEDIATE",
                 "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
             },
+            # A file, not memory: the end-to-end tests' live server answers the gateway
+            # from its own thread, which must have its own connection.
+            "TEST": {"NAME": env_str("SQLITE_TEST_PATH", str(VAR_DIR / "test-nattillsyn.sqlite3"))},
         }
     }
 else:

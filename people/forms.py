@@ -21,6 +21,10 @@ PERSONNUMMER_ERRORS = {
 
 
 class PersonForm(forms.ModelForm):
+    # Typed with a dash or century (YYYYMMDD-NNNN), stored as 12 digits.
+    personnummer = forms.CharField(label=_("Personal identity number"), max_length=20,
+                                   help_text=_("YYYYMMDD-NNNN"))
+
     class Meta:
         model = Person
         fields = ["name", "personnummer", "unit", "address", "phone", "relative_name", "relative_phone",

@@ -1,0 +1,139 @@
+"""End-to-end fixtures: the real simulated cameras (RTSP), the real camera gateway
+(WHEP/WebRTC), the Django control plane on a live server, and Debian's chromium."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings
+
+from nattillsyn import clock
+from nattillsyn.clock import OffsetClock
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+CAMERAS = ["cam1:asleep", "cam2:empty", "training:asleep"]
+
+# Playwright's sync API keeps an event loop in this thread; the ORM calls the tests
+# make between browser steps are still plain synchronous calls.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for_http(url: str, process: subprocess.Popen[bytes], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{process.args!r} exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=1):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer within {timeout} s")
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+@pytest.fixture(scope="session")
+def simcam() -> Iterator[dict[str, Any]]:
+    rtsp_port, api_port = free_port(), free_port()
+    process = subprocess.Popen(
+        ["/usr/bin/python3", "-m", "simcam", "--rtsp-port", str(rtsp_port), "--api-port", str(api_port),
+         "--size", "640x360", "--fps", "10", "--keyint", "2", "--user", "demo", "--password", "demo", *CAMERAS],
+        cwd=ROOT,
+    )
+    wait_for_http(f"http://127.0.0.1:{api_port}/cameras", process)
+    yield {"rtsp_port": rtsp_port, "api_url": f"http://127.0.0.1:{api_port}"}
+    stop(process)
+
+
+@pytest.fixture(scope="session")
+def gateway(live_server: Any, simcam: dict[str, Any]) -> Iterator[str]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "NATTILLSYN_CONTROL_URL": live_server.url,
+        "NATTILLSYN_GRANT_KEY": settings.GRANT_KEY,
+        "NATTILLSYN_GATEWAY_TOKEN": settings.GATEWAY_TOKEN,
+        "GATEWAY_ID": "gw-e2e",
+        "GATEWAY_BIND": f"127.0.0.1:{port}",
+        "GATEWAY_ALLOWED_ORIGINS": live_server.url,
+    }
+    process = subprocess.Popen([sys.executable, "-m", "gateway"], cwd=ROOT, env=env)
+    url = f"http://127.0.0.1:{port}"
+    wait_for_http(f"{url}/health", process)
+    yield url
+    stop(process)
+
+
+@pytest.fixture
+def system(live_server: Any, simcam: dict[str, Any], gateway: str, transactional_db: None,
+           settings: Any) -> Iterator[dict[str, Any]]:
+    """The whole system, with the control plane pointed at the test gateway and cameras."""
+    settings.GATEWAY_URL = gateway
+    settings.SIMCAM_API_URL = simcam["api_url"]
+    offset_clock = OffsetClock()
+    clock.set_now_provider(offset_clock)
+    yield {"url": live_server.url, "gateway": gateway, "simcam": simcam, "clock": offset_clock,
+           "rtsp": f"rtsp://127.0.0.1:{simcam['rtsp_port']}"}
+    clock.reset()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync", "--no-first-run", "--disable-quic",
+                  # Headless chromium hides host candidates behind mDNS names the gateway
+                  # would spend a second failing to resolve.
+                  "--disable-features=WebRtcHideLocalIpsWithMdns",
+                  "--autoplay-policy=no-user-gesture-required"],
+        )
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def new_page(browser: Any, system: dict[str, Any]) -> Iterator[Any]:
+    contexts = []
+
+    def open_page(username: str, password: str = "nattillsyn-test-password") -> Any:
+        context = browser.new_context(locale="sv-SE", viewport={"width": 1100, "height": 900})
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        page.goto(system["url"] + "/login/")
+        page.fill("input[name=username]", username)
+        page.fill("input[name=password]", password)
+        page.click("[data-testid=login-submit]")
+        page.wait_for_load_state()
+        return page
+
+    yield open_page
+    for context in contexts:
+        context.close()

@@ -1,0 +1,152 @@
+"""The night in a real browser: operator, night patrol, planner and an outsider."""
+
+from __future__ import annotations
+
+import time as wallclock
+from datetime import time, timedelta
+from typing import Any
+
+import pytest
+
+from accounts.models import Role
+from audit.models import AuditAction, AuditEntry
+from checks.engine import NightWorker
+from checks.models import Check, CheckState, Escalation, EscalationState
+from e2e.browser_probes import VIDEO_PIXELS
+from nattillsyn import clock
+from nattillsyn.testing import TEST_PERSONNUMMER, make_municipality, make_person
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+def due_now() -> time:
+    """An agreed time a minute ago, so the check is due as soon as the worker ticks."""
+    local = (clock.now() - timedelta(minutes=1)).astimezone(clock.STOCKHOLM)
+    return local.time().replace(second=0, microsecond=0)
+
+
+def wait_until(condition: Any, timeout: float = 15, what: str = "condition") -> Any:
+    deadline = wallclock.monotonic() + timeout
+    while wallclock.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        wallclock.sleep(0.25)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture
+def world(system: dict[str, Any]) -> dict[str, Any]:
+    home = make_municipality("Nattby kommun", "nattby")
+    outsider = make_municipality("Grannby kommun", "grannby")
+    person = make_person(home, "Astrid Andersson", personnummer=TEST_PERSONNUMMER[0], times=[due_now()],
+                         camera_url=f"{system['rtsp']}/cam1")
+    NightWorker("e2e").tick(clock.now())
+    return {"home": home, "outsider": outsider, "person": person, "check": Check.objects.get(person=person)}
+
+
+def open_check_in_console(page: Any, system: dict[str, Any], name: str) -> None:
+    page.goto(system["url"] + "/console/")
+    page.locator("[data-testid=check-row]", has_text=name).locator("[data-testid=open-check]").click()
+    page.wait_for_url("**/console/attempts/*/")
+
+
+def test_operator_completes_a_check(system: dict[str, Any], world: dict[str, Any], new_page: Any) -> None:
+    page = new_page("nattby-operator")
+    open_check_in_console(page, system, "Astrid Andersson")
+    page.click("[data-testid=start-view]")
+    page.wait_for_function("document.getElementById('live').dataset.state === 'live'")
+    pixels = page.evaluate(VIDEO_PIXELS, "#live-video")
+    assert pixels["width"] == 640 and pixels["height"] == 360
+    assert pixels["meanBrightness"] > 10  # a night-vision picture, not black
+    assert pixels["changed"] > 0  # moving: breathing and sensor noise
+    assert page.inner_text("[data-testid=countdown]").endswith("s")
+    page.click("[data-testid=outcome-seen_ok]")
+    page.wait_for_url("**/console/")
+    assert "Astrid Andersson" in page.inner_text("[data-testid=message]")
+    check = world["check"]
+    check.refresh_from_db()
+    assert check.state == CheckState.DONE
+    # The gateway stops the stream once the outcome is in and reports the real duration.
+    view = wait_until(lambda: AuditEntry.objects.filter(action=AuditAction.CAMERA_VIEW,
+                                                        person=world["person"]).first(), what="view audit entry")
+    assert 0 < view.duration_s < 30
+    assert view.actor == world["home"].user(Role.OPERATOR)
+
+
+def test_not_visible_twice_escalates_to_the_patrol_who_records_the_visit(
+        system: dict[str, Any], world: dict[str, Any], new_page: Any) -> None:
+    operator = new_page("nattby-operator")
+    open_check_in_console(operator, system, "Astrid Andersson")
+    operator.click("[data-testid=outcome-not_visible]")
+    operator.wait_for_url("**/console/")
+    check = world["check"]
+    check.refresh_from_db()
+    assert check.state == CheckState.RETRY_WAIT
+
+    system["clock"].advance(minutes=15)  # the agreed retry delay passes
+    NightWorker("e2e").tick(clock.now())
+    open_check_in_console(operator, system, "Astrid Andersson")
+    operator.click("[data-testid=outcome-not_visible]")
+    operator.wait_for_url("**/console/")
+    check.refresh_from_db()
+    assert check.state == CheckState.ESCALATED
+
+    patrol = new_page("nattby-patrol")
+    patrol.goto(system["url"] + "/console/patrol/")
+    card = patrol.locator("[data-testid=escalation]", has_text="Astrid Andersson")
+    assert "Astrid Anderssons väg 1" in card.locator("[data-testid=escalation-address]").inner_text()
+    assert "kod 1234" in card.locator("[data-testid=escalation-entry]").inner_text()
+    card.locator("[data-testid=acknowledge]").click()
+    patrol.wait_for_load_state()
+    card = patrol.locator("[data-testid=escalation]", has_text="Astrid Andersson")
+    card.locator("[data-testid=result]").select_option("visited_ok")
+    card.locator("[data-testid=resolve]").click()
+    patrol.wait_for_selector("[data-testid=no-escalations]")
+    escalation = Escalation.objects.get(night_check=check)
+    assert escalation.state == EscalationState.RESOLVED and escalation.result == "visited_ok"
+    assert escalation.acknowledged_by == world["home"].user(Role.PATROL)
+
+
+def test_withdrawn_consent_stops_the_camera_check(system: dict[str, Any], world: dict[str, Any],
+                                                  new_page: Any) -> None:
+    operator = new_page("nattby-operator")
+    open_check_in_console(operator, system, "Astrid Andersson")  # the check page is open, view not started
+
+    planner = new_page("nattby-planner")
+    planner.goto(system["url"] + f"/people/{world['person'].id}/")
+    planner.click("[data-testid=withdraw-consent]")
+    planner.click("[data-testid=save]")
+    planner.wait_for_url(f"**/people/{world['person'].id}/")
+    assert "Inget giltigt samtycke" in planner.inner_text("[data-testid=consent-status]")
+
+    # The operator presses "view" on the page opened before: the server refuses.
+    operator.click("[data-testid=start-view]")
+    operator.wait_for_function("document.getElementById('live').dataset.state === 'refused'")
+    assert "403" in operator.inner_text("[data-testid=live-status]") or "revoked" in operator.inner_text(
+        "[data-testid=live-status]")
+    # The check is no longer a camera check; the patrol goes instead.
+    operator.goto(system["url"] + "/console/")
+    assert "Astrid Andersson" not in operator.content()
+    check = world["check"]
+    check.refresh_from_db()
+    assert check.state == CheckState.VISIT_PENDING
+
+
+def test_a_user_of_another_municipality_sees_and_opens_nothing(system: dict[str, Any], world: dict[str, Any],
+                                                               new_page: Any) -> None:
+    page = new_page("grannby-operator")
+    page.goto(system["url"] + "/console/")
+    assert "Astrid Andersson" not in page.content()
+    check = world["check"]
+    for path in (f"/people/{world['person'].id}/", f"/cameras/{world['person'].camera.id}/"):
+        response = page.goto(system["url"] + path)
+        assert response.status in (403, 404) and "Astrid" not in page.content()
+    # Posting the open form of another municipality's check is refused on the server.
+    status = page.evaluate("""async ([url, token]) => (await fetch(url, {method: "POST",
+        headers: {"X-CSRFToken": token}, credentials: "same-origin"})).status""",
+                           [f"{system['url']}/console/checks/{check.id}/open",
+                            page.get_attribute("meta[name=csrf-token]", "content")])
+    assert status == 404
+    check.refresh_from_db()
+    assert check.state == CheckState.DUE

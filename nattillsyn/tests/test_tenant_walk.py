@@ -1,0 +1,119 @@
+"""Walk every URL of the control plane as each user of another municipality.
+
+Every URL pattern is taken from the resolver, so a new page is walked without
+anyone remembering to add it. Object ids are filled with real objects of the home
+municipality; the outsiders must get a refusal and see none of its data.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import time
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from accounts.models import Role
+from audit.models import AuditEntry
+from checks import actions
+from checks.engine import NightWorker
+from checks.models import Alarm, Attempt, Check, Escalation, Outcome
+from nattillsyn.clock import FakeClock
+from nattillsyn.testing import TEST_PERSONNUMMER, Municipality, at_stockholm, make_person
+
+pytestmark = pytest.mark.django_db
+
+SECRET_NAME = "Hemliga Hedvig"
+SECRET_ADDRESS = "Hedvigs väg 1"
+
+
+def all_patterns(resolver: URLResolver | None = None, prefix: str = "") -> list[str]:
+    resolver = resolver or get_resolver()
+    routes = []
+    for entry in resolver.url_patterns:
+        route = prefix + str(entry.pattern)
+        if isinstance(entry, URLResolver):
+            if route.startswith("admin/"):
+                routes.append("admin/")
+                continue
+            routes.extend(all_patterns(entry, route))
+        elif isinstance(entry, URLPattern):
+            routes.append(route)
+    return routes
+
+
+@pytest.fixture
+def home_world(home: Municipality, fake_clock: FakeClock) -> dict[str, int]:
+    person = make_person(home, SECRET_NAME, personnummer=TEST_PERSONNUMMER[0], times=[time(23, 0), time(2, 0)])
+    fake_clock.set(at_stockholm(2026, 11, 23, 23, 0))
+    NightWorker("t").tick(fake_clock())
+    operator = home.user(Role.OPERATOR)
+    first, second = Check.objects.filter(person=person).order_by("scheduled_at")[:2]
+    attempt, _ = actions.open_check(first, actor=operator)
+    actions.record_outcome(attempt, actor=operator, outcome=Outcome.NEEDS_HELP)
+    fake_clock.set(at_stockholm(2026, 11, 24, 2, 0))
+    NightWorker("t").tick(fake_clock())
+    open_attempt, _ = actions.open_check(second, actor=operator)
+    fake_clock.advance(minutes=20)
+    NightWorker("t").tick(fake_clock())
+    return {
+        "person_id": person.id, "camera_id": person.camera.id, "check_id": second.id,
+        "attempt_id": open_attempt.id, "escalation_id": Escalation.objects.get(person=person).id,
+        "alarm_id": Alarm.objects.filter(tenant=home.tenant).first().id,
+        "consent_id": person.consents.get().id,
+    }
+
+
+def fill(route: str, ids: dict[str, int]) -> str:
+    return "/" + re.sub(r"<int:(\w+)>", lambda m: str(ids[m.group(1)]), route)
+
+
+def test_it_walks_every_url_and_leaks_nothing_to_other_municipalities(home_world: dict[str, int],
+                                                                      outsider: Municipality,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    assert Alarm.objects.exists() and Attempt.objects.exists()
+    routes = all_patterns()
+    home_tenant = Check.objects.get(id=home_world["check_id"]).tenant_id
+    audit_before = AuditEntry.objects.filter(tenant_id=home_tenant).count()
+    state_before = sorted(Check.objects.values_list("id", "state"))
+    leaks: list[str] = []
+    requests = 0
+    for role, user in outsider.users.items():
+        client = Client()
+        client.force_login(user)
+        for route in routes:
+            url = fill(route, home_world)
+            for method in ("get", "post"):
+                response = getattr(client, method)(url)
+                requests += 1
+                body = response.content.decode(errors="replace")
+                has_id = "<int:" in route
+                if SECRET_NAME in body or SECRET_ADDRESS in body:
+                    leaks.append(f"{role} {method.upper()} {url}: shows the home person")
+                elif has_id and response.status_code not in (302, 400, 401, 403, 404, 405):
+                    leaks.append(f"{role} {method.upper()} {url}: status {response.status_code}")
+                elif response.status_code == 302 and not response["Location"].startswith(("/login", "/admin/login")):
+                    # A redirect is fine only to a login page or an outsider's own list.
+                    if has_id:
+                        leaks.append(f"{role} {method.upper()} {url}: redirected to {response['Location']}")
+    assert sorted(Check.objects.values_list("id", "state")) == state_before
+    # Nothing of the home municipality changed or was even touched.
+    assert AuditEntry.objects.filter(tenant_id=home_tenant).count() == audit_before
+    print(f"security.tenant_walk_endpoints: {len(routes)}")
+    print(f"security.tenant_walk_requests: {requests}")
+    print(f"security.tenant_walk_leaks: {len(leaks)}")
+    assert leaks == []
+
+
+def test_an_alarm_centre_operator_sees_both_municipalities_and_nothing_else(
+        home: Municipality, outsider: Municipality, alarm_centre_operator, fake_clock: FakeClock,
+        client: Client) -> None:
+    make_person(home, "Anna i Nattby", personnummer=TEST_PERSONNUMMER[0])
+    make_person(outsider, "Bo i Grannby", personnummer=TEST_PERSONNUMMER[1])
+    fake_clock.set(at_stockholm(2026, 11, 23, 23, 0))
+    NightWorker("t").tick(fake_clock())
+    client.force_login(alarm_centre_operator)
+    page = client.get("/console/").content.decode()
+    assert "Anna i Nattby" in page and "Bo i Grannby" in page
+    assert client.get("/people/").status_code == 403  # an operator is not care staff
