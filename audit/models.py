@@ -35,6 +35,7 @@ class AuditAction(models.TextChoices):
     GRANT_REVOKED = "grant_revoked", _("Camera access revoked")
     CAMERA_FAULT = "camera_fault", _("Camera fault found")
     AUDIT_LOG_READ = "audit_log_read", _("Audit log read")
+    USER_CHANGED = "user_changed", _("User or roles changed")
 
 
 class AppendOnlyQuerySet(models.QuerySet["AuditEntry"]):

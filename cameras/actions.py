@@ -130,7 +130,7 @@ def grant_refusal(grant: ViewGrant, now: datetime) -> str | None:
 def redeem_grant(gid: str, *, gateway: str) -> tuple[ViewGrant | None, str | None]:
     """Mark the grant used, once. Returns (grant, None) or (grant or None, refusal reason)."""
     grant = (
-        ViewGrant.objects.select_for_update()
+        ViewGrant.objects.select_for_update(of=("self",))
         .select_related("camera", "person", "attempt__night_check__person", "tenant")
         .filter(gid=gid)
         .first()

@@ -187,7 +187,7 @@ def _end_check(check: Check, state: str, *, reason: str, actor: Any) -> None:
 @transaction.atomic
 def open_check(check: Check, *, actor: Any, ip: str | None = None) -> tuple[Attempt, str]:
     """The operator opens a camera check: an attempt and a single-use view grant."""
-    check = Check.objects.select_for_update().select_related("person", "tenant").get(pk=check.pk)
+    check = Check.objects.select_for_update(of=("self",)).select_related("person", "tenant").get(pk=check.pk)
     now = clock.now()
     if check.state == CheckState.IN_PROGRESS:
         raise ActionRefused(_("Another operator has this check open."))
@@ -225,8 +225,8 @@ def refusal_message(reason: str) -> str:
 
 @transaction.atomic
 def record_outcome(attempt: Attempt, *, actor: Any, outcome: str) -> Check:
-    attempt = Attempt.objects.select_for_update().select_related("night_check").get(pk=attempt.pk)
-    check = Check.objects.select_for_update().select_related("person__agreement").get(pk=attempt.night_check_id)
+    attempt = Attempt.objects.select_for_update(of=("self",)).select_related("night_check").get(pk=attempt.pk)
+    check = Check.objects.select_for_update(of=("self",)).select_related("person__agreement").get(pk=attempt.night_check_id)
     if attempt.outcome:
         raise ActionRefused(_("The outcome of this attempt is already recorded."))
     if attempt.operator_id != actor.id:

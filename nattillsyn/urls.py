@@ -16,6 +16,7 @@ urlpatterns = [
     path("people/", include("people.urls")),
     path("cameras/", include("cameras.urls")),
     path("audit/", include("audit.urls")),
+    path("municipalities/", include("accounts.urls")),
     path("internal/gateway/redeem", internal_views.redeem, name="gateway-redeem"),
     path("internal/gateway/events", internal_views.events, name="gateway-events"),
     path("internal/gateway/revoked", internal_views.revoked, name="gateway-revoked"),

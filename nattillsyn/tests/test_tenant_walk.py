@@ -61,7 +61,8 @@ def home_world(home: Municipality, fake_clock: FakeClock) -> dict[str, int]:
         "person_id": person.id, "camera_id": person.camera.id, "check_id": second.id,
         "attempt_id": open_attempt.id, "escalation_id": Escalation.objects.get(person=person).id,
         "alarm_id": Alarm.objects.filter(tenant=home.tenant).first().id,
-        "consent_id": person.consents.get().id,
+        "consent_id": person.consents.get().id, "tenant_id": home.tenant.id,
+        "user_id": home.user(Role.OPERATOR).id,
     }
 
 

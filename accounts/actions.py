@@ -1,0 +1,36 @@
+"""Users and their roles, changed by a municipality's administrator."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from accounts.models import Membership, Tenant
+from audit.models import AuditAction
+from audit.records import record
+from people.actions import ActionRefused
+
+
+@transaction.atomic
+def create_user(*, actor: Any, tenant: Tenant, username: str, password: str, roles: list[str]) -> AbstractBaseUser:
+    users = get_user_model().objects
+    if users.filter(username__iexact=username).exists():
+        raise ActionRefused(_("The user name is taken."))
+    user = users.create_user(username=username, password=password)
+    set_roles(user, actor=actor, tenant=tenant, roles=roles)
+    return user
+
+
+@transaction.atomic
+def set_roles(user: Any, *, actor: Any, tenant: Tenant, roles: list[str]) -> None:
+    """Replace the user's roles in ``tenant``; roles in other tenants are untouched."""
+    before = sorted(Membership.objects.filter(user=user, tenant=tenant).values_list("role", flat=True))
+    Membership.objects.filter(user=user, tenant=tenant).exclude(role__in=roles).delete()
+    for role in roles:
+        Membership.objects.get_or_create(user=user, tenant=tenant, role=role)
+    record(actor=actor, action=AuditAction.USER_CHANGED, tenant=tenant,
+           detail={"user": user.get_username(), "roles_before": before, "roles_after": sorted(roles)})
