@@ -244,21 +244,11 @@ class TechnicalTestResult:
 
 def run_technical_test(camera: Camera, *, actor: Any) -> TechnicalTestResult:
     """Ask the camera and the gateway whether the camera works, without showing anyone the picture."""
-    status = driver_for(camera).status()
-    problem = status.problem
-    if status.reachable:
-        try:
-            probe = gateway_client.probe(camera_stream_for_gateway(camera), seconds=2)
-        except (OSError, ValueError) as exc:
-            problem = f"gateway_unreachable: {exc}"[:200]
-        else:
-            if not probe.get("reachable"):
-                problem = f"stream_unreachable: {probe.get('error') or ''}"[:200]
-            elif probe.get("black"):
-                problem = "picture_black"
-            elif probe.get("frozen"):
-                problem = "picture_frozen"
-    if not problem and status.in_privacy_position is False and not _camera_is_in_view(camera):
+    from cameras.health import probe_camera
+
+    result = probe_camera(camera)
+    problem = result.problem
+    if not problem and result.in_privacy_position is False and not _camera_is_in_view(camera):
         problem = "not_in_privacy_position"
     with transaction.atomic():
         Camera.objects.filter(id=camera.id).update(last_probe_at=clock.now(), last_probe_ok=not problem,

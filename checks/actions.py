@@ -399,6 +399,32 @@ def escalate_missed(check: Check) -> None:
     escalate(check, cause=EscalationCause.MISSED, actor=None)
 
 
+@transaction.atomic
+def record_camera_probe(camera: Any, *, ok: bool, problem: str, now: datetime,
+                        horizon: timedelta) -> list[Escalation]:
+    """Store a health probe's result. A fault escalates the person's camera checks due
+    within ``horizon`` at once, so the night patrol can plan the visit before the time."""
+    from cameras.models import Camera
+
+    Camera.objects.filter(id=camera.id).update(last_probe_at=now, last_probe_ok=ok, last_probe_problem=problem)
+    if ok or camera.person_id is None:
+        return []
+    record(actor=None, action=AuditAction.CAMERA_FAULT, tenant=camera.tenant_id, person=camera.person_id,
+           obj=camera, detail={"problem": problem, "probe": "worker"}, at=now)
+    upcoming = Check.objects.select_for_update(of=("self",)).select_related("person").filter(
+        person_id=camera.person_id, form=CheckForm.CAMERA, scheduled_at__lte=now + horizon,
+        state__in=(CheckState.PLANNED, CheckState.DUE, CheckState.RETRY_WAIT),
+    )
+    escalations = []
+    for check in upcoming:
+        check.camera_fault = problem
+        check.save(update_fields=["camera_fault"])
+        escalations.append(escalate(check, cause=EscalationCause.TECHNICAL_FAULT, actor=None, note=problem))
+    if escalations:
+        raise_alarm(camera.tenant_id, AlarmKind.CAMERA_FAULT, check=escalations[0].night_check)
+    return escalations
+
+
 def release_abandoned_attempt(check: Check) -> None:
     """An opened check whose view ended without an outcome goes back to the queue."""
     check.state = CheckState.DUE

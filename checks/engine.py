@@ -14,11 +14,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from accounts.models import Tenant
 from cameras.actions import close_views_past_their_end
-from cameras.models import ViewGrant
+from cameras.health import ProbeResult
+from cameras.models import Camera, ViewGrant
 from checks import actions
 from checks.models import Check, CheckForm, CheckState, Escalation, EscalationState, WorkerHeartbeat
 from checks.nights import night_of
@@ -26,6 +27,10 @@ from checks.nights import night_of
 log = logging.getLogger(__name__)
 
 BATCH = 200
+# Cameras with a check this close are probed, so a fault is found before the check.
+PROBE_HORIZON = timedelta(minutes=30)
+PROBE_EVERY = timedelta(minutes=10)
+PROBES_PER_TICK = 5
 # An opened check whose grant ended this long ago without an outcome is released.
 ABANDONED_AFTER = timedelta(minutes=2)
 
@@ -48,9 +53,15 @@ def _claim_each(queryset: QuerySet[Check] | QuerySet[Escalation], handle: Callab
     return len(rows)
 
 
+CameraProber = Callable[[Camera], ProbeResult]
+
+
 class NightWorker:
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, camera_prober: CameraProber | None = None) -> None:
+        """``camera_prober`` is the network probe (cameras.health.probe_camera) in the
+        real worker; tests give a fake, or None to leave cameras alone."""
         self.name = name
+        self.camera_prober = camera_prober
 
     def tick(self, now: datetime) -> TickReport:
         report = TickReport()
@@ -76,6 +87,7 @@ class NightWorker:
         report.add("overdue_alarms", self.raise_overdue_alarms(now))
         report.add("unacknowledged_alarms", self.raise_unacknowledged_alarms(now))
         report.add("returned_to_privacy", close_views_past_their_end(now))
+        report.add("cameras_probed", self.probe_cameras_due_soon(now))
         WorkerHeartbeat.objects.update_or_create(name=self.name, defaults={"last_seen": now})
         return report
 
@@ -87,6 +99,35 @@ class NightWorker:
             for night in (tonight, tonight + timedelta(days=1)):
                 planned += actions.plan_night(tenant, night, now=now)
         return planned
+
+    def probe_cameras_due_soon(self, now: datetime) -> int:
+        """Probe cameras whose person has a camera check within PROBE_HORIZON.
+
+        Each camera is claimed with a conditional update of ``last_probe_at``, so two
+        workers never probe the same camera; the probe itself (seconds of network
+        I/O) runs outside any transaction.
+        """
+        if self.camera_prober is None:
+            return 0
+        due_soon = Check.objects.filter(
+            form=CheckForm.CAMERA, scheduled_at__lte=now + PROBE_HORIZON,
+            state__in=(CheckState.PLANNED, CheckState.DUE, CheckState.RETRY_WAIT),
+        ).values("person_id")
+        stale = Q(last_probe_at__isnull=True) | Q(last_probe_at__lte=now - PROBE_EVERY)
+        candidates = list(Camera.objects.filter(stale, person_id__in=due_soon)
+                          .select_related("tenant")[:PROBES_PER_TICK])
+        probed = 0
+        for camera in candidates:
+            # filter(last_probe_at=None) is IS NULL, so a never-probed camera is claimed too.
+            claimed = Camera.objects.filter(id=camera.id, last_probe_at=camera.last_probe_at).update(
+                last_probe_at=now)
+            if not claimed:
+                continue
+            result = self.camera_prober(camera)
+            actions.record_camera_probe(camera, ok=result.ok, problem=result.problem, now=now,
+                                        horizon=PROBE_HORIZON)
+            probed += 1
+        return probed
 
     def raise_overdue_alarms(self, now: datetime) -> int:
         total = 0

@@ -13,6 +13,7 @@ from typing import Any
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
+from cameras.health import probe_camera
 from checks.engine import NightWorker
 from nattillsyn import clock
 
@@ -29,7 +30,7 @@ class Command(BaseCommand):
         self.stopping = False
         signal.signal(signal.SIGTERM, self.on_stop)
         signal.signal(signal.SIGINT, self.on_stop)
-        worker = NightWorker(options["name"])
+        worker = NightWorker(options["name"], camera_prober=probe_camera)
         self.stdout.write(f"worker {worker.name} started")
         while not self.stopping:
             close_old_connections()

@@ -1,0 +1,42 @@
+"""Is a camera working? Asked by the worker before checks and by staff at any time.
+
+Network only, no database writes, so the caller decides what a fault means. The
+picture is decoded by the gateway and never leaves it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cameras import gateway_client
+from cameras.credentials import stream_url_with_credentials
+from cameras.drivers import driver_for
+from cameras.models import Camera
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    ok: bool
+    problem: str
+    in_privacy_position: bool | None = None
+
+
+def probe_camera(camera: Camera, seconds: float = 2) -> ProbeResult:
+    """1. The camera and its router answer. 2. The stream decodes, not black, not frozen."""
+    status = driver_for(camera).status()
+    if not status.reachable:
+        return ProbeResult(False, status.problem or "unreachable", status.in_privacy_position)
+    url = stream_url_with_credentials(camera.stream_url, camera.username, camera.password_encrypted)
+    try:
+        probe = gateway_client.probe(url, seconds=seconds)
+    except (OSError, ValueError) as exc:
+        return ProbeResult(False, f"gateway_unreachable: {exc}"[:200], status.in_privacy_position)
+    if not probe.get("reachable"):
+        problem = f"stream_unreachable: {probe.get('error') or ''}"
+    elif probe.get("black"):
+        problem = "picture_black"
+    elif probe.get("frozen"):
+        problem = "picture_frozen"
+    else:
+        problem = ""
+    return ProbeResult(not problem, problem[:200], status.in_privacy_position)
