@@ -120,10 +120,20 @@ def grant_refusal(grant: ViewGrant, now: datetime) -> str | None:
         if grant.attempt is None or grant.attempt.outcome:
             return "check_closed"
         return camera_view_startable(grant.attempt.night_check, now)
+    if grant.purpose == GrantPurpose.TRAINING and (not grant.camera.training_only or grant.person_id is not None):
+        return "not_a_training_camera"
     if grant.purpose == GrantPurpose.INSTALL_TEST and grant.person is not None:
         if not any(consent.is_valid_at(now) for consent in grant.person.consents.all()):
             return "no_valid_consent"
     return None
+
+
+def open_training_view(camera: Camera, *, actor: Any, ip: str | None = None) -> ViewGrant:
+    """Operator training on a simulated camera that shows nobody."""
+    if not camera.training_only or camera.person_id is not None:
+        raise ActionRefused(_("Only training cameras can be opened in training mode."))
+    grant, _token = issue_grant(camera, actor=actor, purpose=GrantPurpose.TRAINING, person=None, ip=ip)
+    return grant
 
 
 @transaction.atomic

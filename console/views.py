@@ -8,14 +8,16 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from accounts.access import require_role, roles_for
 from accounts.models import Role, Tenant
-from cameras.actions import grant_token
+from cameras.access import get_camera_for_user
+from cameras.actions import grant_token, open_training_view
+from cameras.models import Camera, GrantPurpose, ViewGrant
 from checks import actions
 from checks.access import (
     get_alarm_for_lead,
@@ -134,6 +136,41 @@ def record_outcome(request: HttpRequest, attempt_id: int) -> HttpResponse:
         return redirect("console:attempt", attempt_id=attempt.id)
     messages.success(request, f"{check.person.name}: {Outcome(request.POST['outcome']).label}")
     return redirect("console:operator")
+
+
+# --- Training -------------------------------------------------------------------------------------------
+
+
+@login_required
+def training(request: HttpRequest) -> HttpResponse:
+    tenant_ids = require_role(request.user, Role.OPERATOR)
+    cameras = Camera.objects.filter(tenant_id__in=tenant_ids, training_only=True, person__isnull=True)
+    return render(request, "console/training.html", {"cameras": cameras})
+
+
+@login_required
+@require_POST
+def open_training(request: HttpRequest, camera_id: int) -> HttpResponse:
+    camera = get_camera_for_user(request, camera_id, Role.OPERATOR)
+    try:
+        grant = open_training_view(camera, actor=request.user, ip=client_ip(request))
+    except ActionRefused as refusal:
+        messages.error(request, str(refusal))
+        return redirect("console:training")
+    return redirect("console:training-view", gid=grant.gid)
+
+
+@login_required
+def training_view(request: HttpRequest, gid: str) -> HttpResponse:
+    tenant_ids = require_role(request.user, Role.OPERATOR)
+    grant = ViewGrant.objects.filter(gid=gid, operator=request.user, tenant_id__in=tenant_ids,
+                                     purpose=GrantPurpose.TRAINING).select_related("camera").first()
+    if grant is None:
+        raise Http404
+    usable = grant.redeemed_at is None and grant.revoked_at is None and grant.start_by > clock.now()
+    return render(request, "console/training_view.html", {
+        "grant": grant, "token": grant_token(grant) if usable else None, "gateway_url": settings.GATEWAY_URL,
+    })
 
 
 # --- Night patrol ---------------------------------------------------------------------------------------

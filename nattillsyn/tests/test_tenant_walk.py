@@ -16,6 +16,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from accounts.models import Role
 from audit.models import AuditEntry
+from cameras.actions import open_training_view, save_camera
 from checks import actions
 from checks.engine import NightWorker
 from checks.models import Alarm, Attempt, Check, Escalation, Outcome
@@ -57,7 +58,12 @@ def home_world(home: Municipality, fake_clock: FakeClock) -> dict[str, int]:
     open_attempt, _ = actions.open_check(second, actor=operator)
     fake_clock.advance(minutes=20)
     NightWorker("t").tick(fake_clock())
+    training_camera = save_camera(None, actor=home.user(Role.INSTALLER), tenant=home.tenant, name="training",
+                                  model="Sim", driver="simulated", stream_url="rtsp://127.0.0.1:8554/training",
+                                  training_only=True)
+    training_grant = open_training_view(training_camera, actor=operator)
     return {
+        "gid": training_grant.gid,
         "person_id": person.id, "camera_id": person.camera.id, "check_id": second.id,
         "attempt_id": open_attempt.id, "escalation_id": Escalation.objects.get(person=person).id,
         "alarm_id": Alarm.objects.filter(tenant=home.tenant).first().id,
@@ -67,7 +73,7 @@ def home_world(home: Municipality, fake_clock: FakeClock) -> dict[str, int]:
 
 
 def fill(route: str, ids: dict[str, int]) -> str:
-    return "/" + re.sub(r"<int:(\w+)>", lambda m: str(ids[m.group(1)]), route)
+    return "/" + re.sub(r"<(?:int|uuid):(\w+)>", lambda m: str(ids[m.group(1)]), route)
 
 
 def test_it_walks_every_url_and_leaks_nothing_to_other_municipalities(home_world: dict[str, int],
@@ -89,7 +95,7 @@ def test_it_walks_every_url_and_leaks_nothing_to_other_municipalities(home_world
                 response = getattr(client, method)(url)
                 requests += 1
                 body = response.content.decode(errors="replace")
-                has_id = "<int:" in route
+                has_id = "<int:" in route or "<uuid:" in route
                 if SECRET_NAME in body or SECRET_ADDRESS in body:
                     leaks.append(f"{role} {method.upper()} {url}: shows the home person")
                 elif has_id and response.status_code not in (302, 400, 401, 403, 404, 405):
