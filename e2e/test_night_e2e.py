@@ -42,7 +42,8 @@ def world(system: dict[str, Any]) -> dict[str, Any]:
     person = make_person(home, "Astrid Andersson", personnummer=TEST_PERSONNUMMER[0], times=[due_now()],
                          camera_url=f"{system['rtsp']}/cam1")
     NightWorker("e2e").tick(clock.now())
-    return {"home": home, "outsider": outsider, "person": person, "check": Check.objects.get(person=person)}
+    tonight = Check.objects.filter(person=person).order_by("scheduled_at").first()
+    return {"home": home, "outsider": outsider, "person": person, "check": tonight}
 
 
 def open_check_in_console(page: Any, system: dict[str, Any], name: str) -> None:
@@ -55,7 +56,7 @@ def test_operator_completes_a_check(system: dict[str, Any], world: dict[str, Any
     page = new_page("nattby-operator")
     open_check_in_console(page, system, "Astrid Andersson")
     page.click("[data-testid=start-view]")
-    page.wait_for_function("document.getElementById('live').dataset.state === 'live'")
+    page.wait_for_selector("#live[data-state=live]")
     pixels = page.evaluate(VIDEO_PIXELS, "#live-video")
     assert pixels["width"] == 640 and pixels["height"] == 360
     assert pixels["meanBrightness"] > 10  # a night-vision picture, not black
@@ -122,7 +123,7 @@ def test_withdrawn_consent_stops_the_camera_check(system: dict[str, Any], world:
 
     # The operator presses "view" on the page opened before: the server refuses.
     operator.click("[data-testid=start-view]")
-    operator.wait_for_function("document.getElementById('live').dataset.state === 'refused'")
+    operator.wait_for_selector("#live[data-state=refused]")
     assert "403" in operator.inner_text("[data-testid=live-status]") or "revoked" in operator.inner_text(
         "[data-testid=live-status]")
     # The check is no longer a camera check; the patrol goes instead.
@@ -143,6 +144,7 @@ def test_a_user_of_another_municipality_sees_and_opens_nothing(system: dict[str,
         response = page.goto(system["url"] + path)
         assert response.status in (403, 404) and "Astrid" not in page.content()
     # Posting the open form of another municipality's check is refused on the server.
+    page.goto(system["url"] + "/console/")
     status = page.evaluate("""async ([url, token]) => (await fetch(url, {method: "POST",
         headers: {"X-CSRFToken": token}, credentials: "same-origin"})).status""",
                            [f"{system['url']}/console/checks/{check.id}/open",
