@@ -29,7 +29,7 @@ test-sqlite:
 	DB=sqlite $(PY) -m pytest
 
 test-postgres:
-	DB=postgres PGTESTDATABASE=test_nattillsyn_$$$$ $(PY) -m pytest
+	DB=postgres $(PY) -m pytest --create-db
 
 check: deps
 	$(VENV)/bin/ruff format --check .

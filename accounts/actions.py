@@ -32,5 +32,9 @@ def set_roles(user: Any, *, actor: Any, tenant: Tenant, roles: list[str]) -> Non
     Membership.objects.filter(user=user, tenant=tenant).exclude(role__in=roles).delete()
     for role in roles:
         Membership.objects.get_or_create(user=user, tenant=tenant, role=role)
-    record(actor=actor, action=AuditAction.USER_CHANGED, tenant=tenant,
-           detail={"user": user.get_username(), "roles_before": before, "roles_after": sorted(roles)})
+    record(
+        actor=actor,
+        action=AuditAction.USER_CHANGED,
+        tenant=tenant,
+        detail={"user": user.get_username(), "roles_before": before, "roles_after": sorted(roles)},
+    )

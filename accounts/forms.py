@@ -10,13 +10,17 @@ from accounts.models import Role
 
 
 class RolesForm(forms.Form):
-    roles = forms.MultipleChoiceField(label=_("Roles"), choices=Role.choices, widget=forms.CheckboxSelectMultiple,
-                                      required=False)
+    roles = forms.MultipleChoiceField(
+        label=_("Roles"), choices=Role.choices, widget=forms.CheckboxSelectMultiple, required=False
+    )
 
 
 class NewUserForm(RolesForm):
-    username = forms.RegexField(label=_("User name"), regex=r"^[\w.@+-]{3,150}$",
-                                error_messages={"invalid": _("Use 3–150 letters, digits and . @ + - _")})
+    username = forms.RegexField(
+        label=_("User name"),
+        regex=r"^[\w.@+-]{3,150}$",
+        error_messages={"invalid": _("Use 3–150 letters, digits and . @ + - _")},
+    )
     password = forms.CharField(label=_("Initial password"), widget=forms.PasswordInput)
 
     def clean_password(self) -> str:

@@ -22,15 +22,18 @@ class Tenant(models.Model):
     name = models.CharField(_("name"), max_length=200, unique=True)
     slug = models.SlugField(unique=True)
     overdue_grace_min = models.PositiveIntegerField(
-        _("overdue alarm after (minutes)"), default=10,
+        _("overdue alarm after (minutes)"),
+        default=10,
         help_text=_("A due check not started within this time raises an alarm to the shift lead."),
     )
     escalation_ack_min = models.PositiveIntegerField(
-        _("escalation acknowledgement time (minutes)"), default=10,
+        _("escalation acknowledgement time (minutes)"),
+        default=10,
         help_text=_("An escalation not acknowledged by the night patrol within this time alerts the shift lead."),
     )
     check_window_min = models.PositiveIntegerField(
-        _("check window (minutes)"), default=60,
+        _("check window (minutes)"),
+        default=60,
         help_text=_("How long after its time a camera check may still be made; then it escalates to a visit."),
     )
     view_seconds = models.PositiveIntegerField(_("view time (seconds)"), default=30)

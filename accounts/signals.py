@@ -29,5 +29,9 @@ def audit_logout(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
 @receiver(user_login_failed)
 def audit_login_failed(sender: Any, credentials: dict[str, Any], request: Any = None, **kwargs: Any) -> None:
     # Never the password: only the name that was tried.
-    record(actor=None, action=AuditAction.LOGIN_FAILED, ip=_client_ip(request),
-           detail={"username": str(credentials.get("username", ""))[:150]})
+    record(
+        actor=None,
+        action=AuditAction.LOGIN_FAILED,
+        ip=_client_ip(request),
+        detail={"username": str(credentials.get("username", ""))[:150]},
+    )

@@ -28,8 +28,13 @@ def tenant_users(request: HttpRequest, tenant_id: int) -> HttpResponse:
     form = NewUserForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            actions.create_user(actor=request.user, tenant=tenant, username=form.cleaned_data["username"],
-                                password=form.cleaned_data["password"], roles=form.cleaned_data["roles"])
+            actions.create_user(
+                actor=request.user,
+                tenant=tenant,
+                username=form.cleaned_data["username"],
+                password=form.cleaned_data["password"],
+                roles=form.cleaned_data["roles"],
+            )
         except ActionRefused as refusal:
             form.add_error("username", str(refusal))
         else:
@@ -41,10 +46,15 @@ def tenant_users(request: HttpRequest, tenant_id: int) -> HttpResponse:
     for membership in memberships:
         users.setdefault(membership.user.get_username(), []).append(membership.get_role_display())
         user_ids[membership.user.get_username()] = membership.user_id
-    return render(request, "accounts/users.html", {
-        "tenant": tenant, "form": form,
-        "users": [(name, user_ids[name], roles) for name, roles in users.items()],
-    })
+    return render(
+        request,
+        "accounts/users.html",
+        {
+            "tenant": tenant,
+            "form": form,
+            "users": [(name, user_ids[name], roles) for name, roles in users.items()],
+        },
+    )
 
 
 @login_required

@@ -57,15 +57,20 @@ def audit_log(request: HttpRequest) -> HttpResponse:
             entries = entries.filter(at__gte=start)
         if data["date_to"]:
             end = datetime.combine(data["date_to"] + timedelta(days=1), datetime.min.time()).replace(
-                tzinfo=clock.STOCKHOLM)
+                tzinfo=clock.STOCKHOLM
+            )
             entries = entries.filter(at__lt=end)
         if data["action"]:
             entries = entries.filter(action=data["action"])
         entries = entries.order_by("-id")[:PAGE]
         # Reading the log is itself logged: who looked at whose history.
-        record(actor=request.user, action=AuditAction.AUDIT_LOG_READ,
-               tenant=data["person"].tenant_id if data["person"] else min(tenant_ids),
-               person=data["person"], detail={"filter": request.GET.urlencode()[:300]})
+        record(
+            actor=request.user,
+            action=AuditAction.AUDIT_LOG_READ,
+            tenant=data["person"].tenant_id if data["person"] else min(tenant_ids),
+            person=data["person"],
+            detail={"filter": request.GET.urlencode()[:300]},
+        )
     return render(request, "audit/log.html", {"form": form, "entries": entries})
 
 
@@ -78,18 +83,26 @@ def person_extract_csv(request: HttpRequest, person_id: int) -> HttpResponse:
     from people.access import get_person_for_user
 
     person = get_person_for_user(request, person_id, Role.AUDITOR)
-    entries = (AuditEntry.objects.filter(person=person, action__in=VIEW_ACTIONS)
-               .select_related("tenant").order_by("at"))
+    entries = AuditEntry.objects.filter(person=person, action__in=VIEW_ACTIONS).select_related("tenant").order_by("at")
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="logg-{person.id}.csv"'
     writer = csv.writer(response)
     writer.writerow(["tid (Europe/Stockholm)", "vem", "händelse", "varaktighet (s)", "kommun"])
     for entry in entries:
-        writer.writerow([
-            entry.at.astimezone(clock.STOCKHOLM).strftime("%Y-%m-%d %H:%M:%S"), entry.actor_name or "system",
-            entry.get_action_display(), "" if entry.duration_s is None else f"{entry.duration_s:.1f}",
-            entry.tenant.name if entry.tenant else "",
-        ])
-    record(actor=request.user, action=AuditAction.AUDIT_LOG_READ, tenant=person.tenant_id, person=person,
-           detail={"extract": "csv", "rows": len(entries)})
+        writer.writerow(
+            [
+                entry.at.astimezone(clock.STOCKHOLM).strftime("%Y-%m-%d %H:%M:%S"),
+                entry.actor_name or "system",
+                entry.get_action_display(),
+                "" if entry.duration_s is None else f"{entry.duration_s:.1f}",
+                entry.tenant.name if entry.tenant else "",
+            ]
+        )
+    record(
+        actor=request.user,
+        action=AuditAction.AUDIT_LOG_READ,
+        tenant=person.tenant_id,
+        person=person,
+        detail={"extract": "csv", "rows": len(entries)},
+    )
     return response

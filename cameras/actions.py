@@ -25,8 +25,9 @@ from people.models import Person
 
 
 @transaction.atomic
-def save_camera(camera: Camera | None, *, actor: Any, tenant: Tenant, password: str | None = None,
-                **fields: Any) -> Camera:
+def save_camera(
+    camera: Camera | None, *, actor: Any, tenant: Tenant, password: str | None = None, **fields: Any
+) -> Camera:
     if camera is None:
         camera = Camera(tenant=tenant)
     elif camera.tenant_id != tenant.id:
@@ -39,23 +40,40 @@ def save_camera(camera: Camera | None, *, actor: Any, tenant: Tenant, password: 
     if password:
         camera.password_encrypted = encrypt_password(password)
     camera.save()
-    record(actor=actor, action=AuditAction.CAMERA_CHANGED, tenant=tenant, person=camera.person_id,
-           obj=camera, detail={"fields": sorted(fields), "password_changed": bool(password)})
+    record(
+        actor=actor,
+        action=AuditAction.CAMERA_CHANGED,
+        tenant=tenant,
+        person=camera.person_id,
+        obj=camera,
+        detail={"fields": sorted(fields), "password_changed": bool(password)},
+    )
     return camera
 
 
 @transaction.atomic
-def record_installation_test(camera: Camera, *, actor: Any, operator: Any, passed: bool,
-                             notes: str = "") -> InstallationTest:
+def record_installation_test(
+    camera: Camera, *, actor: Any, operator: Any, passed: bool, notes: str = ""
+) -> InstallationTest:
     if camera.person_id is None:
         raise ActionRefused(_("Assign the camera to a person before the installation test."))
     test = InstallationTest.objects.create(
-        camera=camera, person_id=camera.person_id, performed_at=clock.now(), installer=actor,
-        operator=operator, passed=passed, notes=notes,
+        camera=camera,
+        person_id=camera.person_id,
+        performed_at=clock.now(),
+        installer=actor,
+        operator=operator,
+        passed=passed,
+        notes=notes,
     )
-    record(actor=actor, action=AuditAction.INSTALLATION_TEST, tenant=camera.tenant_id,
-           person=camera.person_id, obj=test,
-           detail={"passed": passed, "operator": operator.get_username(), "notes": notes})
+    record(
+        actor=actor,
+        action=AuditAction.INSTALLATION_TEST,
+        tenant=camera.tenant_id,
+        person=camera.person_id,
+        obj=test,
+        detail={"passed": passed, "operator": operator.get_username(), "notes": notes},
+    )
     return test
 
 
@@ -64,9 +82,17 @@ def camera_stream_for_gateway(camera: Camera) -> str:
 
 
 @transaction.atomic
-def issue_grant(camera: Camera, *, actor: Any, purpose: str, person: Person | None, attempt: Any = None,
-                hard_end: datetime | None = None, max_view_s: int | None = None,
-                ip: str | None = None) -> tuple[ViewGrant, str]:
+def issue_grant(
+    camera: Camera,
+    *,
+    actor: Any,
+    purpose: str,
+    person: Person | None,
+    attempt: Any = None,
+    hard_end: datetime | None = None,
+    max_view_s: int | None = None,
+    ip: str | None = None,
+) -> tuple[ViewGrant, str]:
     """Sign a single-use permission to view ``camera`` and ask the gateway to get ready.
 
     The caller has already checked the rules for ``purpose``; the grant only
@@ -77,13 +103,27 @@ def issue_grant(camera: Camera, *, actor: Any, purpose: str, person: Person | No
     start_by = now + timedelta(seconds=settings.GRANT_START_WINDOW_S)
     latest_end = start_by + timedelta(seconds=view_s + 5)
     grant_row = ViewGrant.objects.create(
-        tenant_id=camera.tenant_id, camera=camera, person=person, attempt=attempt, operator=actor,
-        purpose=purpose, issued_at=now, start_by=start_by,
-        hard_end=min(latest_end, hard_end) if hard_end else latest_end, max_view_s=view_s,
+        tenant_id=camera.tenant_id,
+        camera=camera,
+        person=person,
+        attempt=attempt,
+        operator=actor,
+        purpose=purpose,
+        issued_at=now,
+        start_by=start_by,
+        hard_end=min(latest_end, hard_end) if hard_end else latest_end,
+        max_view_s=view_s,
     )
     token = grant_token(grant_row)
-    record(actor=actor, action=AuditAction.CHECK_OPENED, tenant=camera.tenant_id, person=person, obj=grant_row,
-           ip=ip, detail={"purpose": purpose, "camera": camera.id, "gid": str(grant_row.gid)})
+    record(
+        actor=actor,
+        action=AuditAction.CHECK_OPENED,
+        tenant=camera.tenant_id,
+        person=person,
+        obj=grant_row,
+        ip=ip,
+        detail={"purpose": purpose, "camera": camera.id, "gid": str(grant_row.gid)},
+    )
     rtsp_url = camera_stream_for_gateway(camera)
 
     def get_camera_ready() -> None:
@@ -98,11 +138,18 @@ def grant_token(grant: ViewGrant) -> str:
     """The signed form of a stored grant, for the browser to present to the gateway."""
     return sign_grant(
         Grant(
-            gid=str(grant.gid), gateway="*", tenant=grant.tenant_id, operator=grant.operator_id,
-            person=grant.person_id or 0, camera=grant.camera_id,
-            check=grant.attempt.night_check_id if grant.attempt is not None else None, purpose=grant.purpose,
-            issued_at=grant.issued_at.timestamp(), start_by=min(grant.start_by, grant.hard_end).timestamp(),
-            hard_end=grant.hard_end.timestamp(), max_view_s=grant.max_view_s,
+            gid=str(grant.gid),
+            gateway="*",
+            tenant=grant.tenant_id,
+            operator=grant.operator_id,
+            person=grant.person_id or 0,
+            camera=grant.camera_id,
+            check=grant.attempt.night_check_id if grant.attempt is not None else None,
+            purpose=grant.purpose,
+            issued_at=grant.issued_at.timestamp(),
+            start_by=min(grant.start_by, grant.hard_end).timestamp(),
+            hard_end=grant.hard_end.timestamp(),
+            max_view_s=grant.max_view_s,
         ),
         settings.GRANT_KEY.encode(),
     )
@@ -122,10 +169,12 @@ def grant_refusal(grant: ViewGrant, now: datetime) -> str | None:
         return camera_view_startable(grant.attempt.night_check, now)
     if grant.purpose == GrantPurpose.TRAINING and (not grant.camera.training_only or grant.person_id is not None):
         return "not_a_training_camera"
-    if grant.purpose == GrantPurpose.INSTALL_TEST and grant.person is not None:
-        if not any(consent.is_valid_at(now) for consent in grant.person.consents.all()):
-            return "no_valid_consent"
-    return None
+    installing_without_consent = (
+        grant.purpose == GrantPurpose.INSTALL_TEST
+        and grant.person is not None
+        and not any(consent.is_valid_at(now) for consent in grant.person.consents.all())
+    )
+    return "no_valid_consent" if installing_without_consent else None
 
 
 def open_training_view(camera: Camera, *, actor: Any, ip: str | None = None) -> ViewGrant:
@@ -152,8 +201,14 @@ def redeem_grant(gid: str, *, gateway: str) -> tuple[ViewGrant | None, str | Non
     now = clock.now()
     refusal = grant_refusal(grant, now)
     if refusal is not None:
-        record(actor=None, action=AuditAction.GRANT_REFUSED, tenant=grant.tenant_id, person=grant.person_id,
-               obj=grant, detail={"reason": refusal, "operator": grant.operator_id, "gateway": gateway})
+        record(
+            actor=None,
+            action=AuditAction.GRANT_REFUSED,
+            tenant=grant.tenant_id,
+            person=grant.person_id,
+            obj=grant,
+            detail={"reason": refusal, "operator": grant.operator_id, "gateway": gateway},
+        )
         return grant, refusal
     grant.redeemed_at = now
     grant.save(update_fields=["redeemed_at"])
@@ -161,8 +216,9 @@ def redeem_grant(gid: str, *, gateway: str) -> tuple[ViewGrant | None, str | Non
 
 
 @transaction.atomic
-def record_view_event(gid: str, *, event: str, at: datetime, reason: str = "", bytes_sent: int = 0,
-                      transcoded: bool = False) -> ViewGrant | None:
+def record_view_event(
+    gid: str, *, event: str, at: datetime, reason: str = "", bytes_sent: int = 0, transcoded: bool = False
+) -> ViewGrant | None:
     """The gateway reports a session's start, first frame and end; the end is audited."""
     grant = ViewGrant.objects.select_for_update().filter(gid=gid).first()
     if grant is None:
@@ -176,10 +232,22 @@ def record_view_event(gid: str, *, event: str, at: datetime, reason: str = "", b
         grant.bytes_sent = bytes_sent
         grant.transcoded = transcoded
         grant.save(update_fields=["ended_at", "end_reason", "bytes_sent", "transcoded"])
-        record(actor=grant.operator, action=AuditAction.CAMERA_VIEW, tenant=grant.tenant_id,
-               person=grant.person_id, obj=grant, duration_s=grant.view_duration_s,
-               detail={"purpose": grant.purpose, "camera": grant.camera_id, "end_reason": reason,
-                       "bytes_sent": bytes_sent, "transcoded": transcoded, "gid": str(grant.gid)})
+        record(
+            actor=grant.operator,
+            action=AuditAction.CAMERA_VIEW,
+            tenant=grant.tenant_id,
+            person=grant.person_id,
+            obj=grant,
+            duration_s=grant.view_duration_s,
+            detail={
+                "purpose": grant.purpose,
+                "camera": grant.camera_id,
+                "end_reason": reason,
+                "bytes_sent": bytes_sent,
+                "transcoded": transcoded,
+                "gid": str(grant.gid),
+            },
+        )
         transaction.on_commit(lambda: return_camera_to_privacy(grant.id))
     return grant
 
@@ -194,15 +262,13 @@ def revoke_grants_for_person(person: Person, *, reason: str) -> int:
     """Stop every view of this person that is granted or running. The gateway polls
     the revocation list every second, so a running stream stops within seconds."""
     now = clock.now()
-    live = ViewGrant.objects.filter(person=person, revoked_at__isnull=True, ended_at__isnull=True,
-                                    hard_end__gt=now)
+    live = ViewGrant.objects.filter(person=person, revoked_at__isnull=True, ended_at__isnull=True, hard_end__gt=now)
     return _revoke(live, reason=reason, now=now)
 
 
 def revoke_grants_for_attempt(attempt: Any, *, reason: str) -> int:
     now = clock.now()
-    live = ViewGrant.objects.filter(attempt=attempt, revoked_at__isnull=True, ended_at__isnull=True,
-                                    hard_end__gt=now)
+    live = ViewGrant.objects.filter(attempt=attempt, revoked_at__isnull=True, ended_at__isnull=True, hard_end__gt=now)
     return _revoke(live, reason=reason, now=now)
 
 
@@ -213,8 +279,14 @@ def _revoke(grants: Any, *, reason: str, now: datetime) -> int:
             grant.revoked_at = now
             grant.revoke_reason = reason
             grant.save(update_fields=["revoked_at", "revoke_reason"])
-            record(actor=None, action=AuditAction.GRANT_REVOKED, tenant=grant.tenant_id,
-                   person=grant.person_id, obj=grant, detail={"reason": reason, "gid": str(grant.gid)})
+            record(
+                actor=None,
+                action=AuditAction.GRANT_REVOKED,
+                tenant=grant.tenant_id,
+                person=grant.person_id,
+                obj=grant,
+                detail={"reason": reason, "gid": str(grant.gid)},
+            )
             count += 1
     return count
 
@@ -261,16 +333,23 @@ def run_technical_test(camera: Camera, *, actor: Any) -> TechnicalTestResult:
     if not problem and result.in_privacy_position is False and not _camera_is_in_view(camera):
         problem = "not_in_privacy_position"
     with transaction.atomic():
-        Camera.objects.filter(id=camera.id).update(last_probe_at=clock.now(), last_probe_ok=not problem,
-                                                   last_probe_problem=problem)
-        record(actor=actor, action=AuditAction.CAMERA_FAULT if problem else AuditAction.CAMERA_CHANGED,
-               tenant=camera.tenant_id, person=camera.person_id, obj=camera,
-               detail={"technical_test": True, "problem": problem})
+        Camera.objects.filter(id=camera.id).update(
+            last_probe_at=clock.now(), last_probe_ok=not problem, last_probe_problem=problem
+        )
+        record(
+            actor=actor,
+            action=AuditAction.CAMERA_FAULT if problem else AuditAction.CAMERA_CHANGED,
+            tenant=camera.tenant_id,
+            person=camera.person_id,
+            obj=camera,
+            detail={"technical_test": True, "problem": problem},
+        )
     return TechnicalTestResult(ok=not problem, problem=problem)
 
 
 def _camera_is_in_view(camera: Camera) -> bool:
     """A granted view is running, so the camera is rightly out of its privacy position."""
     now = clock.now()
-    return ViewGrant.objects.filter(camera=camera, revoked_at__isnull=True, ended_at__isnull=True,
-                                    hard_end__gt=now).exists()
+    return ViewGrant.objects.filter(
+        camera=camera, revoked_at__isnull=True, ended_at__isnull=True, hard_end__gt=now
+    ).exists()

@@ -55,7 +55,9 @@ class SimulatedCameraDriver(CameraDriver):
     def _request(self, method: str, path: str, body: dict[str, object] | None = None) -> dict[str, object]:
         data = json.dumps(body).encode() if body is not None else None
         request = urllib.request.Request(
-            f"{settings.SIMCAM_API_URL}/cameras/{self._name()}{path}", data=data, method=method,
+            f"{settings.SIMCAM_API_URL}/cameras/{self._name()}{path}",
+            data=data,
+            method=method,
             headers={"Content-Type": "application/json"},
         )
         with urllib.request.urlopen(request, timeout=2) as response:

@@ -13,8 +13,12 @@ from people.models import Person
 
 
 class CameraForm(forms.ModelForm):
-    password = forms.CharField(label=_("Password"), required=False, widget=forms.PasswordInput(render_value=False),
-                               help_text=_("Stored encrypted. Leave empty to keep the current password."))
+    password = forms.CharField(
+        label=_("Password"),
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text=_("Stored encrypted. Leave empty to keep the current password."),
+    )
 
     class Meta:
         model = Camera
@@ -57,7 +61,9 @@ class CameraForm(forms.ModelForm):
 
 
 class InstallationTestForm(forms.Form):
-    operator = forms.ModelChoiceField(label=_("Tested together with operator"), queryset=get_user_model().objects.none())
+    operator = forms.ModelChoiceField(
+        label=_("Tested together with operator"), queryset=get_user_model().objects.none()
+    )
     passed = forms.BooleanField(label=_("The operator saw the picture and the test passed"), required=False)
     notes = forms.CharField(label=_("Notes"), max_length=300, required=False)
 
@@ -65,6 +71,7 @@ class InstallationTestForm(forms.Form):
         super().__init__(*args, **kwargs)
         operator_field = self.fields["operator"]
         assert isinstance(operator_field, forms.ModelChoiceField)
-        operator_field.queryset = get_user_model().objects.filter(
-            memberships__tenant=tenant, memberships__role=Role.OPERATOR).distinct()
+        operator_field.queryset = (
+            get_user_model().objects.filter(memberships__tenant=tenant, memberships__role=Role.OPERATOR).distinct()
+        )
         operator_field.error_messages["invalid_choice"] = _("Unknown operator: choose one from the list.")

@@ -13,7 +13,9 @@ log = logging.getLogger(__name__)
 
 def _post(path: str, body: dict[str, object], timeout: float) -> dict[str, object]:
     request = urllib.request.Request(
-        f"{settings.GATEWAY_URL}{path}", data=json.dumps(body).encode(), method="POST",
+        f"{settings.GATEWAY_URL}{path}",
+        data=json.dumps(body).encode(),
+        method="POST",
         headers={"Content-Type": "application/json", "Authorization": f"Bearer {settings.GATEWAY_TOKEN}"},
     )
     with urllib.request.urlopen(request, timeout=timeout) as response:
@@ -35,5 +37,6 @@ def prepare(token: str, rtsp_url: str) -> None:
 
 def probe(rtsp_url: str, seconds: float = 3) -> dict[str, object]:
     """A technical test of the stream, run by the gateway; no picture leaves it."""
-    return _post("/internal/probe", {"rtsp_url": rtsp_url, "rtsp_transport": "tcp", "seconds": seconds},
-                 timeout=seconds + 10)
+    return _post(
+        "/internal/probe", {"rtsp_url": rtsp_url, "rtsp_transport": "tcp", "seconds": seconds}, timeout=seconds + 10
+    )

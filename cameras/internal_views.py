@@ -78,8 +78,14 @@ def events(request: HttpRequest, body: dict[str, Any]) -> HttpResponse:
         bytes_sent = int(body.get("bytes_sent", 0))
     except (TypeError, ValueError, OverflowError, OSError):
         return JsonResponse({"error": "at and bytes_sent must be numbers"}, status=400)
-    grant = record_view_event(str(gid), event=event, at=at, reason=str(body.get("reason", "")),
-                              bytes_sent=bytes_sent, transcoded=bool(body.get("transcoded", False)))
+    grant = record_view_event(
+        str(gid),
+        event=event,
+        at=at,
+        reason=str(body.get("reason", "")),
+        bytes_sent=bytes_sent,
+        transcoded=bool(body.get("transcoded", False)),
+    )
     if grant is None:
         return JsonResponse({"error": "unknown"}, status=404)
     return JsonResponse({"ok": True})

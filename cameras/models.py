@@ -27,7 +27,9 @@ class Camera(models.Model):
     password_encrypted = models.TextField(blank=True)
     placement_note = models.CharField(_("placement"), max_length=300, blank=True)
     simulated_scenario = models.CharField(
-        _("simulated scenario"), max_length=20, blank=True,
+        _("simulated scenario"),
+        max_length=20,
+        blank=True,
         help_text=_("Simulated cameras only: the scene it starts with (asleep, empty, floor, dark, frozen, offline)."),
     )
     training_only = models.BooleanField(

@@ -26,9 +26,14 @@ STAFF_WHO_TEST = (Role.INSTALLER, Role.OPERATOR, Role.SHIFT_LEAD, Role.PLANNER)
 def camera_list(request: HttpRequest) -> HttpResponse:
     tenant_ids = require_role(request.user, *READERS)
     cameras = Camera.objects.filter(tenant_id__in=tenant_ids).select_related("person", "tenant")
-    return render(request, "cameras/list.html", {
-        "cameras": cameras, "can_edit": bool(tenants_for(request.user, Role.INSTALLER)),
-    })
+    return render(
+        request,
+        "cameras/list.html",
+        {
+            "cameras": cameras,
+            "can_edit": bool(tenants_for(request.user, Role.INSTALLER)),
+        },
+    )
 
 
 @login_required
@@ -36,32 +41,42 @@ def camera_edit(request: HttpRequest, camera_id: int | None = None) -> HttpRespo
     tenant_ids = require_role(request.user, Role.INSTALLER)
     camera = get_camera_for_user(request, camera_id, Role.INSTALLER) if camera_id else None
     tenants = tenants_for(request.user, Role.INSTALLER)
-    tenant = camera.tenant if camera else (tenants.filter(id=request.POST.get("tenant")).first()
-                                           or tenants.get(id=min(tenant_ids)))
+    tenant = (
+        camera.tenant
+        if camera
+        else (tenants.filter(id=request.POST.get("tenant")).first() or tenants.get(id=min(tenant_ids)))
+    )
     form = CameraForm(request.POST or None, instance=camera, tenant=tenant)
     if request.method == "POST" and form.is_valid():
         fields = {name: form.cleaned_data[name] for name in form.Meta.fields if name != "password"}
         try:
-            saved = actions.save_camera(camera, actor=request.user, tenant=tenant,
-                                        password=form.cleaned_data["password"] or None, **fields)
+            saved = actions.save_camera(
+                camera, actor=request.user, tenant=tenant, password=form.cleaned_data["password"] or None, **fields
+            )
         except ActionRefused as refusal:
             form.add_error(None, str(refusal))
         else:
             messages.success(request, _("The camera is saved."))
             return redirect("cameras:detail", camera_id=saved.id)
-    return render(request, "cameras/camera_form.html", {"form": form, "camera": camera, "tenants": tenants,
-                                                         "tenant": tenant})
+    return render(
+        request, "cameras/camera_form.html", {"form": form, "camera": camera, "tenants": tenants, "tenant": tenant}
+    )
 
 
 @login_required
 def camera_detail(request: HttpRequest, camera_id: int) -> HttpResponse:
     camera = get_camera_for_user(request, camera_id, *READERS, Role.OPERATOR)
-    return render(request, "cameras/detail.html", {
-        "camera": camera, "tests": camera.installation_tests.select_related("installer", "operator")[:10],
-        "supports_privacy": driver_for(camera).supports_privacy,
-        "test_form": InstallationTestForm(tenant=camera.tenant),
-        "is_installer": camera.tenant_id in tenants_for(request.user, Role.INSTALLER).values_list("id", flat=True),
-    })
+    return render(
+        request,
+        "cameras/detail.html",
+        {
+            "camera": camera,
+            "tests": camera.installation_tests.select_related("installer", "operator")[:10],
+            "supports_privacy": driver_for(camera).supports_privacy,
+            "test_form": InstallationTestForm(tenant=camera.tenant),
+            "is_installer": camera.tenant_id in tenants_for(request.user, Role.INSTALLER).values_list("id", flat=True),
+        },
+    )
 
 
 @login_required
@@ -90,8 +105,9 @@ def technical_test(request: HttpRequest, camera_id: int) -> HttpResponse:
     camera = get_camera_for_user(request, camera_id, *STAFF_WHO_TEST)
     result = actions.run_technical_test(camera, actor=request.user)
     if result.ok:
-        messages.success(request, _("Technical test passed: the stream works and the camera is in its privacy "
-                                    "position."))
+        messages.success(
+            request, _("Technical test passed: the stream works and the camera is in its privacy position.")
+        )
     else:
         messages.error(request, _("Technical test failed: %(problem)s") % {"problem": result.problem})
     return redirect("cameras:detail", camera_id=camera.id)

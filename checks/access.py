@@ -19,8 +19,11 @@ def get_check_for_operator(request: HttpRequest, check_id: int) -> Check:
 
 def get_attempt_for_operator(request: HttpRequest, attempt_id: int) -> Attempt:
     tenant_ids = require_role(request.user, Role.OPERATOR)
-    attempt = Attempt.objects.select_related("night_check__person", "night_check__tenant").filter(
-        id=attempt_id, night_check__tenant_id__in=tenant_ids, operator=request.user).first()
+    attempt = (
+        Attempt.objects.select_related("night_check__person", "night_check__tenant")
+        .filter(id=attempt_id, night_check__tenant_id__in=tenant_ids, operator=request.user)
+        .first()
+    )
     if attempt is None:
         raise Http404
     return attempt
@@ -28,8 +31,11 @@ def get_attempt_for_operator(request: HttpRequest, attempt_id: int) -> Attempt:
 
 def get_escalation_for_patrol(request: HttpRequest, escalation_id: int) -> Escalation:
     tenant_ids = require_role(request.user, Role.PATROL, Role.SHIFT_LEAD)
-    escalation = Escalation.objects.select_related("person", "night_check").filter(
-        id=escalation_id, tenant_id__in=tenant_ids).first()
+    escalation = (
+        Escalation.objects.select_related("person", "night_check")
+        .filter(id=escalation_id, tenant_id__in=tenant_ids)
+        .first()
+    )
     if escalation is None:
         raise Http404
     return escalation

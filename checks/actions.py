@@ -48,16 +48,24 @@ NOT_VISIBLE_BEFORE_ESCALATION = 2
 
 
 @transaction.atomic
-def save_agreement(person: Person, *, actor: Any, retry_delay_min: int, notes: str,
-                   times: list[tuple[time, str]], escalation_steps: list[str]) -> Agreement:
+def save_agreement(
+    person: Person,
+    *,
+    actor: Any,
+    retry_delay_min: int,
+    notes: str,
+    times: list[tuple[time, str]],
+    escalation_steps: list[str],
+) -> Agreement:
     now = clock.now()
     if not times:
         raise ActionRefused(_("Agree on at least one check time."))
     if len({agreed for agreed, _form in times}) != len(times):
         raise ActionRefused(_("The same time is given twice."))
-    if not person.decisions.filter(valid_to__isnull=True).exists() and not person.decisions.filter(
-        valid_to__gte=now.date()
-    ).exists():
+    if (
+        not person.decisions.filter(valid_to__isnull=True).exists()
+        and not person.decisions.filter(valid_to__gte=now.date()).exists()
+    ):
         raise ActionRefused(_("No valid decision covers these check times: register the decision first."))
     agreement, _created = Agreement.objects.get_or_create(person=person)
     agreement.retry_delay_min = retry_delay_min
@@ -80,9 +88,18 @@ def save_agreement(person: Person, *, actor: Any, retry_delay_min: int, notes: s
     agreement.escalation_steps.all().delete()
     for order, kind in enumerate(escalation_steps or [EscalationKind.VISIT]):
         EscalationStep.objects.create(agreement=agreement, order=order, kind=kind)
-    record(actor=actor, action=AuditAction.AGREEMENT_CHANGED, tenant=person.tenant_id, person=person,
-           obj=agreement, detail={"times": [f"{t:%H:%M} {f}" for t, f in sorted(times)],
-                                  "retry_delay_min": retry_delay_min, "escalation": list(escalation_steps)})
+    record(
+        actor=actor,
+        action=AuditAction.AGREEMENT_CHANGED,
+        tenant=person.tenant_id,
+        person=person,
+        obj=agreement,
+        detail={
+            "times": [f"{t:%H:%M} {f}" for t, f in sorted(times)],
+            "retry_delay_min": retry_delay_min,
+            "escalation": list(escalation_steps),
+        },
+    )
     return agreement
 
 
@@ -97,13 +114,13 @@ def _cancel_planned_checks(agreed: AgreedTime, *, reason: str) -> None:
 def plan_night(tenant: Tenant, night: Any, *, now: datetime) -> int:
     """Create the checks of ``night`` for every person of ``tenant``; idempotent."""
     night_start, night_end = night_bounds(night)
-    persons = (
-        Person.objects.filter(tenant=tenant, agreement__isnull=False)
-        .prefetch_related("agreement__times", "decisions", "consents", "absences", "camera__installation_tests")
+    persons = Person.objects.filter(tenant=tenant, agreement__isnull=False).prefetch_related(
+        "agreement__times", "decisions", "consents", "absences", "camera__installation_tests"
     )
     existing = set(
-        Check.objects.filter(tenant=tenant, scheduled_at__gte=night_start, scheduled_at__lt=night_end)
-        .values_list("person_id", "scheduled_at")
+        Check.objects.filter(tenant=tenant, scheduled_at__gte=night_start, scheduled_at__lt=night_end).values_list(
+            "person_id", "scheduled_at"
+        )
     )
     window = timedelta(minutes=tenant.check_window_min)
     new_checks = []
@@ -112,24 +129,38 @@ def plan_night(tenant: Tenant, night: Any, *, now: datetime) -> int:
             scheduled_at = scheduled_instant(night, agreed.time)
             if (person.id, scheduled_at) in existing or scheduled_at + window <= agreed.created_at:
                 continue  # agreed after this check's window had already closed
-            if not any(decision.covers(scheduled_at.astimezone(clock.STOCKHOLM)) for decision in
-                       person.decisions.all()):
+            if not any(
+                decision.covers(scheduled_at.astimezone(clock.STOCKHOLM)) for decision in person.decisions.all()
+            ):
                 continue
             new_checks.append(_new_check(person, agreed, night, scheduled_at))
     with transaction.atomic():
         created = Check.objects.bulk_create(new_checks, ignore_conflicts=True)
         if created:
-            record(actor=None, action=AuditAction.CHECKS_PLANNED, tenant=tenant,
-                   detail={"night": str(night), "checks": len(created)}, at=now)
+            record(
+                actor=None,
+                action=AuditAction.CHECKS_PLANNED,
+                tenant=tenant,
+                detail={"night": str(night), "checks": len(created)},
+                at=now,
+            )
     return len(created)
 
 
 def _new_check(person: Person, agreed: AgreedTime, night: Any, scheduled_at: datetime) -> Check:
     window = timedelta(minutes=person.tenant.check_window_min)
-    check = Check(tenant_id=person.tenant_id, person=person, agreed_time=agreed, night=night,
-                  scheduled_at=scheduled_at, form=agreed.form, window_ends_at=scheduled_at + window)
-    absence = next((absence for absence in person.absences.all()
-                    if absence.starts_at <= scheduled_at < absence.ends_at), None)
+    check = Check(
+        tenant_id=person.tenant_id,
+        person=person,
+        agreed_time=agreed,
+        night=night,
+        scheduled_at=scheduled_at,
+        form=agreed.form,
+        window_ends_at=scheduled_at + window,
+    )
+    absence = next(
+        (absence for absence in person.absences.all() if absence.starts_at <= scheduled_at < absence.ends_at), None
+    )
     if absence is not None:
         check.state = CheckState.CANCELLED
         check.end_reason = f"absence:{absence.kind}"
@@ -161,7 +192,9 @@ def switch_open_camera_checks_to_physical(person: Person, *, reason: str) -> Non
 
 def cancel_checks_during_absence(absence: Absence, *, actor: Any) -> int:
     checks = Check.objects.select_for_update().filter(
-        person_id=absence.person_id, scheduled_at__gte=absence.starts_at, scheduled_at__lt=absence.ends_at,
+        person_id=absence.person_id,
+        scheduled_at__gte=absence.starts_at,
+        scheduled_at__lt=absence.ends_at,
         state__in=(CheckState.PLANNED, CheckState.DUE, CheckState.RETRY_WAIT),
     )
     count = 0
@@ -177,8 +210,14 @@ def _end_check(check: Check, state: str, *, reason: str, actor: Any) -> None:
     check.ended_at = clock.now()
     check.save(update_fields=["state", "end_reason", "ended_at"])
     if state == CheckState.CANCELLED:
-        record(actor=actor, action=AuditAction.CHECK_CANCELLED, tenant=check.tenant_id,
-               person=check.person_id, obj=check, detail={"reason": reason})
+        record(
+            actor=actor,
+            action=AuditAction.CHECK_CANCELLED,
+            tenant=check.tenant_id,
+            person=check.person_id,
+            obj=check,
+            detail={"reason": reason},
+        )
 
 
 # --- The operator's check ----------------------------------------------------------------------------
@@ -193,16 +232,30 @@ def open_check(check: Check, *, actor: Any, ip: str | None = None) -> tuple[Atte
         raise ActionRefused(_("Another operator has this check open."))
     refusal = camera_check_openable(check, now)
     if refusal is not None:
-        record(actor=actor, action=AuditAction.GRANT_REFUSED, tenant=check.tenant_id, person=check.person_id,
-               obj=check, ip=ip, detail={"reason": refusal})
+        record(
+            actor=actor,
+            action=AuditAction.GRANT_REFUSED,
+            tenant=check.tenant_id,
+            person=check.person_id,
+            obj=check,
+            ip=ip,
+            detail={"reason": refusal},
+        )
         raise ActionRefused(refusal_message(refusal))
     attempt = Attempt.objects.create(night_check=check, operator=actor, opened_at=now)
     check.state = CheckState.IN_PROGRESS
     if check.due_at is None:
         check.due_at = now
     check.save(update_fields=["state", "due_at"])
-    _grant, token = issue_grant(check.person.camera, actor=actor, purpose=GrantPurpose.CHECK,
-                                person=check.person, attempt=attempt, hard_end=check.window_ends_at, ip=ip)
+    _grant, token = issue_grant(
+        check.person.camera,
+        actor=actor,
+        purpose=GrantPurpose.CHECK,
+        person=check.person,
+        attempt=attempt,
+        hard_end=check.window_ends_at,
+        ip=ip,
+    )
     return attempt, token
 
 
@@ -226,7 +279,9 @@ def refusal_message(reason: str) -> str:
 @transaction.atomic
 def record_outcome(attempt: Attempt, *, actor: Any, outcome: str) -> Check:
     attempt = Attempt.objects.select_for_update(of=("self",)).select_related("night_check").get(pk=attempt.pk)
-    check = Check.objects.select_for_update(of=("self",)).select_related("person__agreement").get(pk=attempt.night_check_id)
+    check = (
+        Check.objects.select_for_update(of=("self",)).select_related("person__agreement").get(pk=attempt.night_check_id)
+    )
     if attempt.outcome:
         raise ActionRefused(_("The outcome of this attempt is already recorded."))
     if attempt.operator_id != actor.id:
@@ -238,8 +293,14 @@ def record_outcome(attempt: Attempt, *, actor: Any, outcome: str) -> Check:
     attempt.outcome_at = now
     attempt.save(update_fields=["outcome", "outcome_at"])
     revoke_grants_for_attempt(attempt, reason="outcome_recorded")
-    record(actor=actor, action=AuditAction.CHECK_OUTCOME, tenant=check.tenant_id, person=check.person_id,
-           obj=attempt, detail={"outcome": outcome, "check": check.id})
+    record(
+        actor=actor,
+        action=AuditAction.CHECK_OUTCOME,
+        tenant=check.tenant_id,
+        person=check.person_id,
+        obj=attempt,
+        detail={"outcome": outcome, "check": check.id},
+    )
     if check.state not in (CheckState.IN_PROGRESS, CheckState.DUE, CheckState.RETRY_WAIT):
         return check  # closed meanwhile (e.g. consent withdrawn): the outcome is kept, nothing moves
     if outcome == Outcome.SEEN_OK:
@@ -255,10 +316,23 @@ def record_outcome(attempt: Attempt, *, actor: Any, outcome: str) -> Check:
             check.next_attempt_at = now + delay
             check.window_ends_at = check.next_attempt_at + timedelta(minutes=check.tenant.check_window_min)
             check.overdue_alarm_raised = False
-            check.save(update_fields=["state", "not_visible_count", "next_attempt_at", "window_ends_at",
-                                      "overdue_alarm_raised"])
-            record(actor=actor, action=AuditAction.RETRY_SCHEDULED, tenant=check.tenant_id,
-                   person=check.person_id, obj=check, detail={"at": check.next_attempt_at.isoformat()})
+            check.save(
+                update_fields=[
+                    "state",
+                    "not_visible_count",
+                    "next_attempt_at",
+                    "window_ends_at",
+                    "overdue_alarm_raised",
+                ]
+            )
+            record(
+                actor=actor,
+                action=AuditAction.RETRY_SCHEDULED,
+                tenant=check.tenant_id,
+                person=check.person_id,
+                obj=check,
+                detail={"at": check.next_attempt_at.isoformat()},
+            )
     elif outcome == Outcome.NEEDS_HELP:
         escalate(check, cause=EscalationCause.NEEDS_HELP, actor=actor)
     else:
@@ -275,24 +349,44 @@ def escalation_plan(person: Person) -> list[str]:
 def escalate(check: Check, *, cause: str, actor: Any, note: str = "") -> Escalation:
     """The check ends as escalated; the night patrol gets the agreed plan."""
     escalation = Escalation.objects.create(
-        tenant_id=check.tenant_id, person_id=check.person_id, night_check=check, cause=cause,
-        plan=escalation_plan(check.person), created_at=clock.now(),
+        tenant_id=check.tenant_id,
+        person_id=check.person_id,
+        night_check=check,
+        cause=cause,
+        plan=escalation_plan(check.person),
+        created_at=clock.now(),
     )
     _end_check(check, CheckState.ESCALATED, reason=cause, actor=actor)
-    record(actor=actor, action=AuditAction.ESCALATED, tenant=check.tenant_id, person=check.person_id,
-           obj=escalation, detail={"cause": cause, "check": check.id, "plan": escalation.plan, "note": note})
+    record(
+        actor=actor,
+        action=AuditAction.ESCALATED,
+        tenant=check.tenant_id,
+        person=check.person_id,
+        obj=escalation,
+        detail={"cause": cause, "check": check.id, "plan": escalation.plan, "note": note},
+    )
     return escalation
 
 
 def _hand_to_patrol_as_visit(check: Check) -> Escalation:
     escalation = Escalation.objects.create(
-        tenant_id=check.tenant_id, person_id=check.person_id, night_check=check,
-        cause=EscalationCause.PLANNED_VISIT, plan=[EscalationKind.VISIT], created_at=clock.now(),
+        tenant_id=check.tenant_id,
+        person_id=check.person_id,
+        night_check=check,
+        cause=EscalationCause.PLANNED_VISIT,
+        plan=[EscalationKind.VISIT],
+        created_at=clock.now(),
     )
     check.state = CheckState.VISIT_PENDING
     check.save(update_fields=["state"])
-    record(actor=None, action=AuditAction.ESCALATED, tenant=check.tenant_id, person=check.person_id,
-           obj=escalation, detail={"cause": EscalationCause.PLANNED_VISIT, "check": check.id})
+    record(
+        actor=None,
+        action=AuditAction.ESCALATED,
+        tenant=check.tenant_id,
+        person=check.person_id,
+        obj=escalation,
+        detail={"cause": EscalationCause.PLANNED_VISIT, "check": check.id},
+    )
     return escalation
 
 
@@ -308,8 +402,13 @@ def acknowledge_escalation(escalation: Escalation, *, actor: Any) -> Escalation:
     escalation.acknowledged_at = clock.now()
     escalation.acknowledged_by = actor
     escalation.save(update_fields=["state", "acknowledged_at", "acknowledged_by"])
-    record(actor=actor, action=AuditAction.ESCALATION_ACKNOWLEDGED, tenant=escalation.tenant_id,
-           person=escalation.person_id, obj=escalation)
+    record(
+        actor=actor,
+        action=AuditAction.ESCALATION_ACKNOWLEDGED,
+        tenant=escalation.tenant_id,
+        person=escalation.person_id,
+        obj=escalation,
+    )
     return escalation
 
 
@@ -327,8 +426,14 @@ def resolve_escalation(escalation: Escalation, *, actor: Any, result: str, note:
     escalation.resolved_at = clock.now()
     escalation.resolved_by = actor
     escalation.save()
-    record(actor=actor, action=AuditAction.ESCALATION_RESOLVED, tenant=escalation.tenant_id,
-           person=escalation.person_id, obj=escalation, detail={"result": result, "note": note})
+    record(
+        actor=actor,
+        action=AuditAction.ESCALATION_RESOLVED,
+        tenant=escalation.tenant_id,
+        person=escalation.person_id,
+        obj=escalation,
+        detail={"result": result, "note": note},
+    )
     if escalation.cause == EscalationCause.PLANNED_VISIT and escalation.night_check_id:
         check = Check.objects.select_for_update().get(pk=escalation.night_check_id)
         if check.state == CheckState.VISIT_PENDING:
@@ -339,13 +444,21 @@ def resolve_escalation(escalation: Escalation, *, actor: Any, result: str, note:
 # --- The shift lead ---------------------------------------------------------------------------------------
 
 
-def raise_alarm(tenant_id: int, kind: str, *, check: Check | None = None,
-                escalation: Escalation | None = None) -> Alarm:
-    alarm = Alarm.objects.create(tenant_id=tenant_id, kind=kind, night_check=check, escalation=escalation,
-                                 created_at=clock.now())
+def raise_alarm(
+    tenant_id: int, kind: str, *, check: Check | None = None, escalation: Escalation | None = None
+) -> Alarm:
+    alarm = Alarm.objects.create(
+        tenant_id=tenant_id, kind=kind, night_check=check, escalation=escalation, created_at=clock.now()
+    )
     person_id = check.person_id if check else escalation.person_id if escalation else None
-    record(actor=None, action=AuditAction.ALARM_RAISED, tenant=tenant_id, person=person_id, obj=alarm,
-           detail={"kind": kind})
+    record(
+        actor=None,
+        action=AuditAction.ALARM_RAISED,
+        tenant=tenant_id,
+        person=person_id,
+        obj=alarm,
+        detail={"kind": kind},
+    )
     return alarm
 
 
@@ -372,8 +485,7 @@ def make_due(check: Check, now: datetime) -> None:
     check.state = CheckState.DUE
     check.due_at = now
     check.save(update_fields=["state", "due_at"])
-    record(actor=None, action=AuditAction.CHECK_DUE, tenant=check.tenant_id, person=check.person_id,
-           obj=check, at=now)
+    record(actor=None, action=AuditAction.CHECK_DUE, tenant=check.tenant_id, person=check.person_id, obj=check, at=now)
 
 
 def make_retry_due(check: Check, now: datetime) -> None:
@@ -400,8 +512,7 @@ def escalate_missed(check: Check) -> None:
 
 
 @transaction.atomic
-def record_camera_probe(camera: Any, *, ok: bool, problem: str, now: datetime,
-                        horizon: timedelta) -> list[Escalation]:
+def record_camera_probe(camera: Any, *, ok: bool, problem: str, now: datetime, horizon: timedelta) -> list[Escalation]:
     """Store a health probe's result. A fault escalates the person's camera checks due
     within ``horizon`` at once, so the night patrol can plan the visit before the time."""
     from cameras.models import Camera
@@ -409,11 +520,24 @@ def record_camera_probe(camera: Any, *, ok: bool, problem: str, now: datetime,
     Camera.objects.filter(id=camera.id).update(last_probe_at=now, last_probe_ok=ok, last_probe_problem=problem)
     if ok or camera.person_id is None:
         return []
-    record(actor=None, action=AuditAction.CAMERA_FAULT, tenant=camera.tenant_id, person=camera.person_id,
-           obj=camera, detail={"problem": problem, "probe": "worker"}, at=now)
-    upcoming = Check.objects.select_for_update(of=("self",)).select_related("person").filter(
-        person_id=camera.person_id, form=CheckForm.CAMERA, scheduled_at__lte=now + horizon,
-        state__in=(CheckState.PLANNED, CheckState.DUE, CheckState.RETRY_WAIT),
+    record(
+        actor=None,
+        action=AuditAction.CAMERA_FAULT,
+        tenant=camera.tenant_id,
+        person=camera.person_id,
+        obj=camera,
+        detail={"problem": problem, "probe": "worker"},
+        at=now,
+    )
+    upcoming = (
+        Check.objects.select_for_update(of=("self",))
+        .select_related("person")
+        .filter(
+            person_id=camera.person_id,
+            form=CheckForm.CAMERA,
+            scheduled_at__lte=now + horizon,
+            state__in=(CheckState.PLANNED, CheckState.DUE, CheckState.RETRY_WAIT),
+        )
     )
     escalations = []
     for check in upcoming:

@@ -66,24 +66,44 @@ class NightWorker:
     def tick(self, now: datetime) -> TickReport:
         report = TickReport()
         report.add("planned", self.plan_nights(now))
-        report.add("due", _claim_each(
-            Check.objects.filter(state=CheckState.PLANNED, scheduled_at__lte=now).select_related(
-                "person__agreement"),
-            lambda check: actions.make_due(check, now)))
-        report.add("retry_due", _claim_each(
-            Check.objects.filter(state=CheckState.RETRY_WAIT, next_attempt_at__lte=now),
-            lambda check: actions.make_retry_due(check, now)))
-        report.add("released", _claim_each(
-            Check.objects.filter(state=CheckState.IN_PROGRESS).exclude(
-                id__in=ViewGrant.objects.filter(
-                    attempt__night_check__state=CheckState.IN_PROGRESS,
-                    attempt__outcome="", hard_end__gt=now - ABANDONED_AFTER,
-                ).values("attempt__night_check_id")),
-            actions.release_abandoned_attempt))
-        report.add("missed", _claim_each(
-            Check.objects.filter(state__in=(CheckState.DUE, CheckState.RETRY_WAIT),
-                                 window_ends_at__lte=now).select_related("person__agreement"),
-            actions.escalate_missed))
+        report.add(
+            "due",
+            _claim_each(
+                Check.objects.filter(state=CheckState.PLANNED, scheduled_at__lte=now).select_related(
+                    "person__agreement"
+                ),
+                lambda check: actions.make_due(check, now),
+            ),
+        )
+        report.add(
+            "retry_due",
+            _claim_each(
+                Check.objects.filter(state=CheckState.RETRY_WAIT, next_attempt_at__lte=now),
+                lambda check: actions.make_retry_due(check, now),
+            ),
+        )
+        report.add(
+            "released",
+            _claim_each(
+                Check.objects.filter(state=CheckState.IN_PROGRESS).exclude(
+                    id__in=ViewGrant.objects.filter(
+                        attempt__night_check__state=CheckState.IN_PROGRESS,
+                        attempt__outcome="",
+                        hard_end__gt=now - ABANDONED_AFTER,
+                    ).values("attempt__night_check_id")
+                ),
+                actions.release_abandoned_attempt,
+            ),
+        )
+        report.add(
+            "missed",
+            _claim_each(
+                Check.objects.filter(
+                    state__in=(CheckState.DUE, CheckState.RETRY_WAIT), window_ends_at__lte=now
+                ).select_related("person__agreement"),
+                actions.escalate_missed,
+            ),
+        )
         report.add("overdue_alarms", self.raise_overdue_alarms(now))
         report.add("unacknowledged_alarms", self.raise_unacknowledged_alarms(now))
         report.add("returned_to_privacy", close_views_past_their_end(now))
@@ -110,22 +130,22 @@ class NightWorker:
         if self.camera_prober is None:
             return 0
         due_soon = Check.objects.filter(
-            form=CheckForm.CAMERA, scheduled_at__lte=now + PROBE_HORIZON,
+            form=CheckForm.CAMERA,
+            scheduled_at__lte=now + PROBE_HORIZON,
             state__in=(CheckState.PLANNED, CheckState.DUE, CheckState.RETRY_WAIT),
         ).values("person_id")
         stale = Q(last_probe_at__isnull=True) | Q(last_probe_at__lte=now - PROBE_EVERY)
-        candidates = list(Camera.objects.filter(stale, person_id__in=due_soon)
-                          .select_related("tenant")[:PROBES_PER_TICK])
+        candidates = list(
+            Camera.objects.filter(stale, person_id__in=due_soon).select_related("tenant")[:PROBES_PER_TICK]
+        )
         probed = 0
         for camera in candidates:
             # filter(last_probe_at=None) is IS NULL, so a never-probed camera is claimed too.
-            claimed = Camera.objects.filter(id=camera.id, last_probe_at=camera.last_probe_at).update(
-                last_probe_at=now)
+            claimed = Camera.objects.filter(id=camera.id, last_probe_at=camera.last_probe_at).update(last_probe_at=now)
             if not claimed:
                 continue
             result = self.camera_prober(camera)
-            actions.record_camera_probe(camera, ok=result.ok, problem=result.problem, now=now,
-                                        horizon=PROBE_HORIZON)
+            actions.record_camera_probe(camera, ok=result.ok, problem=result.problem, now=now, horizon=PROBE_HORIZON)
             probed += 1
         return probed
 
@@ -133,7 +153,10 @@ class NightWorker:
         total = 0
         for tenant in Tenant.objects.all():
             overdue = Check.objects.filter(
-                tenant=tenant, state=CheckState.DUE, form=CheckForm.CAMERA, overdue_alarm_raised=False,
+                tenant=tenant,
+                state=CheckState.DUE,
+                form=CheckForm.CAMERA,
+                overdue_alarm_raised=False,
                 due_at__lte=now - timedelta(minutes=tenant.overdue_grace_min),
             )
             total += _claim_each(overdue, actions.raise_overdue_alarm)
@@ -143,10 +166,10 @@ class NightWorker:
         total = 0
         for tenant in Tenant.objects.all():
             waiting = Escalation.objects.filter(
-                tenant=tenant, state=EscalationState.OPEN, ack_alarm_raised=False,
+                tenant=tenant,
+                state=EscalationState.OPEN,
+                ack_alarm_raised=False,
                 created_at__lte=now - timedelta(minutes=tenant.escalation_ack_min),
             )
             total += _claim_each(waiting, actions.raise_unacknowledged_alarm)
         return total
-
-

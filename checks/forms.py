@@ -14,30 +14,37 @@ class AgreementForm(forms.Form):
     """The agreed times (any number per night), retry delay and escalation plan."""
 
     retry_delay_min = forms.IntegerField(label=_("Retry after (minutes)"), min_value=5, max_value=60, initial=15)
-    notes = forms.CharField(label=_("Notes for the operator"), required=False,
-                            widget=forms.Textarea(attrs={"rows": 2}))
-    step_1 = forms.ChoiceField(label=_("Escalation, first"), choices=EscalationKind.choices,
-                               initial=EscalationKind.VISIT)
-    step_2 = forms.ChoiceField(label=_("Escalation, then"), choices=[("", "—"), *EscalationKind.choices],
-                               required=False)
-    step_3 = forms.ChoiceField(label=_("Escalation, last"), choices=[("", "—"), *EscalationKind.choices],
-                               required=False)
+    notes = forms.CharField(label=_("Notes for the operator"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    step_1 = forms.ChoiceField(
+        label=_("Escalation, first"), choices=EscalationKind.choices, initial=EscalationKind.VISIT
+    )
+    step_2 = forms.ChoiceField(
+        label=_("Escalation, then"), choices=[("", "—"), *EscalationKind.choices], required=False
+    )
+    step_3 = forms.ChoiceField(
+        label=_("Escalation, last"), choices=[("", "—"), *EscalationKind.choices], required=False
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         for row in range(TIME_ROWS):
             self.fields[f"time_{row}"] = forms.TimeField(
-                label=_("Time"), required=False, widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"))
+                label=_("Time"), required=False, widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
+            )
             self.fields[f"form_{row}"] = forms.ChoiceField(
-                label=_("Form"), choices=CheckForm.choices, initial=CheckForm.CAMERA)
+                label=_("Form"), choices=CheckForm.choices, initial=CheckForm.CAMERA
+            )
 
     def time_rows(self) -> list[tuple[forms.BoundField, forms.BoundField]]:
         return [(self[f"time_{row}"], self[f"form_{row}"]) for row in range(TIME_ROWS)]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        times = [(data[f"time_{row}"], data.get(f"form_{row}") or CheckForm.CAMERA)
-                 for row in range(TIME_ROWS) if data.get(f"time_{row}") is not None]
+        times = [
+            (data[f"time_{row}"], data.get(f"form_{row}") or CheckForm.CAMERA)
+            for row in range(TIME_ROWS)
+            if data.get(f"time_{row}") is not None
+        ]
         if not times:
             raise forms.ValidationError(_("Agree on at least one check time."))
         if len({agreed for agreed, _form in times}) != len(times):

@@ -92,9 +92,7 @@ class Check(models.Model):
     class Meta:
         ordering = ["scheduled_at"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["person", "scheduled_at"], name="unique_check_per_person_and_time"
-            )
+            models.UniqueConstraint(fields=["person", "scheduled_at"], name="unique_check_per_person_and_time")
         ]
         indexes = [
             models.Index(fields=["state", "scheduled_at"]),
@@ -187,9 +185,7 @@ class Alarm(models.Model):
     tenant = models.ForeignKey("accounts.Tenant", on_delete=models.PROTECT, related_name="alarms")
     kind = models.CharField(max_length=30, choices=AlarmKind.choices)
     night_check = models.ForeignKey(Check, null=True, blank=True, on_delete=models.PROTECT, related_name="alarms")
-    escalation = models.ForeignKey(
-        Escalation, null=True, blank=True, on_delete=models.PROTECT, related_name="alarms"
-    )
+    escalation = models.ForeignKey(Escalation, null=True, blank=True, on_delete=models.PROTECT, related_name="alarms")
     created_at = models.DateTimeField()
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     acknowledged_by = models.ForeignKey(

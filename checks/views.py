@@ -28,9 +28,14 @@ def agreement_edit(request: HttpRequest, person_id: int) -> HttpResponse:
     form = AgreementForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            save_agreement(person, actor=request.user, retry_delay_min=form.cleaned_data["retry_delay_min"],
-                           notes=form.cleaned_data["notes"], times=form.cleaned_data["times"],
-                           escalation_steps=form.cleaned_data["escalation_steps"])
+            save_agreement(
+                person,
+                actor=request.user,
+                retry_delay_min=form.cleaned_data["retry_delay_min"],
+                notes=form.cleaned_data["notes"],
+                times=form.cleaned_data["times"],
+                escalation_steps=form.cleaned_data["escalation_steps"],
+            )
         except ActionRefused as refusal:
             form.add_error(None, str(refusal))
         else:

@@ -77,9 +77,12 @@ def _operator_checks(request: HttpRequest) -> list[Check]:
     tenant_ids = require_role(request.user, Role.OPERATOR)
     now = clock.now()
     checks = list(
-        Check.objects.filter(tenant_id__in=tenant_ids, form=CheckForm.CAMERA, state__in=CONSOLE_STATES,
-                             scheduled_at__lte=now + CONSOLE_HORIZON)
-        .select_related("person", "tenant")
+        Check.objects.filter(
+            tenant_id__in=tenant_ids,
+            form=CheckForm.CAMERA,
+            state__in=CONSOLE_STATES,
+            scheduled_at__lte=now + CONSOLE_HORIZON,
+        ).select_related("person", "tenant")
     )
     for check in checks:
         check.effective_at = check.next_attempt_at if check.state == CheckState.RETRY_WAIT else check.scheduled_at
@@ -118,11 +121,20 @@ def attempt_view(request: HttpRequest, attempt_id: int) -> HttpResponse:
         # The token is signed again from the stored grant, so reloading the page before
         # pressing "view" still works; it stays single use at the gateway.
         token = grant_token(grant)
-    return render(request, "console/attempt.html", {
-        "attempt": attempt, "check": attempt.night_check, "person": attempt.night_check.person,
-        "grant": grant, "token": token, "gateway_url": settings.GATEWAY_URL,
-        "outcomes": Outcome.choices, "agreement": getattr(attempt.night_check.person, "agreement", None),
-    })
+    return render(
+        request,
+        "console/attempt.html",
+        {
+            "attempt": attempt,
+            "check": attempt.night_check,
+            "person": attempt.night_check.person,
+            "grant": grant,
+            "token": token,
+            "gateway_url": settings.GATEWAY_URL,
+            "outcomes": Outcome.choices,
+            "agreement": getattr(attempt.night_check.person, "agreement", None),
+        },
+    )
 
 
 @login_required
@@ -163,14 +175,25 @@ def open_training(request: HttpRequest, camera_id: int) -> HttpResponse:
 @login_required
 def training_view(request: HttpRequest, gid: str) -> HttpResponse:
     tenant_ids = require_role(request.user, Role.OPERATOR)
-    grant = ViewGrant.objects.filter(gid=gid, operator=request.user, tenant_id__in=tenant_ids,
-                                     purpose=GrantPurpose.TRAINING).select_related("camera").first()
+    grant = (
+        ViewGrant.objects.filter(
+            gid=gid, operator=request.user, tenant_id__in=tenant_ids, purpose=GrantPurpose.TRAINING
+        )
+        .select_related("camera")
+        .first()
+    )
     if grant is None:
         raise Http404
     usable = grant.redeemed_at is None and grant.revoked_at is None and grant.start_by > clock.now()
-    return render(request, "console/training_view.html", {
-        "grant": grant, "token": grant_token(grant) if usable else None, "gateway_url": settings.GATEWAY_URL,
-    })
+    return render(
+        request,
+        "console/training_view.html",
+        {
+            "grant": grant,
+            "token": grant_token(grant) if usable else None,
+            "gateway_url": settings.GATEWAY_URL,
+        },
+    )
 
 
 # --- Night patrol ---------------------------------------------------------------------------------------
@@ -180,9 +203,11 @@ def training_view(request: HttpRequest, gid: str) -> HttpResponse:
 def patrol(request: HttpRequest) -> HttpResponse:
     tenant_ids = require_role(request.user, Role.PATROL, Role.SHIFT_LEAD)
     escalations = (
-        Escalation.objects.filter(tenant_id__in=tenant_ids,
-                                  state__in=(EscalationState.OPEN, EscalationState.ACKNOWLEDGED))
-        .select_related("person", "night_check", "acknowledged_by").order_by("created_at")
+        Escalation.objects.filter(
+            tenant_id__in=tenant_ids, state__in=(EscalationState.OPEN, EscalationState.ACKNOWLEDGED)
+        )
+        .select_related("person", "night_check", "acknowledged_by")
+        .order_by("created_at")
     )
     template = "console/_patrol_rows.html" if request.headers.get("HX-Request") else "console/patrol.html"
     return render(request, template, {"escalations": escalations, "resolve_form": ResolveEscalationForm()})
@@ -208,8 +233,9 @@ def resolve_escalation(request: HttpRequest, escalation_id: int) -> HttpResponse
         messages.error(request, "; ".join(str(error) for error in form.errors.get("result", [])))
         return redirect("console:patrol")
     try:
-        actions.resolve_escalation(escalation, actor=request.user, result=form.cleaned_data["result"],
-                                   note=form.cleaned_data["note"])
+        actions.resolve_escalation(
+            escalation, actor=request.user, result=form.cleaned_data["result"], note=form.cleaned_data["note"]
+        )
     except ActionRefused as refusal:
         messages.error(request, str(refusal))
     return redirect("console:patrol")
@@ -223,19 +249,32 @@ def lead_board(request: HttpRequest) -> HttpResponse:
     tenant_ids = require_role(request.user, Role.SHIFT_LEAD)
     tonight = night_of(clock.now())
     counts = dict(
-        Check.objects.filter(tenant_id__in=tenant_ids, night=tonight).values_list("state")
-        .annotate(total=Count("id")).values_list("state", "total")
+        Check.objects.filter(tenant_id__in=tenant_ids, night=tonight)
+        .values_list("state")
+        .annotate(total=Count("id"))
+        .values_list("state", "total")
     )
-    alarms = (Alarm.objects.filter(tenant_id__in=tenant_ids, acknowledged_at__isnull=True)
-              .select_related("night_check__person", "escalation__person", "tenant"))
-    open_escalations = (Escalation.objects.filter(tenant_id__in=tenant_ids).exclude(state=EscalationState.RESOLVED)
-                        .select_related("person", "acknowledged_by"))
+    alarms = Alarm.objects.filter(tenant_id__in=tenant_ids, acknowledged_at__isnull=True).select_related(
+        "night_check__person", "escalation__person", "tenant"
+    )
+    open_escalations = (
+        Escalation.objects.filter(tenant_id__in=tenant_ids)
+        .exclude(state=EscalationState.RESOLVED)
+        .select_related("person", "acknowledged_by")
+    )
     template = "console/_lead_body.html" if request.headers.get("HX-Request") else "console/lead.html"
-    return render(request, template, {
-        "tonight": tonight, "alarms": alarms, "open_escalations": open_escalations,
-        "state_counts": [(state.label, counts.get(state.value, 0)) for state in CheckState],
-        "worker_silent": worker_is_silent(), "tenants": Tenant.objects.filter(id__in=tenant_ids),
-    })
+    return render(
+        request,
+        template,
+        {
+            "tonight": tonight,
+            "alarms": alarms,
+            "open_escalations": open_escalations,
+            "state_counts": [(state.label, counts.get(state.value, 0)) for state in CheckState],
+            "worker_silent": worker_is_silent(),
+            "tenants": Tenant.objects.filter(id__in=tenant_ids),
+        },
+    )
 
 
 @login_required

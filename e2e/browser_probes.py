@@ -54,6 +54,7 @@ async (selector) => {
     brightness += second[i];
     if (Math.abs(first[i] - second[i]) > 3) changed++;
   }
-  return { changed, meanBrightness: brightness / (first.length / 4), width: video.videoWidth, height: video.videoHeight };
+  const meanBrightness = brightness / (first.length / 4);
+  return { changed, meanBrightness, width: video.videoWidth, height: video.videoHeight };
 }
 """

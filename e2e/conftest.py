@@ -59,8 +59,26 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 def simcam() -> Iterator[dict[str, Any]]:
     rtsp_port, api_port = free_port(), free_port()
     process = subprocess.Popen(
-        ["/usr/bin/python3", "-m", "simcam", "--rtsp-port", str(rtsp_port), "--api-port", str(api_port),
-         "--size", "640x360", "--fps", "10", "--keyint", "2", "--user", "demo", "--password", "demo", *CAMERAS],
+        [
+            "/usr/bin/python3",
+            "-m",
+            "simcam",
+            "--rtsp-port",
+            str(rtsp_port),
+            "--api-port",
+            str(api_port),
+            "--size",
+            "640x360",
+            "--fps",
+            "10",
+            "--keyint",
+            "2",
+            "--user",
+            "demo",
+            "--password",
+            "demo",
+            *CAMERAS,
+        ],
         cwd=ROOT,
     )
     wait_for_http(f"http://127.0.0.1:{api_port}/cameras", process)
@@ -88,15 +106,21 @@ def gateway(live_server: Any, simcam: dict[str, Any]) -> Iterator[str]:
 
 
 @pytest.fixture
-def system(live_server: Any, simcam: dict[str, Any], gateway: str, transactional_db: None,
-           settings: Any) -> Iterator[dict[str, Any]]:
+def system(
+    live_server: Any, simcam: dict[str, Any], gateway: str, transactional_db: None, settings: Any
+) -> Iterator[dict[str, Any]]:
     """The whole system, with the control plane pointed at the test gateway and cameras."""
     settings.GATEWAY_URL = gateway
     settings.SIMCAM_API_URL = simcam["api_url"]
     offset_clock = OffsetClock()
     clock.set_now_provider(offset_clock)
-    yield {"url": live_server.url, "gateway": gateway, "simcam": simcam, "clock": offset_clock,
-           "rtsp": f"rtsp://127.0.0.1:{simcam['rtsp_port']}"}
+    yield {
+        "url": live_server.url,
+        "gateway": gateway,
+        "simcam": simcam,
+        "clock": offset_clock,
+        "rtsp": f"rtsp://127.0.0.1:{simcam['rtsp_port']}",
+    }
     clock.reset()
 
 
@@ -107,12 +131,19 @@ def browser() -> Iterator[Any]:
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--no-first-run", "--disable-quic",
-                  # Headless chromium hides host candidates behind mDNS names the gateway
-                  # would spend a second failing to resolve.
-                  "--disable-features=WebRtcHideLocalIpsWithMdns",
-                  "--autoplay-policy=no-user-gesture-required"],
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                "--disable-quic",
+                # Headless chromium hides host candidates behind mDNS names the gateway
+                # would spend a second failing to resolve.
+                "--disable-features=WebRtcHideLocalIpsWithMdns",
+                "--autoplay-policy=no-user-gesture-required",
+            ],
         )
         yield launched
         launched.close()

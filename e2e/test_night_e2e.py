@@ -39,8 +39,13 @@ def wait_until(condition: Any, timeout: float = 15, what: str = "condition") -> 
 def world(system: dict[str, Any]) -> dict[str, Any]:
     home = make_municipality("Nattby kommun", "nattby")
     outsider = make_municipality("Grannby kommun", "grannby")
-    person = make_person(home, "Astrid Andersson", personnummer=TEST_PERSONNUMMER[0], times=[due_now()],
-                         camera_url=f"{system['rtsp']}/cam1")
+    person = make_person(
+        home,
+        "Astrid Andersson",
+        personnummer=TEST_PERSONNUMMER[0],
+        times=[due_now()],
+        camera_url=f"{system['rtsp']}/cam1",
+    )
     NightWorker("e2e").tick(clock.now())
     tonight = Check.objects.filter(person=person).order_by("scheduled_at").first()
     return {"home": home, "outsider": outsider, "person": person, "check": tonight}
@@ -69,14 +74,17 @@ def test_operator_completes_a_check(system: dict[str, Any], world: dict[str, Any
     check.refresh_from_db()
     assert check.state == CheckState.DONE
     # The gateway stops the stream once the outcome is in and reports the real duration.
-    view = wait_until(lambda: AuditEntry.objects.filter(action=AuditAction.CAMERA_VIEW,
-                                                        person=world["person"]).first(), what="view audit entry")
+    view = wait_until(
+        lambda: AuditEntry.objects.filter(action=AuditAction.CAMERA_VIEW, person=world["person"]).first(),
+        what="view audit entry",
+    )
     assert 0 < view.duration_s < 30
     assert view.actor == world["home"].user(Role.OPERATOR)
 
 
 def test_not_visible_twice_escalates_to_the_patrol_who_records_the_visit(
-        system: dict[str, Any], world: dict[str, Any], new_page: Any) -> None:
+    system: dict[str, Any], world: dict[str, Any], new_page: Any
+) -> None:
     operator = new_page("nattby-operator")
     open_check_in_console(operator, system, "Astrid Andersson")
     operator.click("[data-testid=outcome-not_visible]")
@@ -109,8 +117,7 @@ def test_not_visible_twice_escalates_to_the_patrol_who_records_the_visit(
     assert escalation.acknowledged_by == world["home"].user(Role.PATROL)
 
 
-def test_withdrawn_consent_stops_the_camera_check(system: dict[str, Any], world: dict[str, Any],
-                                                  new_page: Any) -> None:
+def test_withdrawn_consent_stops_the_camera_check(system: dict[str, Any], world: dict[str, Any], new_page: Any) -> None:
     operator = new_page("nattby-operator")
     open_check_in_console(operator, system, "Astrid Andersson")  # the check page is open, view not started
 
@@ -125,7 +132,8 @@ def test_withdrawn_consent_stops_the_camera_check(system: dict[str, Any], world:
     operator.click("[data-testid=start-view]")
     operator.wait_for_selector("#live[data-state=refused]")
     assert "403" in operator.inner_text("[data-testid=live-status]") or "revoked" in operator.inner_text(
-        "[data-testid=live-status]")
+        "[data-testid=live-status]"
+    )
     # The check is no longer a camera check; the patrol goes instead.
     operator.goto(system["url"] + "/console/")
     assert "Astrid Andersson" not in operator.content()
@@ -134,8 +142,9 @@ def test_withdrawn_consent_stops_the_camera_check(system: dict[str, Any], world:
     assert check.state == CheckState.VISIT_PENDING
 
 
-def test_a_user_of_another_municipality_sees_and_opens_nothing(system: dict[str, Any], world: dict[str, Any],
-                                                               new_page: Any) -> None:
+def test_a_user_of_another_municipality_sees_and_opens_nothing(
+    system: dict[str, Any], world: dict[str, Any], new_page: Any
+) -> None:
     page = new_page("grannby-operator")
     page.goto(system["url"] + "/console/")
     assert "Astrid Andersson" not in page.content()
@@ -145,10 +154,11 @@ def test_a_user_of_another_municipality_sees_and_opens_nothing(system: dict[str,
         assert response.status in (403, 404) and "Astrid" not in page.content()
     # Posting the open form of another municipality's check is refused on the server.
     page.goto(system["url"] + "/console/")
-    status = page.evaluate("""async ([url, token]) => (await fetch(url, {method: "POST",
+    status = page.evaluate(
+        """async ([url, token]) => (await fetch(url, {method: "POST",
         headers: {"X-CSRFToken": token}, credentials: "same-origin"})).status""",
-                           [f"{system['url']}/console/checks/{check.id}/open",
-                            page.get_attribute("meta[name=csrf-token]", "content")])
+        [f"{system['url']}/console/checks/{check.id}/open", page.get_attribute("meta[name=csrf-token]", "content")],
+    )
     assert status == 404
     check.refresh_from_db()
     assert check.state == CheckState.DUE

@@ -8,7 +8,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import User
 
 from accounts.models import Membership, Role, Tenant
 from cameras.actions import record_installation_test, save_camera
@@ -27,13 +27,13 @@ TEST_PERSONNUMMER = ["194001019803", "193512249800", "194203039807", "1938070798
 @dataclass
 class Municipality:
     tenant: Tenant
-    users: dict[str, AbstractUser] = field(default_factory=dict)
+    users: dict[str, User] = field(default_factory=dict)
 
-    def user(self, role: str) -> AbstractUser:
+    def user(self, role: str) -> User:
         return self.users[role]
 
 
-def make_user(username: str, tenant: Tenant | None, *roles: str) -> AbstractUser:
+def make_user(username: str, tenant: Tenant | None, *roles: str) -> User:
     user = get_user_model().objects.create_user(username=username, password=PASSWORD)
     for role in roles:
         Membership.objects.create(user=user, tenant=tenant, role=role)
@@ -64,27 +64,61 @@ def make_person(
     """A person with a decision, consent, agreement and a tested camera (each optional)."""
     planner = municipality.user(Role.PLANNER)
     today = clock.now().astimezone(clock.STOCKHOLM).date()
-    person = save_person(None, actor=planner, tenant=municipality.tenant, name=name, personnummer=personnummer,
-                         address=f"{name}s väg 1, 123 45 Orten", phone="070-1234567",
-                         entry_notes="Nyckel i nyckelgömma, kod 1234", relative_name="Anhörig",
-                         relative_phone="070-7654321")
-    register_decision(person, actor=municipality.user(Role.CASE_OFFICER), decided_on=today - timedelta(days=30),
-                      valid_from=decision_from or today - timedelta(days=30), valid_to=None,
-                      review_on=today + timedelta(days=180))
+    person = save_person(
+        None,
+        actor=planner,
+        tenant=municipality.tenant,
+        name=name,
+        personnummer=personnummer,
+        address=f"{name}s väg 1, 123 45 Orten",
+        phone="070-1234567",
+        entry_notes="Nyckel i nyckelgömma, kod 1234",
+        relative_name="Anhörig",
+        relative_phone="070-7654321",
+    )
+    register_decision(
+        person,
+        actor=municipality.user(Role.CASE_OFFICER),
+        decided_on=today - timedelta(days=30),
+        valid_from=decision_from or today - timedelta(days=30),
+        valid_to=None,
+        review_on=today + timedelta(days=180),
+    )
     if consent:
-        register_consent(person, actor=planner, given_by=name, method=ConsentMethod.WRITTEN,
-                         given_at=clock.now() - timedelta(days=20), valid_until=None)
+        register_consent(
+            person,
+            actor=planner,
+            given_by=name,
+            method=ConsentMethod.WRITTEN,
+            given_at=clock.now() - timedelta(days=20),
+            valid_until=None,
+        )
     if with_camera:
-        camera = save_camera(None, actor=municipality.user(Role.INSTALLER), tenant=municipality.tenant,
-                             name=f"cam-{person.id}", model="Sim Night 720p", driver=CameraDriverKind.SIMULATED,
-                             stream_url=camera_url, username="demo", placement_note="Över sängen",
-                             person=person, password="demo")
+        camera = save_camera(
+            None,
+            actor=municipality.user(Role.INSTALLER),
+            tenant=municipality.tenant,
+            name=f"cam-{person.id}",
+            model="Sim Night 720p",
+            driver=CameraDriverKind.SIMULATED,
+            stream_url=camera_url,
+            username="demo",
+            placement_note="Över sängen",
+            person=person,
+            password="demo",
+        )
         if tested:
-            record_installation_test(camera, actor=municipality.user(Role.INSTALLER),
-                                     operator=municipality.user(Role.OPERATOR), passed=True)
-    save_agreement(person, actor=planner, retry_delay_min=retry_delay_min, notes="",
-                   times=[(agreed, CheckForm.CAMERA) for agreed in (times or [time(23, 0), time(2, 0), time(5, 0)])],
-                   escalation_steps=[EscalationKind.VISIT, EscalationKind.CALL_RELATIVE])
+            record_installation_test(
+                camera, actor=municipality.user(Role.INSTALLER), operator=municipality.user(Role.OPERATOR), passed=True
+            )
+    save_agreement(
+        person,
+        actor=planner,
+        retry_delay_min=retry_delay_min,
+        notes="",
+        times=[(agreed, CheckForm.CAMERA) for agreed in (times or [time(23, 0), time(2, 0), time(5, 0)])],
+        escalation_steps=[EscalationKind.VISIT, EscalationKind.CALL_RELATIVE],
+    )
     return person
 
 
@@ -96,5 +130,5 @@ def at_stockholm(year: int, month: int, day: int, hour: int, minute: int = 0) ->
     return datetime(year, month, day, hour, minute, tzinfo=clock.STOCKHOLM)
 
 
-def login(client: Any, user: AbstractUser) -> None:
+def login(client: Any, user: User) -> None:
     client.force_login(user)

@@ -18,8 +18,7 @@ def get_person_for_user(request: HttpRequest, person_id: int, *roles: str) -> Pe
 
 def get_consent_for_user(request: HttpRequest, consent_id: int, *roles: str) -> Consent:
     tenant_ids = require_role(request.user, *roles)
-    consent = Consent.objects.select_related("person").filter(
-        id=consent_id, person__tenant_id__in=tenant_ids).first()
+    consent = Consent.objects.select_related("person").filter(id=consent_id, person__tenant_id__in=tenant_ids).first()
     if consent is None:
         raise Http404
     return consent

@@ -28,22 +28,47 @@ def save_person(person: Person | None, *, actor: Any, tenant: Tenant, **fields: 
     for name, value in fields.items():
         setattr(person, name, value)
     person.save()
-    record(actor=actor, action=AuditAction.PERSON_CHANGED, tenant=tenant, person=person, obj=person,
-           detail={"fields": sorted(fields)})
+    record(
+        actor=actor,
+        action=AuditAction.PERSON_CHANGED,
+        tenant=tenant,
+        person=person,
+        obj=person,
+        detail={"fields": sorted(fields)},
+    )
     return person
 
 
 @transaction.atomic
-def register_decision(person: Person, *, actor: Any, decided_on: date, valid_from: date,
-                      valid_to: date | None, review_on: date | None, reference: str = "") -> Decision:
+def register_decision(
+    person: Person,
+    *,
+    actor: Any,
+    decided_on: date,
+    valid_from: date,
+    valid_to: date | None,
+    review_on: date | None,
+    reference: str = "",
+) -> Decision:
     if valid_to is not None and valid_to < valid_from:
         raise ActionRefused(_("The decision cannot end before it starts."))
     decision = Decision.objects.create(
-        person=person, decided_on=decided_on, valid_from=valid_from, valid_to=valid_to,
-        review_on=review_on, reference=reference, decided_by=actor,
+        person=person,
+        decided_on=decided_on,
+        valid_from=valid_from,
+        valid_to=valid_to,
+        review_on=review_on,
+        reference=reference,
+        decided_by=actor,
     )
-    record(actor=actor, action=AuditAction.DECISION_CHANGED, tenant=person.tenant_id, person=person,
-           obj=decision, detail={"valid_from": str(valid_from), "valid_to": str(valid_to or "")})
+    record(
+        actor=actor,
+        action=AuditAction.DECISION_CHANGED,
+        tenant=person.tenant_id,
+        person=person,
+        obj=decision,
+        detail={"valid_from": str(valid_from), "valid_to": str(valid_to or "")},
+    )
     if valid_to is not None:
         _stop_live_views_if_no_longer_allowed(person, reason="decision_ended")
     return decision
@@ -53,22 +78,38 @@ def register_decision(person: Person, *, actor: Any, decided_on: date, valid_fro
 def end_decision(decision: Decision, *, actor: Any, valid_to: date) -> Decision:
     decision.valid_to = valid_to
     decision.save(update_fields=["valid_to"])
-    record(actor=actor, action=AuditAction.DECISION_CHANGED, tenant=decision.person.tenant_id,
-           person=decision.person_id, obj=decision, detail={"valid_to": str(valid_to)})
+    record(
+        actor=actor,
+        action=AuditAction.DECISION_CHANGED,
+        tenant=decision.person.tenant_id,
+        person=decision.person_id,
+        obj=decision,
+        detail={"valid_to": str(valid_to)},
+    )
     _stop_live_views_if_no_longer_allowed(decision.person, reason="decision_ended")
     return decision
 
 
 @transaction.atomic
-def register_consent(person: Person, *, actor: Any, given_by: str, method: str, given_at: datetime,
-                     valid_until: date | None) -> Consent:
+def register_consent(
+    person: Person, *, actor: Any, given_by: str, method: str, given_at: datetime, valid_until: date | None
+) -> Consent:
     consent = Consent.objects.create(
-        person=person, given_by=given_by, method=method, given_at=given_at,
-        valid_until=valid_until, documented_by=actor,
+        person=person,
+        given_by=given_by,
+        method=method,
+        given_at=given_at,
+        valid_until=valid_until,
+        documented_by=actor,
     )
-    record(actor=actor, action=AuditAction.CONSENT_GIVEN, tenant=person.tenant_id, person=person,
-           obj=consent, detail={"method": method, "given_by": given_by,
-                                "trial_until": str(valid_until) if valid_until else ""})
+    record(
+        actor=actor,
+        action=AuditAction.CONSENT_GIVEN,
+        tenant=person.tenant_id,
+        person=person,
+        obj=consent,
+        detail={"method": method, "given_by": given_by, "trial_until": str(valid_until) if valid_until else ""},
+    )
     return consent
 
 
@@ -82,8 +123,14 @@ def withdraw_consent(consent: Consent, *, actor: Any, note: str = "") -> Consent
     consent.withdrawn_by = actor
     consent.withdrawal_note = note
     consent.save(update_fields=["withdrawn_at", "withdrawn_by", "withdrawal_note"])
-    record(actor=actor, action=AuditAction.CONSENT_WITHDRAWN, tenant=consent.person.tenant_id,
-           person=consent.person_id, obj=consent, detail={"note": note})
+    record(
+        actor=actor,
+        action=AuditAction.CONSENT_WITHDRAWN,
+        tenant=consent.person.tenant_id,
+        person=consent.person_id,
+        obj=consent,
+        detail={"note": note},
+    )
     _stop_live_views_if_no_longer_allowed(consent.person, reason="consent_withdrawn")
     return consent
 
@@ -100,8 +147,9 @@ def _stop_live_views_if_no_longer_allowed(person: Person, *, reason: str) -> Non
         switch_open_camera_checks_to_physical(person, reason=reason)
 
 
-def find_overlapping_absence(person: Person, starts_at: datetime, ends_at: datetime,
-                             exclude_id: int | None = None) -> Absence | None:
+def find_overlapping_absence(
+    person: Person, starts_at: datetime, ends_at: datetime, exclude_id: int | None = None
+) -> Absence | None:
     overlapping = Absence.objects.filter(person=person, starts_at__lt=ends_at, ends_at__gt=starts_at)
     if exclude_id is not None:
         overlapping = overlapping.exclude(id=exclude_id)
@@ -109,16 +157,24 @@ def find_overlapping_absence(person: Person, starts_at: datetime, ends_at: datet
 
 
 @transaction.atomic
-def register_absence(person: Person, *, actor: Any, kind: str, starts_at: datetime, ends_at: datetime,
-                     note: str = "") -> Absence:
+def register_absence(
+    person: Person, *, actor: Any, kind: str, starts_at: datetime, ends_at: datetime, note: str = ""
+) -> Absence:
     if ends_at <= starts_at:
         raise ActionRefused(_("The absence must end after it starts."))
     if find_overlapping_absence(person, starts_at, ends_at) is not None:
         raise ActionRefused(_("The absence overlaps another absence for this person."))
-    absence = Absence.objects.create(person=person, kind=kind, starts_at=starts_at, ends_at=ends_at,
-                                     note=note, created_by=actor)
-    record(actor=actor, action=AuditAction.ABSENCE_CHANGED, tenant=person.tenant_id, person=person,
-           obj=absence, detail={"kind": kind, "from": starts_at.isoformat(), "to": ends_at.isoformat()})
+    absence = Absence.objects.create(
+        person=person, kind=kind, starts_at=starts_at, ends_at=ends_at, note=note, created_by=actor
+    )
+    record(
+        actor=actor,
+        action=AuditAction.ABSENCE_CHANGED,
+        tenant=person.tenant_id,
+        person=person,
+        obj=absence,
+        detail={"kind": kind, "from": starts_at.isoformat(), "to": ends_at.isoformat()},
+    )
     from checks.actions import cancel_checks_during_absence
 
     cancel_checks_during_absence(absence, actor=actor)

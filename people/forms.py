@@ -22,13 +22,11 @@ PERSONNUMMER_ERRORS = {
 
 class PersonForm(forms.ModelForm):
     # Typed with a dash or century (YYYYMMDD-NNNN), stored as 12 digits.
-    personnummer = forms.CharField(label=_("Personal identity number"), max_length=20,
-                                   help_text=_("YYYYMMDD-NNNN"))
+    personnummer = forms.CharField(label=_("Personal identity number"), max_length=20, help_text=_("YYYYMMDD-NNNN"))
 
     class Meta:
         model = Person
-        fields = ["name", "personnummer", "unit", "address", "phone", "relative_name", "relative_phone",
-                  "entry_notes"]
+        fields = ["name", "personnummer", "unit", "address", "phone", "relative_name", "relative_phone", "entry_notes"]
         widgets = {"entry_notes": forms.Textarea(attrs={"rows": 3})}
 
     def __init__(self, *args: Any, tenant: Any, **kwargs: Any) -> None:
@@ -52,8 +50,7 @@ class DecisionForm(forms.ModelForm):
     class Meta:
         model = Decision
         fields = ["decided_on", "valid_from", "valid_to", "review_on", "reference"]
-        widgets = {"decided_on": DATE_INPUT, "valid_from": DATE_INPUT, "valid_to": DATE_INPUT,
-                   "review_on": DATE_INPUT}
+        widgets = {"decided_on": DATE_INPUT, "valid_from": DATE_INPUT, "valid_to": DATE_INPUT, "review_on": DATE_INPUT}
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -66,8 +63,11 @@ class ConsentForm(forms.ModelForm):
     class Meta:
         model = Consent
         fields = ["given_by", "method", "given_at", "valid_until"]
-        widgets = {"given_at": DATETIME_INPUT, "valid_until": DATE_INPUT,
-                   "method": forms.RadioSelect(choices=ConsentMethod.choices)}
+        widgets = {
+            "given_at": DATETIME_INPUT,
+            "valid_until": DATE_INPUT,
+            "method": forms.RadioSelect(choices=ConsentMethod.choices),
+        }
 
     def clean_given_at(self) -> Any:
         given_at = self.cleaned_data["given_at"]

@@ -27,29 +27,39 @@ EDITORS = (Role.CASE_OFFICER, Role.PLANNER)
 @login_required
 def person_list(request: HttpRequest) -> HttpResponse:
     tenant_ids = require_role(request.user, *READERS)
-    persons = (Person.objects.filter(tenant_id__in=tenant_ids)
-               .select_related("tenant", "camera", "agreement").order_by("name"))
-    return render(request, "people/list.html", {
-        "persons": persons, "can_edit": bool(tenants_for(request.user, *EDITORS)),
-    })
+    persons = (
+        Person.objects.filter(tenant_id__in=tenant_ids).select_related("tenant", "camera", "agreement").order_by("name")
+    )
+    return render(
+        request,
+        "people/list.html",
+        {
+            "persons": persons,
+            "can_edit": bool(tenants_for(request.user, *EDITORS)),
+        },
+    )
 
 
 @login_required
 def person_detail(request: HttpRequest, person_id: int) -> HttpResponse:
     person = get_person_for_user(request, person_id, *READERS)
     now = clock.now()
-    return render(request, "people/detail.html", {
-        "person": person,
-        "decisions": person.decisions.all(),
-        "consents": person.consents.all(),
-        "absences": person.absences.all()[:20],
-        "agreement": getattr(person, "agreement", None),
-        "camera": getattr(person, "camera", None),
-        "recent_checks": person.checks.order_by("-scheduled_at")[:15],
-        "consent_valid_now": any(consent.is_valid_at(now) for consent in person.consents.all()),
-        "can_edit": person.tenant_id in require_role(request.user, *READERS)
-        and bool(tenants_for(request.user, *EDITORS).filter(id=person.tenant_id)),
-    })
+    return render(
+        request,
+        "people/detail.html",
+        {
+            "person": person,
+            "decisions": person.decisions.all(),
+            "consents": person.consents.all(),
+            "absences": person.absences.all()[:20],
+            "agreement": getattr(person, "agreement", None),
+            "camera": getattr(person, "camera", None),
+            "recent_checks": person.checks.order_by("-scheduled_at")[:15],
+            "consent_valid_now": any(consent.is_valid_at(now) for consent in person.consents.all()),
+            "can_edit": person.tenant_id in require_role(request.user, *READERS)
+            and bool(tenants_for(request.user, *EDITORS).filter(id=person.tenant_id)),
+        },
+    )
 
 
 @login_required
@@ -62,12 +72,14 @@ def person_edit(request: HttpRequest, person_id: int | None = None) -> HttpRespo
         tenant = tenants.first()
     form = PersonForm(request.POST or None, instance=person, tenant=tenant)
     if request.method == "POST" and form.is_valid():
-        saved = actions.save_person(person, actor=request.user, tenant=tenant,
-                                    **{name: form.cleaned_data[name] for name in form.Meta.fields})
+        saved = actions.save_person(
+            person, actor=request.user, tenant=tenant, **{name: form.cleaned_data[name] for name in form.Meta.fields}
+        )
         messages.success(request, _("Saved."))
         return redirect("people:detail", person_id=saved.id)
-    return render(request, "people/person_form.html", {"form": form, "person": person, "tenants": tenants,
-                                                        "tenant": tenant})
+    return render(
+        request, "people/person_form.html", {"form": form, "person": person, "tenants": tenants, "tenant": tenant}
+    )
 
 
 @login_required
@@ -82,8 +94,7 @@ def decision_create(request: HttpRequest, person_id: int) -> HttpResponse:
         else:
             messages.success(request, _("The decision is registered."))
             return redirect("people:detail", person_id=person.id)
-    return render(request, "people/simple_form.html", {"form": form, "person": person,
-                                                        "title": _("Register decision")})
+    return render(request, "people/simple_form.html", {"form": form, "person": person, "title": _("Register decision")})
 
 
 @login_required
@@ -94,8 +105,11 @@ def consent_create(request: HttpRequest, person_id: int) -> HttpResponse:
         actions.register_consent(person, actor=request.user, **form.cleaned_data)
         messages.success(request, _("The consent is registered."))
         return redirect("people:detail", person_id=person.id)
-    return render(request, "people/simple_form.html", {"form": form, "person": person,
-                                                        "title": _("Register consent to camera supervision")})
+    return render(
+        request,
+        "people/simple_form.html",
+        {"form": form, "person": person, "title": _("Register consent to camera supervision")},
+    )
 
 
 @login_required
@@ -110,9 +124,16 @@ def consent_withdraw(request: HttpRequest, consent_id: int) -> HttpResponse:
         else:
             messages.success(request, _("The consent is withdrawn. No camera check can start for this person."))
         return redirect("people:detail", person_id=consent.person_id)
-    return render(request, "people/simple_form.html", {
-        "form": form, "person": consent.person, "title": _("Withdraw consent"), "danger": True,
-    })
+    return render(
+        request,
+        "people/simple_form.html",
+        {
+            "form": form,
+            "person": consent.person,
+            "title": _("Withdraw consent"),
+            "danger": True,
+        },
+    )
 
 
 @login_required
@@ -127,8 +148,7 @@ def absence_create(request: HttpRequest, person_id: int) -> HttpResponse:
         else:
             messages.success(request, _("The absence is registered; no checks are made during it."))
             return redirect("people:detail", person_id=person.id)
-    return render(request, "people/simple_form.html", {"form": form, "person": person,
-                                                        "title": _("Register absence")})
+    return render(request, "people/simple_form.html", {"form": form, "person": person, "title": _("Register absence")})
 
 
 @login_required
@@ -138,12 +158,16 @@ def skip_tonight(request: HttpRequest, person_id: int) -> HttpResponse:
     now = clock.now()
     night_end = datetime.combine(night_of(now) + timedelta(days=1), NIGHT_STARTS).replace(tzinfo=clock.STOCKHOLM)
     try:
-        actions.register_absence(person, actor=request.user, kind=AbsenceKind.SKIP_NIGHT, starts_at=now,
-                                 ends_at=night_end, note=request.POST.get("note", "")[:300])
+        actions.register_absence(
+            person,
+            actor=request.user,
+            kind=AbsenceKind.SKIP_NIGHT,
+            starts_at=now,
+            ends_at=night_end,
+            note=request.POST.get("note", "")[:300],
+        )
     except actions.ActionRefused as refusal:
         messages.error(request, str(refusal))
     else:
         messages.success(request, _("Tonight's remaining checks are cancelled."))
     return redirect("people:detail", person_id=person.id)
-
-

@@ -68,7 +68,7 @@ def test_it_detects_reordered_entries(entries: list[AuditEntry]) -> None:
     for target, source in ((first, second), (second, first)):
         raw_sql(
             "UPDATE audit_auditentry SET detail = %s, prev_hash = %s, entry_hash = %s WHERE id = %s",
-            ['{"n": %d}' % source.detail["n"], source.prev_hash, "x" * 63 + str(target.id % 10), target.id],
+            [f'{{"n": {source.detail["n"]}}}', source.prev_hash, "x" * 63 + str(target.id % 10), target.id],
         )
     for target, source in ((first, second), (second, first)):
         raw_sql("UPDATE audit_auditentry SET entry_hash = %s WHERE id = %s", [source.entry_hash, target.id])

@@ -27,15 +27,16 @@ def viewed_person(home: Municipality, fake_clock: FakeClock):  # type: ignore[no
     return person
 
 
-def test_the_auditor_lists_the_log_for_one_person_and_period(client: Client, home: Municipality,
-                                                              viewed_person) -> None:
+def test_the_auditor_lists_the_log_for_one_person_and_period(client: Client, home: Municipality, viewed_person) -> None:
     client.force_login(home.user(Role.AUDITOR))
-    page = client.get("/audit/", {"person": viewed_person.id, "date_from": "2026-11-23",
-                                  "date_to": "2026-11-24"}).content.decode()
+    page = client.get(
+        "/audit/", {"person": viewed_person.id, "date_from": "2026-11-23", "date_to": "2026-11-24"}
+    ).content.decode()
     assert page.count('data-testid="audit-entry"') >= 3
     assert 'data-action="check_opened"' in page and "nattby-operator" in page
-    empty = client.get("/audit/", {"person": viewed_person.id, "date_from": "2026-10-01",
-                                   "date_to": "2026-10-02"}).content.decode()
+    empty = client.get(
+        "/audit/", {"person": viewed_person.id, "date_from": "2026-10-01", "date_to": "2026-10-02"}
+    ).content.decode()
     assert 'data-testid="audit-entry"' not in empty
 
 
@@ -45,8 +46,7 @@ def test_a_period_that_ends_before_it_starts_is_an_error(client: Client, home: M
     assert 'data-testid="field-error-date_to"' in page
 
 
-def test_the_person_extract_lists_who_opened_the_camera(client: Client, home: Municipality,
-                                                        viewed_person) -> None:
+def test_the_person_extract_lists_who_opened_the_camera(client: Client, home: Municipality, viewed_person) -> None:
     client.force_login(home.user(Role.AUDITOR))
     response = client.get(f"/audit/persons/{viewed_person.id}/extract.csv")
     rows = list(csv.reader(io.StringIO(response.content.decode())))

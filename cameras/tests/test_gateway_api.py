@@ -25,8 +25,12 @@ pytestmark = pytest.mark.django_db
 
 
 def gateway_post(client: Client, path: str, body: dict, token: str | None = None):  # type: ignore[no-untyped-def]
-    return client.post(path, data=json.dumps(body), content_type="application/json",
-                       HTTP_AUTHORIZATION=f"Bearer {token or settings.GATEWAY_TOKEN}")
+    return client.post(
+        path,
+        data=json.dumps(body),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {token or settings.GATEWAY_TOKEN}",
+    )
 
 
 @pytest.fixture
@@ -74,8 +78,9 @@ def test_it_refuses_to_redeem_after_consent_is_withdrawn(client: Client, opened,
     assert AuditEntry.objects.filter(action=AuditAction.GRANT_REVOKED, person=person).exists()
 
 
-def test_a_running_view_is_on_the_revocation_list_once_consent_is_withdrawn(client: Client, opened,
-                                                                            home: Municipality) -> None:
+def test_a_running_view_is_on_the_revocation_list_once_consent_is_withdrawn(
+    client: Client, opened, home: Municipality
+) -> None:
     person, _attempt, grant = opened
     assert gateway_post(client, "/internal/gateway/redeem", {"gid": grant.gid}).status_code == 200
     listed = gateway_post(client, "/internal/gateway/revoked", {"gids": [grant.gid]}).json()
@@ -85,8 +90,9 @@ def test_a_running_view_is_on_the_revocation_list_once_consent_is_withdrawn(clie
     assert listed["revoked"] == [grant.gid]
 
 
-def test_ending_the_decision_revokes_a_running_view(client: Client, opened, home: Municipality,
-                                                    fake_clock: FakeClock) -> None:
+def test_ending_the_decision_revokes_a_running_view(
+    client: Client, opened, home: Municipality, fake_clock: FakeClock
+) -> None:
     person, _attempt, grant = opened
     gateway_post(client, "/internal/gateway/redeem", {"gid": grant.gid})
     yesterday = (fake_clock() - timedelta(days=1)).date()
@@ -109,28 +115,45 @@ def test_an_expired_grant_cannot_be_redeemed(client: Client, opened, fake_clock:
 
 def test_unknown_and_malformed_grants_are_refused(client: Client, db: None) -> None:
     assert gateway_post(client, "/internal/gateway/redeem", {"gid": "not-a-uuid"}).status_code == 404
-    assert gateway_post(client, "/internal/gateway/redeem",
-                        {"gid": "00000000-0000-0000-0000-000000000000"}).status_code == 404
+    assert (
+        gateway_post(client, "/internal/gateway/redeem", {"gid": "00000000-0000-0000-0000-000000000000"}).status_code
+        == 404
+    )
     assert gateway_post(client, "/internal/gateway/redeem", {}).status_code == 400
-    bad_json = client.post("/internal/gateway/redeem", data="{", content_type="application/json",
-                           HTTP_AUTHORIZATION=f"Bearer {settings.GATEWAY_TOKEN}")
+    bad_json = client.post(
+        "/internal/gateway/redeem",
+        data="{",
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {settings.GATEWAY_TOKEN}",
+    )
     assert bad_json.status_code == 400
     assert gateway_post(client, "/internal/gateway/revoked", {"gids": "x"}).status_code == 400
-    unknown = gateway_post(client, "/internal/gateway/revoked",
-                           {"gids": ["00000000-0000-0000-0000-000000000000"]}).json()
+    unknown = gateway_post(
+        client, "/internal/gateway/revoked", {"gids": ["00000000-0000-0000-0000-000000000000"]}
+    ).json()
     assert unknown["revoked"] == ["00000000-0000-0000-0000-000000000000"]  # unknown means stop
 
 
-def test_the_end_of_a_view_is_audited_once_with_its_real_duration(client: Client, opened,
-                                                                   fake_clock: FakeClock) -> None:
+def test_the_end_of_a_view_is_audited_once_with_its_real_duration(
+    client: Client, opened, fake_clock: FakeClock
+) -> None:
     person, _attempt, grant = opened
     gateway_post(client, "/internal/gateway/redeem", {"gid": grant.gid})
     start = fake_clock().timestamp()
-    for event, at in [("started", start), ("first_frame", start + 0.3), ("ended", start + 24.3),
-                      ("ended", start + 99)]:
-        response = gateway_post(client, "/internal/gateway/events",
-                                {"gid": grant.gid, "session": "s1", "event": event, "at": at,
-                                 "reason": "viewer_closed", "bytes_sent": 1234567, "transcoded": False})
+    for event, at in [("started", start), ("first_frame", start + 0.3), ("ended", start + 24.3), ("ended", start + 99)]:
+        response = gateway_post(
+            client,
+            "/internal/gateway/events",
+            {
+                "gid": grant.gid,
+                "session": "s1",
+                "event": event,
+                "at": at,
+                "reason": "viewer_closed",
+                "bytes_sent": 1234567,
+                "transcoded": False,
+            },
+        )
         assert response.status_code == 200
     views = AuditEntry.objects.filter(action=AuditAction.CAMERA_VIEW, person=person)
     assert views.count() == 1
@@ -141,5 +164,7 @@ def test_the_end_of_a_view_is_audited_once_with_its_real_duration(client: Client
 def test_bad_events_are_refused(client: Client, opened) -> None:
     _person, _attempt, grant = opened
     assert gateway_post(client, "/internal/gateway/events", {"gid": grant.gid, "event": "boom"}).status_code == 400
-    assert gateway_post(client, "/internal/gateway/events",
-                        {"gid": grant.gid, "event": "ended", "at": "soon"}).status_code == 400
+    assert (
+        gateway_post(client, "/internal/gateway/events", {"gid": grant.gid, "event": "ended", "at": "soon"}).status_code
+        == 400
+    )

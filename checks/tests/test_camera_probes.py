@@ -28,8 +28,7 @@ class FakeProber:
         return ProbeResult(True, "")
 
 
-def test_a_camera_fault_escalates_the_coming_check_before_it_is_due(home: Municipality,
-                                                                     fake_clock: FakeClock) -> None:
+def test_a_camera_fault_escalates_the_coming_check_before_it_is_due(home: Municipality, fake_clock: FakeClock) -> None:
     broken = make_person(home, "Bruten", personnummer=TEST_PERSONNUMMER[0], times=[time(23, 0), time(2, 0)])
     working = make_person(home, "Hel", personnummer=TEST_PERSONNUMMER[1], times=[time(23, 0)])
     prober = FakeProber(faulty={broken.camera.id})

@@ -49,12 +49,16 @@ def test_it_plans_tonights_checks_once(worker: NightWorker, person, fake_clock: 
     worker.tick(fake_clock())
     checks = [c for c in _tonight(person) if c.night == fake_clock().astimezone().date()]
     assert [c.scheduled_at for c in checks] == [
-        at_stockholm(2026, 11, 23, 23), at_stockholm(2026, 11, 24, 2), at_stockholm(2026, 11, 24, 5)]
+        at_stockholm(2026, 11, 23, 23),
+        at_stockholm(2026, 11, 24, 2),
+        at_stockholm(2026, 11, 24, 5),
+    ]
     assert all(c.form == CheckForm.CAMERA and c.state == CheckState.PLANNED for c in checks)
 
 
-def test_it_plans_physical_visits_until_the_camera_is_tested(home: Municipality, fake_clock: FakeClock,
-                                                             worker: NightWorker) -> None:
+def test_it_plans_physical_visits_until_the_camera_is_tested(
+    home: Municipality, fake_clock: FakeClock, worker: NightWorker
+) -> None:
     untested = make_person(home, "Bertil", personnummer=TEST_PERSONNUMMER[1], tested=False)
     worker.tick(fake_clock())
     checks = _tonight(untested)
@@ -76,8 +80,9 @@ def test_a_seen_ok_check_is_done(person, worker: NightWorker, fake_clock: FakeCl
     assert AuditEntry.objects.filter(action=AuditAction.CHECK_OUTCOME, person=person).count() == 1
 
 
-def test_not_visible_twice_escalates_and_the_patrol_closes_it(person, worker: NightWorker, fake_clock: FakeClock,
-                                                              home: Municipality) -> None:
+def test_not_visible_twice_escalates_and_the_patrol_closes_it(
+    person, worker: NightWorker, fake_clock: FakeClock, home: Municipality
+) -> None:
     worker.tick(fake_clock())
     fake_clock.set(at_stockholm(2026, 11, 23, 23, 0))
     worker.tick(fake_clock())
@@ -113,10 +118,13 @@ def test_not_visible_twice_escalates_and_the_patrol_closes_it(person, worker: Ni
     assert escalation.state == EscalationState.RESOLVED
 
 
-@pytest.mark.parametrize("outcome,cause", [(Outcome.NEEDS_HELP, EscalationCause.NEEDS_HELP),
-                                           (Outcome.TECHNICAL_FAULT, EscalationCause.TECHNICAL_FAULT)])
-def test_needs_help_and_faults_escalate_at_once(person, worker: NightWorker, fake_clock: FakeClock,
-                                                home: Municipality, outcome: str, cause: str) -> None:
+@pytest.mark.parametrize(
+    "outcome,cause",
+    [(Outcome.NEEDS_HELP, EscalationCause.NEEDS_HELP), (Outcome.TECHNICAL_FAULT, EscalationCause.TECHNICAL_FAULT)],
+)
+def test_needs_help_and_faults_escalate_at_once(
+    person, worker: NightWorker, fake_clock: FakeClock, home: Municipality, outcome: str, cause: str
+) -> None:
     fake_clock.set(at_stockholm(2026, 11, 23, 23, 0))
     worker.tick(fake_clock())
     operator = home.user(Role.OPERATOR)
@@ -126,7 +134,8 @@ def test_needs_help_and_faults_escalate_at_once(person, worker: NightWorker, fak
 
 
 def test_an_unstarted_check_raises_an_overdue_alarm_then_escalates_when_its_window_ends(
-        person, worker: NightWorker, fake_clock: FakeClock) -> None:
+    person, worker: NightWorker, fake_clock: FakeClock
+) -> None:
     fake_clock.set(at_stockholm(2026, 11, 23, 23, 0))
     worker.tick(fake_clock())
     fake_clock.advance(minutes=9)
@@ -143,8 +152,9 @@ def test_an_unstarted_check_raises_an_overdue_alarm_then_escalates_when_its_wind
     assert Escalation.objects.get(night_check=check).cause == EscalationCause.MISSED
 
 
-def test_an_escalation_nobody_acknowledges_alerts_the_shift_lead(person, worker: NightWorker,
-                                                                  fake_clock: FakeClock, home: Municipality) -> None:
+def test_an_escalation_nobody_acknowledges_alerts_the_shift_lead(
+    person, worker: NightWorker, fake_clock: FakeClock, home: Municipality
+) -> None:
     fake_clock.set(at_stockholm(2026, 11, 23, 23, 0))
     worker.tick(fake_clock())
     operator = home.user(Role.OPERATOR)
@@ -155,8 +165,9 @@ def test_an_escalation_nobody_acknowledges_alerts_the_shift_lead(person, worker:
     assert Alarm.objects.filter(kind=AlarmKind.UNACKNOWLEDGED_ESCALATION).count() == 1
 
 
-def test_every_check_of_a_night_ends_done_escalated_or_cancelled(person, worker: NightWorker,
-                                                                  fake_clock: FakeClock) -> None:
+def test_every_check_of_a_night_ends_done_escalated_or_cancelled(
+    person, worker: NightWorker, fake_clock: FakeClock
+) -> None:
     """Nothing is silently missed: with nobody at the console the whole night still ends."""
     fake_clock.set(at_stockholm(2026, 11, 23, 21, 0))
     for _ in range(16 * 4):  # 21:00 → 13:00, every 15 minutes
@@ -167,8 +178,9 @@ def test_every_check_of_a_night_ends_done_escalated_or_cancelled(person, worker:
     assert {c.state for c in night} == {CheckState.ESCALATED}
 
 
-def test_withdrawn_consent_stops_camera_checks(person, worker: NightWorker, fake_clock: FakeClock,
-                                               home: Municipality) -> None:
+def test_withdrawn_consent_stops_camera_checks(
+    person, worker: NightWorker, fake_clock: FakeClock, home: Municipality
+) -> None:
     fake_clock.set(at_stockholm(2026, 11, 23, 23, 0))
     worker.tick(fake_clock())
     withdraw_consent(person.consents.get(), actor=home.user(Role.PLANNER), note="Vill inte längre")
@@ -180,22 +192,33 @@ def test_withdrawn_consent_stops_camera_checks(person, worker: NightWorker, fake
     assert check.state == CheckState.VISIT_PENDING  # somebody still comes
 
 
-def test_an_absence_cancels_checks_with_a_reason(person, worker: NightWorker, fake_clock: FakeClock,
-                                                 home: Municipality) -> None:
+def test_an_absence_cancels_checks_with_a_reason(
+    person, worker: NightWorker, fake_clock: FakeClock, home: Municipality
+) -> None:
     worker.tick(fake_clock())
-    register_absence(person, actor=home.user(Role.PLANNER), kind=AbsenceKind.HOSPITAL,
-                     starts_at=at_stockholm(2026, 11, 23, 22), ends_at=at_stockholm(2026, 11, 30, 12))
+    register_absence(
+        person,
+        actor=home.user(Role.PLANNER),
+        kind=AbsenceKind.HOSPITAL,
+        starts_at=at_stockholm(2026, 11, 23, 22),
+        ends_at=at_stockholm(2026, 11, 30, 12),
+    )
     night = _tonight(person)
     assert night and all(c.state == CheckState.CANCELLED and c.end_reason == "absence:hospital" for c in night)
     with pytest.raises(ActionRefused):
-        register_absence(person, actor=home.user(Role.PLANNER), kind=AbsenceKind.OTHER,
-                         starts_at=at_stockholm(2026, 11, 29, 0), ends_at=at_stockholm(2026, 12, 2, 0))
+        register_absence(
+            person,
+            actor=home.user(Role.PLANNER),
+            kind=AbsenceKind.OTHER,
+            starts_at=at_stockholm(2026, 11, 29, 0),
+            ends_at=at_stockholm(2026, 12, 2, 0),
+        )
 
 
-def test_a_physical_check_goes_to_the_patrol_and_ends_done(home: Municipality, fake_clock: FakeClock,
-                                                           worker: NightWorker) -> None:
-    person = make_person(home, "Cecilia", personnummer=TEST_PERSONNUMMER[2], with_camera=False,
-                         times=[time(23, 0)])
+def test_a_physical_check_goes_to_the_patrol_and_ends_done(
+    home: Municipality, fake_clock: FakeClock, worker: NightWorker
+) -> None:
+    person = make_person(home, "Cecilia", personnummer=TEST_PERSONNUMMER[2], with_camera=False, times=[time(23, 0)])
     fake_clock.set(at_stockholm(2026, 11, 23, 23, 0))
     worker.tick(fake_clock())
     check = _tonight(person)[0]
@@ -207,8 +230,9 @@ def test_a_physical_check_goes_to_the_patrol_and_ends_done(home: Municipality, f
     assert check.state == CheckState.DONE
 
 
-def test_an_abandoned_open_check_returns_to_the_queue(person, worker: NightWorker, fake_clock: FakeClock,
-                                                      home: Municipality) -> None:
+def test_an_abandoned_open_check_returns_to_the_queue(
+    person, worker: NightWorker, fake_clock: FakeClock, home: Municipality
+) -> None:
     fake_clock.set(at_stockholm(2026, 11, 23, 23, 0))
     worker.tick(fake_clock())
     check = _tonight(person)[0]
@@ -221,8 +245,9 @@ def test_an_abandoned_open_check_returns_to_the_queue(person, worker: NightWorke
     assert check.state == CheckState.DUE
 
 
-def test_retry_delay_is_taken_from_the_agreement(home: Municipality, fake_clock: FakeClock,
-                                                 worker: NightWorker) -> None:
+def test_retry_delay_is_taken_from_the_agreement(
+    home: Municipality, fake_clock: FakeClock, worker: NightWorker
+) -> None:
     person = make_person(home, "Doris", personnummer=TEST_PERSONNUMMER[3], retry_delay_min=7)
     fake_clock.set(at_stockholm(2026, 11, 23, 23, 0))
     worker.tick(fake_clock())

@@ -35,8 +35,9 @@ def queries_for(client: Client, url: str) -> int:
     return len(captured)
 
 
-def test_the_console_lists_overdue_checks_first_then_the_soonest(client: Client, home: Municipality,
-                                                                  fake_clock: FakeClock) -> None:
+def test_the_console_lists_overdue_checks_first_then_the_soonest(
+    client: Client, home: Municipality, fake_clock: FakeClock
+) -> None:
     early = make_person(home, "Tidig", personnummer=TEST_PERSONNUMMER[0], times=[time(22, 0)])
     late = make_person(home, "Sen", personnummer=TEST_PERSONNUMMER[1], times=[time(22, 30)])
     fake_clock.set(at_stockholm(2026, 11, 23, 22, 0))
@@ -50,8 +51,9 @@ def test_the_console_lists_overdue_checks_first_then_the_soonest(client: Client,
     assert early and late
 
 
-def test_the_console_query_count_does_not_grow_with_the_number_of_checks(client: Client, home: Municipality,
-                                                                          fake_clock: FakeClock) -> None:
+def test_the_console_query_count_does_not_grow_with_the_number_of_checks(
+    client: Client, home: Municipality, fake_clock: FakeClock
+) -> None:
     client.force_login(home.user(Role.OPERATOR))
     for index, number in enumerate(numbers(3)):
         make_person(home, f"P{index}", personnummer=number, times=[time(23, 0)])
@@ -65,19 +67,24 @@ def test_the_console_query_count_does_not_grow_with_the_number_of_checks(client:
     assert queries_for(client, "/console/") == few
 
 
-def test_patrol_and_lead_pages_have_a_fixed_query_count(client: Client, home: Municipality,
-                                                         fake_clock: FakeClock) -> None:
+def test_patrol_and_lead_pages_have_a_fixed_query_count(
+    client: Client, home: Municipality, fake_clock: FakeClock
+) -> None:
     fake_clock.set(at_stockholm(2026, 11, 23, 23, 0))
     persons = [make_person(home, f"P{i}", personnummer=n, times=[time(23, 0)]) for i, n in enumerate(numbers(4))]
     NightWorker("t").tick(fake_clock())
     operator = home.user(Role.OPERATOR)
     for person in persons[:2]:
-        attempt, _ = actions.open_check(Check.objects.filter(person=person).order_by("scheduled_at").first(), actor=operator)
+        attempt, _ = actions.open_check(
+            Check.objects.filter(person=person).order_by("scheduled_at").first(), actor=operator
+        )
         actions.record_outcome(attempt, actor=operator, outcome=Outcome.NEEDS_HELP)
     client.force_login(home.user(Role.SHIFT_LEAD))
     patrol_few, lead_few = queries_for(client, "/console/patrol/"), queries_for(client, "/console/lead/")
     for person in persons[2:]:
-        attempt, _ = actions.open_check(Check.objects.filter(person=person).order_by("scheduled_at").first(), actor=operator)
+        attempt, _ = actions.open_check(
+            Check.objects.filter(person=person).order_by("scheduled_at").first(), actor=operator
+        )
         actions.record_outcome(attempt, actor=operator, outcome=Outcome.TECHNICAL_FAULT)
     fake_clock.advance(minutes=30)
     NightWorker("t").tick(fake_clock())
@@ -85,8 +92,9 @@ def test_patrol_and_lead_pages_have_a_fixed_query_count(client: Client, home: Mu
     assert queries_for(client, "/console/lead/") == lead_few
 
 
-def test_the_watchdog_banner_shows_when_no_worker_reported(client: Client, home: Municipality,
-                                                           fake_clock: FakeClock) -> None:
+def test_the_watchdog_banner_shows_when_no_worker_reported(
+    client: Client, home: Municipality, fake_clock: FakeClock
+) -> None:
     client.force_login(home.user(Role.OPERATOR))
     assert 'data-testid="worker-silent"' in client.get("/console/").content.decode()
     assert client.get("/health").status_code == 503
@@ -98,12 +106,15 @@ def test_the_watchdog_banner_shows_when_no_worker_reported(client: Client, home:
     assert 'data-testid="worker-silent"' in client.get("/console/").content.decode()
 
 
-def test_only_the_operator_who_opened_a_check_sees_its_live_page(client: Client, home: Municipality,
-                                                                  fake_clock: FakeClock) -> None:
+def test_only_the_operator_who_opened_a_check_sees_its_live_page(
+    client: Client, home: Municipality, fake_clock: FakeClock
+) -> None:
     person = make_person(home, "Astrid", personnummer=TEST_PERSONNUMMER[0], times=[time(23, 0)])
     fake_clock.set(at_stockholm(2026, 11, 23, 23, 0))
     NightWorker("t").tick(fake_clock())
-    attempt, _ = actions.open_check(Check.objects.filter(person=person).order_by("scheduled_at").first(), actor=home.user(Role.OPERATOR))
+    attempt, _ = actions.open_check(
+        Check.objects.filter(person=person).order_by("scheduled_at").first(), actor=home.user(Role.OPERATOR)
+    )
     from nattillsyn.testing import make_user
 
     colleague = make_user("kollega", home.tenant, Role.OPERATOR)

@@ -16,8 +16,16 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def training_camera(home: Municipality) -> Camera:
-    return save_camera(None, actor=home.user(Role.INSTALLER), tenant=home.tenant, name="training", model="Sim",
-                       driver="simulated", stream_url="rtsp://127.0.0.1:8554/training", training_only=True)
+    return save_camera(
+        None,
+        actor=home.user(Role.INSTALLER),
+        tenant=home.tenant,
+        name="training",
+        model="Sim",
+        driver="simulated",
+        stream_url="rtsp://127.0.0.1:8554/training",
+        training_only=True,
+    )
 
 
 def test_an_operator_opens_a_training_camera(client: Client, home: Municipality, training_camera: Camera) -> None:
@@ -35,9 +43,9 @@ def test_a_persons_camera_cannot_be_opened_as_training(home: Municipality, fake_
         open_training_view(person.camera, actor=home.user(Role.OPERATOR))
 
 
-def test_a_training_grant_is_refused_if_the_camera_is_given_to_a_person(home: Municipality,
-                                                                         training_camera: Camera,
-                                                                         fake_clock: FakeClock) -> None:
+def test_a_training_grant_is_refused_if_the_camera_is_given_to_a_person(
+    home: Municipality, training_camera: Camera, fake_clock: FakeClock
+) -> None:
     grant = open_training_view(training_camera, actor=home.user(Role.OPERATOR))
     person = make_person(home, "Astrid", personnummer=TEST_PERSONNUMMER[0], with_camera=False)
     Camera.objects.filter(id=training_camera.id).update(person=person, training_only=False)

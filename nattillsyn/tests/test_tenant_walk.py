@@ -58,16 +58,27 @@ def home_world(home: Municipality, fake_clock: FakeClock) -> dict[str, int]:
     open_attempt, _ = actions.open_check(second, actor=operator)
     fake_clock.advance(minutes=20)
     NightWorker("t").tick(fake_clock())
-    training_camera = save_camera(None, actor=home.user(Role.INSTALLER), tenant=home.tenant, name="training",
-                                  model="Sim", driver="simulated", stream_url="rtsp://127.0.0.1:8554/training",
-                                  training_only=True)
+    training_camera = save_camera(
+        None,
+        actor=home.user(Role.INSTALLER),
+        tenant=home.tenant,
+        name="training",
+        model="Sim",
+        driver="simulated",
+        stream_url="rtsp://127.0.0.1:8554/training",
+        training_only=True,
+    )
     training_grant = open_training_view(training_camera, actor=operator)
     return {
         "gid": training_grant.gid,
-        "person_id": person.id, "camera_id": person.camera.id, "check_id": second.id,
-        "attempt_id": open_attempt.id, "escalation_id": Escalation.objects.get(person=person).id,
+        "person_id": person.id,
+        "camera_id": person.camera.id,
+        "check_id": second.id,
+        "attempt_id": open_attempt.id,
+        "escalation_id": Escalation.objects.get(person=person).id,
         "alarm_id": Alarm.objects.filter(tenant=home.tenant).first().id,
-        "consent_id": person.consents.get().id, "tenant_id": home.tenant.id,
+        "consent_id": person.consents.get().id,
+        "tenant_id": home.tenant.id,
         "user_id": home.user(Role.OPERATOR).id,
     }
 
@@ -76,9 +87,9 @@ def fill(route: str, ids: dict[str, int]) -> str:
     return "/" + re.sub(r"<(?:int|uuid):(\w+)>", lambda m: str(ids[m.group(1)]), route)
 
 
-def test_it_walks_every_url_and_leaks_nothing_to_other_municipalities(home_world: dict[str, int],
-                                                                      outsider: Municipality,
-                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+def test_it_walks_every_url_and_leaks_nothing_to_other_municipalities(
+    home_world: dict[str, int], outsider: Municipality, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert Alarm.objects.exists() and Attempt.objects.exists()
     routes = all_patterns()
     home_tenant = Check.objects.get(id=home_world["check_id"]).tenant_id
@@ -100,10 +111,13 @@ def test_it_walks_every_url_and_leaks_nothing_to_other_municipalities(home_world
                     leaks.append(f"{role} {method.upper()} {url}: shows the home person")
                 elif has_id and response.status_code not in (302, 400, 401, 403, 404, 405):
                     leaks.append(f"{role} {method.upper()} {url}: status {response.status_code}")
-                elif response.status_code == 302 and not response["Location"].startswith(("/login", "/admin/login")):
-                    # A redirect is fine only to a login page or an outsider's own list.
-                    if has_id:
-                        leaks.append(f"{role} {method.upper()} {url}: redirected to {response['Location']}")
+                elif (
+                    has_id
+                    and response.status_code == 302
+                    and not response["Location"].startswith(("/login", "/admin/login"))
+                ):
+                    # A redirect is fine only to a login page.
+                    leaks.append(f"{role} {method.upper()} {url}: redirected to {response['Location']}")
     assert sorted(Check.objects.values_list("id", "state")) == state_before
     # Nothing of the home municipality changed or was even touched.
     assert AuditEntry.objects.filter(tenant_id=home_tenant).count() == audit_before
@@ -114,8 +128,8 @@ def test_it_walks_every_url_and_leaks_nothing_to_other_municipalities(home_world
 
 
 def test_an_alarm_centre_operator_sees_both_municipalities_and_nothing_else(
-        home: Municipality, outsider: Municipality, alarm_centre_operator, fake_clock: FakeClock,
-        client: Client) -> None:
+    home: Municipality, outsider: Municipality, alarm_centre_operator, fake_clock: FakeClock, client: Client
+) -> None:
     make_person(home, "Anna i Nattby", personnummer=TEST_PERSONNUMMER[0])
     make_person(outsider, "Bo i Grannby", personnummer=TEST_PERSONNUMMER[1])
     fake_clock.set(at_stockholm(2026, 11, 23, 23, 0))

@@ -43,12 +43,14 @@ class Command(BaseCommand):
         if not Tenant.objects.filter(slug="demo").exists():
             with transaction.atomic():
                 self.seed()
-        self.stdout.write(self.style.SUCCESS(
-            "\nNattillsyn demo: open http://127.0.0.1:8000/ and log in as one of\n"
-            + "".join(f"  demo-{role:<14} ({Role(role).label})\n" for role in Role.values)
-            + "  larmcentral        (alarm-centre operator for both municipalities)\n"
-            + f"password for all: {DEMO_PASSWORD}\n"
-        ))
+        self.stdout.write(
+            self.style.SUCCESS(
+                "\nNattillsyn demo: open http://127.0.0.1:8000/ and log in as one of\n"
+                + "".join(f"  demo-{role:<14} ({Role(role).label})\n" for role in Role.values)
+                + "  larmcentral        (alarm-centre operator for both municipalities)\n"
+                + f"password for all: {DEMO_PASSWORD}\n"
+            )
+        )
 
     def seed(self) -> None:
         users = get_user_model().objects
@@ -67,34 +69,81 @@ class Command(BaseCommand):
         now_local = clock.now().astimezone(clock.STOCKHOLM)
         today = now_local.date()
         for index, (name, number, scenario, tested) in enumerate(DEMO_PERSONS):
-            person = save_person(None, actor=staff[Role.PLANNER], tenant=demo, name=name, personnummer=number,
-                                 unit="Hemtjänst Norr" if index % 2 else "Hemtjänst Söder",
-                                 address=f"{name.split()[1]}vägen {index + 3}, 123 45 Demoby",
-                                 phone=f"070-100 00 {index:02d}", relative_name="Anhörig",
-                                 relative_phone=f"073-200 00 {index:02d}",
-                                 entry_notes=f"Nyckelgömma vid dörren, kod {1000 + index * 7}")
-            register_decision(person, actor=staff[Role.CASE_OFFICER], decided_on=today - timedelta(days=40),
-                              valid_from=today - timedelta(days=30), valid_to=None,
-                              review_on=today + timedelta(days=150), reference=f"SOL-{2026}-{100 + index}")
+            person = save_person(
+                None,
+                actor=staff[Role.PLANNER],
+                tenant=demo,
+                name=name,
+                personnummer=number,
+                unit="Hemtjänst Norr" if index % 2 else "Hemtjänst Söder",
+                address=f"{name.split()[1]}vägen {index + 3}, 123 45 Demoby",
+                phone=f"070-100 00 {index:02d}",
+                relative_name="Anhörig",
+                relative_phone=f"073-200 00 {index:02d}",
+                entry_notes=f"Nyckelgömma vid dörren, kod {1000 + index * 7}",
+            )
+            register_decision(
+                person,
+                actor=staff[Role.CASE_OFFICER],
+                decided_on=today - timedelta(days=40),
+                valid_from=today - timedelta(days=30),
+                valid_to=None,
+                review_on=today + timedelta(days=150),
+                reference=f"SOL-{2026}-{100 + index}",
+            )
             if scenario is not None:
-                register_consent(person, actor=staff[Role.PLANNER], given_by=name, method=ConsentMethod.WRITTEN,
-                                 given_at=clock.now() - timedelta(days=25), valid_until=None)
-                camera = save_camera(None, actor=staff[Role.INSTALLER], tenant=demo, name=f"cam{index + 1:02d}",
-                                     model="Simulerad nattkamera 720p", driver=CameraDriverKind.SIMULATED,
-                                     stream_url=f"rtsp://127.0.0.1:8554/cam{index + 1:02d}", username="demo",
-                                     password="demo", placement_note="Taket ovanför sängen", person=person,
-                                     simulated_scenario=scenario)
+                register_consent(
+                    person,
+                    actor=staff[Role.PLANNER],
+                    given_by=name,
+                    method=ConsentMethod.WRITTEN,
+                    given_at=clock.now() - timedelta(days=25),
+                    valid_until=None,
+                )
+                camera = save_camera(
+                    None,
+                    actor=staff[Role.INSTALLER],
+                    tenant=demo,
+                    name=f"cam{index + 1:02d}",
+                    model="Simulerad nattkamera 720p",
+                    driver=CameraDriverKind.SIMULATED,
+                    stream_url=f"rtsp://127.0.0.1:8554/cam{index + 1:02d}",
+                    username="demo",
+                    password="demo",
+                    placement_note="Taket ovanför sängen",
+                    person=person,
+                    simulated_scenario=scenario,
+                )
                 if tested:
-                    record_installation_test(camera, actor=staff[Role.INSTALLER], operator=staff[Role.OPERATOR],
-                                             passed=True, notes="Bild OK i mörker")
+                    record_installation_test(
+                        camera,
+                        actor=staff[Role.INSTALLER],
+                        operator=staff[Role.OPERATOR],
+                        passed=True,
+                        notes="Bild OK i mörker",
+                    )
             # Times spread around now so the demo console has due checks at once.
             soon = (now_local + timedelta(minutes=index * 3 - 4)).time().replace(second=0, microsecond=0)
             times = sorted({soon, time(23, 0), time(2, 0), time(5, 0)})
-            save_agreement(person, actor=staff[Role.PLANNER], retry_delay_min=15, notes="",
-                           times=[(agreed, CheckForm.CAMERA) for agreed in times],
-                           escalation_steps=[EscalationKind.VISIT, EscalationKind.CALL_RELATIVE])
-        training = save_camera(None, actor=staff[Role.INSTALLER], tenant=demo, name="training",
-                               model="Övningskamera", driver=CameraDriverKind.SIMULATED,
-                               stream_url="rtsp://127.0.0.1:8554/training", username="demo", password="demo",
-                               simulated_scenario="asleep", training_only=True)
+            save_agreement(
+                person,
+                actor=staff[Role.PLANNER],
+                retry_delay_min=15,
+                notes="",
+                times=[(agreed, CheckForm.CAMERA) for agreed in times],
+                escalation_steps=[EscalationKind.VISIT, EscalationKind.CALL_RELATIVE],
+            )
+        training = save_camera(
+            None,
+            actor=staff[Role.INSTALLER],
+            tenant=demo,
+            name="training",
+            model="Övningskamera",
+            driver=CameraDriverKind.SIMULATED,
+            stream_url="rtsp://127.0.0.1:8554/training",
+            username="demo",
+            password="demo",
+            simulated_scenario="asleep",
+            training_only=True,
+        )
         assert training.person_id is None

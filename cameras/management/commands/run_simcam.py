@@ -23,17 +23,27 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         cameras = Camera.objects.filter(driver=CameraDriverKind.SIMULATED).order_by("id")
-        specs = sorted({f"{urlsplit(c.stream_url).path.strip('/')}:{c.simulated_scenario or 'asleep'}"
-                        for c in cameras})
+        specs = sorted(
+            {f"{urlsplit(c.stream_url).path.strip('/')}:{c.simulated_scenario or 'asleep'}" for c in cameras}
+        )
         if not specs:
             raise CommandError("no simulated cameras in the database: run `manage.py seed_demo` first")
         argv = [
-            SYSTEM_PYTHON, "-m", "simcam",
-            "--rtsp-port", str(env_int("SIMCAM_RTSP_PORT", 8554)),
-            "--api-port", str(env_int("SIMCAM_API_PORT", 8555)),
-            "--size", env_str("SIMCAM_SIZE", "1280x720"),
-            "--fps", str(env_int("SIMCAM_FPS", 10)),
-            "--user", "demo", "--password", "demo",
+            SYSTEM_PYTHON,
+            "-m",
+            "simcam",
+            "--rtsp-port",
+            str(env_int("SIMCAM_RTSP_PORT", 8554)),
+            "--api-port",
+            str(env_int("SIMCAM_API_PORT", 8555)),
+            "--size",
+            env_str("SIMCAM_SIZE", "1280x720"),
+            "--fps",
+            str(env_int("SIMCAM_FPS", 10)),
+            "--user",
+            "demo",
+            "--password",
+            "demo",
             *specs,
         ]
         self.stdout.write(f"starting {len(specs)} simulated cameras")
