@@ -67,9 +67,10 @@ def save_agreement(
         and not person.decisions.filter(valid_to__gte=now.date()).exists()
     ):
         raise ActionRefused(_("No valid decision covers these check times: register the decision first."))
-    agreement, _created = Agreement.objects.get_or_create(person=person)
+    agreement = Agreement.objects.filter(person=person).first() or Agreement(person=person)
     agreement.retry_delay_min = retry_delay_min
     agreement.notes = notes
+    agreement.updated_at = now
     agreement.save()
     existing = {agreed.time: agreed for agreed in agreement.times.all()}
     wanted = dict(times)
@@ -111,10 +112,17 @@ def _cancel_planned_checks(agreed: AgreedTime, *, reason: str) -> None:
 # --- Planning -------------------------------------------------------------------------------------
 
 
-def plan_night(tenant: Tenant, night: Any, *, now: datetime) -> int:
-    """Create the checks of ``night`` for every person of ``tenant``; idempotent."""
+def plan_night(tenant: Tenant, night: Any, *, now: datetime, changed_since: datetime | None = None) -> int:
+    """Create the checks of ``night`` for the persons of ``tenant``; idempotent.
+
+    With ``changed_since``, only persons whose agreement or decision changed after it
+    are looked at (the worker plans each night fully once, then incrementally).
+    """
     night_start, night_end = night_bounds(night)
-    persons = Person.objects.filter(tenant=tenant, agreement__isnull=False).prefetch_related(
+    persons = Person.objects.filter(tenant=tenant, agreement__isnull=False)
+    if changed_since is not None:
+        persons = persons.filter(agreement__updated_at__gte=changed_since)
+    persons = persons.select_related("agreement").prefetch_related(
         "agreement__times", "decisions", "consents", "absences", "camera__installation_tests"
     )
     existing = set(
@@ -124,33 +132,32 @@ def plan_night(tenant: Tenant, night: Any, *, now: datetime) -> int:
     )
     window = timedelta(minutes=tenant.check_window_min)
     new_checks = []
-    for person in persons:
+    for person in persons.iterator(chunk_size=2000):
         for agreed in person.agreement.times.all():
             scheduled_at = scheduled_instant(night, agreed.time)
             if (person.id, scheduled_at) in existing or scheduled_at + window <= agreed.created_at:
-                continue  # agreed after this check's window had already closed
-            if not any(
-                decision.covers(scheduled_at.astimezone(clock.STOCKHOLM)) for decision in person.decisions.all()
-            ):
+                continue  # planned already, or agreed after this check's window had closed
+            local = scheduled_at.astimezone(clock.STOCKHOLM)
+            if not any(decision.covers(local) for decision in person.decisions.all()):
                 continue
-            new_checks.append(_new_check(person, agreed, night, scheduled_at))
+            new_checks.append(_new_check(person, tenant, agreed, night, scheduled_at))
     with transaction.atomic():
-        created = Check.objects.bulk_create(new_checks, ignore_conflicts=True)
-        if created:
+        Check.objects.bulk_create(new_checks, ignore_conflicts=True, batch_size=2000)
+        if new_checks:
             record(
                 actor=None,
                 action=AuditAction.CHECKS_PLANNED,
                 tenant=tenant,
-                detail={"night": str(night), "checks": len(created)},
+                detail={"night": str(night), "checks": len(new_checks)},
                 at=now,
             )
-    return len(created)
+    return len(new_checks)
 
 
-def _new_check(person: Person, agreed: AgreedTime, night: Any, scheduled_at: datetime) -> Check:
-    window = timedelta(minutes=person.tenant.check_window_min)
+def _new_check(person: Person, tenant: Tenant, agreed: AgreedTime, night: Any, scheduled_at: datetime) -> Check:
+    window = timedelta(minutes=tenant.check_window_min)
     check = Check(
-        tenant_id=person.tenant_id,
+        tenant_id=tenant.id,
         person=person,
         agreed_time=agreed,
         night=night,
@@ -476,7 +483,23 @@ def acknowledge_alarm(alarm: Alarm, *, actor: Any) -> Alarm:
 # --- Worker steps (called by checks.engine, one claimed row at a time) ----------------------------------------
 
 
+def settle_form(check: Check, now: datetime) -> None:
+    """The form planned for a check is a forecast; at due time the rules decide.
+
+    A camera tested or a consent given after planning makes tonight's check a camera
+    check; a consent withdrawn or a camera untested makes it a visit.
+    """
+    agreed_camera = check.agreed_time is not None and check.agreed_time.form == CheckForm.CAMERA
+    refusal = camera_allowed_for_person(check.person, now) if agreed_camera else "agreed_physical"
+    form = CheckForm.CAMERA if refusal is None else CheckForm.PHYSICAL
+    if form != check.form:
+        check.form = form
+        check.form_note = refusal or ""
+        check.save(update_fields=["form", "form_note"])
+
+
 def make_due(check: Check, now: datetime) -> None:
+    settle_form(check, now)
     if check.form == CheckForm.PHYSICAL:
         check.due_at = now
         check.save(update_fields=["due_at"])

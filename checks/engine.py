@@ -21,7 +21,7 @@ from cameras.actions import close_views_past_their_end
 from cameras.health import ProbeResult
 from cameras.models import Camera, ViewGrant
 from checks import actions
-from checks.models import Check, CheckForm, CheckState, Escalation, EscalationState, WorkerHeartbeat
+from checks.models import Check, CheckForm, CheckState, Escalation, EscalationState, NightPlan, WorkerHeartbeat
 from checks.nights import night_of
 
 log = logging.getLogger(__name__)
@@ -69,9 +69,9 @@ class NightWorker:
         report.add(
             "due",
             _claim_each(
-                Check.objects.filter(state=CheckState.PLANNED, scheduled_at__lte=now).select_related(
-                    "person__agreement"
-                ),
+                Check.objects.filter(state=CheckState.PLANNED, scheduled_at__lte=now)
+                .select_related("person__agreement", "person__camera", "agreed_time")
+                .prefetch_related("person__consents", "person__decisions", "person__camera__installation_tests"),
                 lambda check: actions.make_due(check, now),
             ),
         )
@@ -112,12 +112,24 @@ class NightWorker:
         return report
 
     def plan_nights(self, now: datetime) -> int:
-        """Tonight and tomorrow night, so the console shows what is coming."""
+        """Tonight and tomorrow night, so the console shows what is coming.
+
+        Each night is planned fully once, then only for persons whose agreement or
+        decision changed since the last plan (cheap enough for every tick).
+        """
         tonight = night_of(now)
+        last_planned = {
+            (plan.tenant_id, plan.night): plan.planned_at
+            for plan in NightPlan.objects.filter(night__in=(tonight, tonight + timedelta(days=1)))
+        }
         planned = 0
         for tenant in Tenant.objects.all():
             for night in (tonight, tonight + timedelta(days=1)):
-                planned += actions.plan_night(tenant, night, now=now)
+                since = last_planned.get((tenant.id, night))
+                # Planning time is taken before the query; a change committed meanwhile is
+                # newer than it and is picked up next tick (planning is idempotent).
+                planned += actions.plan_night(tenant, night, now=now, changed_since=since)
+                NightPlan.objects.update_or_create(tenant=tenant, night=night, defaults={"planned_at": now})
         return planned
 
     def probe_cameras_due_soon(self, now: datetime) -> int:

@@ -17,7 +17,9 @@ class Agreement(models.Model):
     person = models.OneToOneField("people.Person", on_delete=models.CASCADE, related_name="agreement")
     retry_delay_min = models.PositiveIntegerField(_("retry after (minutes)"), default=15)
     notes = models.TextField(_("notes for the operator"), blank=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    # Set from nattillsyn.clock by every change that affects planning (times, decision),
+    # so the worker re-plans only these persons.
+    updated_at = models.DateTimeField(db_index=True)
 
 
 class AgreedTime(models.Model):
@@ -194,6 +196,17 @@ class Alarm(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+
+
+class NightPlan(models.Model):
+    """When a tenant's night was last planned; later changes are planned incrementally."""
+
+    tenant = models.ForeignKey("accounts.Tenant", on_delete=models.CASCADE)
+    night = models.DateField()
+    planned_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "night"], name="unique_night_plan")]
 
 
 class WorkerHeartbeat(models.Model):

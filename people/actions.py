@@ -69,6 +69,7 @@ def register_decision(
         obj=decision,
         detail={"valid_from": str(valid_from), "valid_to": str(valid_to or "")},
     )
+    _replan(person)
     if valid_to is not None:
         _stop_live_views_if_no_longer_allowed(person, reason="decision_ended")
     return decision
@@ -86,8 +87,16 @@ def end_decision(decision: Decision, *, actor: Any, valid_to: date) -> Decision:
         obj=decision,
         detail={"valid_to": str(valid_to)},
     )
+    _replan(decision.person)
     _stop_live_views_if_no_longer_allowed(decision.person, reason="decision_ended")
     return decision
+
+
+def _replan(person: Person) -> None:
+    """A decision changes which nights have checks: have the worker plan this person again."""
+    from checks.models import Agreement
+
+    Agreement.objects.filter(person=person).update(updated_at=clock.now())
 
 
 @transaction.atomic
