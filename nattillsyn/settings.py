@@ -6,6 +6,7 @@ PG* variables, a real SECRET_KEY, grant key and gateway token.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from nattillsyn.env import ConfigError, env_bool, env_int, env_list, env_str
@@ -99,7 +100,8 @@ elif DB_ENGINE == "sqlite":
             },
             # A file, not memory: the end-to-end tests' live server answers the gateway
             # from its own thread, which must have its own connection.
-            "TEST": {"NAME": env_str("SQLITE_TEST_PATH", str(VAR_DIR / "test-nattillsyn.sqlite3"))},
+            # Per process, so two test runs on one machine never share a database.
+            "TEST": {"NAME": env_str("SQLITE_TEST_PATH", str(VAR_DIR / f"test-nattillsyn-{os.getpid()}.sqlite3"))},
         }
     }
 else:
