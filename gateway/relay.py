@@ -1,0 +1,219 @@
+"""WebRTC side of a view: pass the camera's H.264 through aiortc, never decode it.
+
+aiortc's sender packetises ``av.Packet`` objects as they are (``H264Encoder.pack``)
+and only encodes ``av.VideoFrame`` objects, so a track that returns packets is a
+relay without transcoding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from fractions import Fraction
+
+import av
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCRtpSender, RTCSessionDescription
+from aiortc.codecs import CODECS
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from aiortc.rtcrtpparameters import RTCRtcpFeedback, RTCRtpCodecCapability, RTCRtpCodecParameters
+from aiortc.sdp import parse_h264_profile_level_id
+
+from gateway.reader import CameraReader, FeedClosed, ViewerFeed
+from gateway.rtsp import VIDEO_CLOCK_HZ, MediaPacket
+from gateway.sdp_offer import OfferError, OfferPlan, complete_answer
+
+VIDEO_TIME_BASE = Fraction(1, VIDEO_CLOCK_HZ)
+BURST_STEP_TICKS = VIDEO_CLOCK_HZ // 1000  # cached pictures are sent 1 ms apart
+MAX_PLAUSIBLE_GAP_TICKS = 2 * VIDEO_CLOCK_HZ  # beyond this a camera timestamp is not trusted
+
+# aiortc only registers Baseline H.264; cameras also send Main and High, and the
+# answer must name the profile actually sent (Chrome may not show it otherwise).
+PROFILE_LEVEL_IDS = {
+    "constrained_baseline": "42e01f",
+    "baseline": "42001f",
+    "main": "4d001f",
+    "high": "64001f",
+    "constrained_high": "640c1f",
+}
+
+
+def register_h264_profiles() -> None:
+    """Teach aiortc the Main and High profiles (idempotent)."""
+    video = CODECS["video"]
+    known = {codec.parameters.get("profile-level-id") for codec in video if codec.mimeType == "video/H264"}
+    payload_type = max(codec.payloadType or 0 for codec in video) + 1
+    for profile_level_id in [PROFILE_LEVEL_IDS[name] for name in ("main", "high", "constrained_high")]:
+        if profile_level_id in known:
+            continue
+        video.append(
+            RTCRtpCodecParameters(
+                mimeType="video/H264",
+                clockRate=VIDEO_CLOCK_HZ,
+                payloadType=payload_type,
+                rtcpFeedback=[
+                    RTCRtcpFeedback(type="nack"),
+                    RTCRtcpFeedback(type="nack", parameter="pli"),
+                    RTCRtcpFeedback(type="goog-remb"),
+                ],
+                parameters={
+                    "level-asymmetry-allowed": "1",
+                    "packetization-mode": "1",
+                    "profile-level-id": profile_level_id,
+                },
+            )
+        )
+        video.append(
+            RTCRtpCodecParameters(
+                mimeType="video/rtx",
+                clockRate=VIDEO_CLOCK_HZ,
+                payloadType=payload_type + 1,
+                parameters={"apt": payload_type},
+            )
+        )
+        payload_type += 2
+
+
+def profiles_for_camera(profile: tuple[int, int] | None) -> list[str]:
+    """profile-level-ids to negotiate, best first, for a camera's SPS profile."""
+    order = ["constrained_baseline", "baseline", "main", "high", "constrained_high"]
+    if profile is not None:
+        profile_idc, constraints = profile
+        if profile_idc == 66:  # Baseline; constraint_set1 makes it Constrained Baseline
+            order = ["constrained_baseline", "baseline"] if constraints & 0x40 else ["baseline", "constrained_baseline"]
+        elif profile_idc == 77 or (profile_idc == 88 and constraints & 0x40):
+            order = ["main"]
+        elif profile_idc == 100:
+            # Browsers decode High whatever its constraint flags; Safari offers only 640c.
+            order = ["high", "constrained_high"]
+        else:
+            order = []  # High 10, 4:2:2 …: browsers do not decode these
+    return [PROFILE_LEVEL_IDS[name] for name in order]
+
+
+def _profile(profile_level_id: str) -> object | None:
+    try:
+        return parse_h264_profile_level_id(profile_level_id)[0]
+    except ValueError:
+        return None
+
+
+def codec_preferences(camera_profile: tuple[int, int] | None, offered: list[str]) -> list[RTCRtpCodecCapability]:
+    """aiortc capabilities for the camera's profile that the browser offered too.
+
+    Profiles are compared the way aiortc matches codecs (profile, not level).
+    """
+    offered_profiles = {_profile(profile_level_id) for profile_level_id in offered} - {None}
+    capabilities = RTCRtpSender.getCapabilities("video").codecs
+    chosen = [
+        codec
+        for profile_level_id in profiles_for_camera(camera_profile)
+        if _profile(profile_level_id) in offered_profiles
+        for codec in capabilities
+        if codec.mimeType == "video/H264" and codec.parameters.get("profile-level-id") == profile_level_id
+    ]
+    if not chosen:
+        raise OfferError("no acceptable video codec: the browser does not offer the camera's H.264 profile")
+    # Retransmissions (RTX) repair losses the browser reports; there is no encoder to ask.
+    return chosen + [codec for codec in capabilities if codec.mimeType == "video/rtx"]
+
+
+class OutputClock:
+    """Maps the camera's timestamps of one viewer onto the RTP timeline it is sent on.
+
+    The cached group of pictures is sent at once when a viewer joins. With the
+    camera's own spacing the browser would play that burst back at normal speed and
+    stay up to a keyframe interval behind live for the whole view; compressed to
+    1 ms steps it decodes through the burst and shows live pictures right away.
+    """
+
+    def __init__(self, compress_burst: bool) -> None:
+        self._compress_burst = compress_burst
+        self._last: MediaPacket | None = None
+        self._last_out = 0
+
+    def place(self, packet: MediaPacket, from_burst: bool) -> int:
+        """Output timestamp in 90 kHz ticks (aiortc adds its random origin)."""
+        previous, self._last = self._last, packet
+        if previous is None:
+            return self._last_out
+        step = None if packet.pts is None or previous.pts is None else packet.pts - previous.pts
+        if step is None or not 0 <= step <= MAX_PLAUSIBLE_GAP_TICKS:
+            # Missing or jumping camera clock (restart, wrap): trust our arrival times.
+            step = max(0, round((packet.arrival - previous.arrival) * VIDEO_CLOCK_HZ))
+        if from_burst and self._compress_burst:
+            step = min(step, BURST_STEP_TICKS)
+        self._last_out += step
+        return self._last_out
+
+
+class RelayTrack(MediaStreamTrack):
+    """A video track that hands the camera's packets to aiortc's sender."""
+
+    kind = "video"
+
+    def __init__(
+        self,
+        reader: CameraReader,
+        feed: ViewerFeed,
+        clock: OutputClock,
+        on_first_packet: Callable[[MediaPacket], None],
+    ) -> None:
+        super().__init__()
+        self._reader = reader
+        self._feed = feed
+        self._clock = clock
+        self._on_first_packet = on_first_packet
+        self._attached = False
+        self.packets_sent = 0
+        self.bytes_sent = 0
+
+    async def recv(self) -> av.Packet:  # aiortc sends packets as they are, frames it encodes
+        if not self._attached:
+            # Join the camera only when the sender starts (DTLS is up): the cached
+            # keyframe is then as fresh as it can be and nothing queues meanwhile.
+            self._attached = True
+            self._reader.attach(self._feed)
+        try:
+            packet, from_burst = await self._feed.next()
+        except FeedClosed as exc:
+            self.stop()
+            raise MediaStreamError(exc.reason) from exc
+        out = av.Packet(packet.data)
+        out.pts = self._clock.place(packet, from_burst)
+        out.time_base = VIDEO_TIME_BASE
+        self.packets_sent += 1
+        self.bytes_sent += len(packet.data)
+        if self.packets_sent == 1:
+            self._on_first_packet(packet)
+        return out
+
+    def stop(self) -> None:
+        self._reader.detach(self._feed)
+        super().stop()
+
+
+async def answer_offer(
+    pc: RTCPeerConnection, track: RelayTrack, plan: OfferPlan, camera_profile: tuple[int, int] | None
+) -> str:
+    """Negotiate H.264 pass-through and return the complete SDP answer (non-trickle).
+
+    The track and the codec choice must be in place before the offer is applied:
+    aiortc settles the codec in setRemoteDescription.
+    """
+    transceiver = pc.addTransceiver(track, direction="sendonly")
+    transceiver.setCodecPreferences(codec_preferences(camera_profile, plan.h264_profiles))
+    try:
+        await pc.setRemoteDescription(RTCSessionDescription(sdp=plan.video_offer, type="offer"))
+    except ValueError as exc:  # aiortc's SDP parser rejects what it cannot read
+        raise OfferError(f"bad SDP offer: {exc}") from exc
+    await pc.setLocalDescription(await pc.createAnswer())  # gathers every candidate first
+    return complete_answer(pc.localDescription.sdp, plan)
+
+
+def new_peer_connection() -> RTCPeerConnection:
+    # No STUN/TURN servers: aiortc would otherwise ask a public STUN server, which
+    # leaks that a view is happening and costs a round trip. The gateway is reached
+    # directly (or through the operator's own TURN, configured in the browser).
+    return RTCPeerConnection(RTCConfiguration(iceServers=[]))
+
+
+register_h264_profiles()

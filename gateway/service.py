@@ -1,0 +1,457 @@
+"""The gateway's state: camera readers, prepared grants, live views.
+
+Everything here runs on one event loop; only the camera readers and the probe use
+threads. A view's life:
+
+1. the browser's grant is verified (signature, time, gateway id);
+2. the offer is checked (video, H.264 packetization-mode 1) before the grant is spent;
+3. the control plane redeems the grant (single use, revocation, consent) and names
+   the camera; only then is the camera pulled (or a prepared pull reused);
+4. the answer is sent; media starts with the cached keyframe once DTLS is up;
+5. the view is cut at ``grant.view_end(first frame)``, on revocation, on DELETE, when
+   the browser goes away, when the camera is lost, or on shutdown; one ``ended``
+   event reports why and how many bytes were sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import json
+import logging
+import secrets
+import threading
+import time
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from aiortc import RTCPeerConnection
+
+from gateway.config import GatewayConfig
+from gateway.control import ControlPlane, ControlPlaneUnavailable, EventReporter, RedeemRefused
+from gateway.grants import Grant, GrantError, verify_grant
+from gateway.probe import ProbeResult, probe_camera
+from gateway.reader import CameraReader, ViewerFeed
+from gateway.relay import OutputClock, RelayTrack, answer_offer, new_peer_connection
+from gateway.rtsp import CameraOpener, CameraUnreachable, MediaPacket, pyav_opener
+from gateway.sdp_offer import OfferError, plan_offer
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+END_STATUS = {"revoked": 403, "shutdown": 503, "camera_lost": 502}  # a view ended before its answer
+
+
+class ViewRefused(Exception):
+    """A request the gateway turns down; ``status`` is the HTTP answer."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+@dataclass(eq=False)
+class Preparation:
+    grant: Grant
+    reader: CameraReader
+    expiry: asyncio.TimerHandle
+
+
+@dataclass(eq=False)
+class ViewSession:
+    sid: str
+    grant: Grant
+    token: str  # the browser must show the same grant to end the view
+    pc: RTCPeerConnection
+    reader: CameraReader
+    feed: ViewerFeed
+    track: RelayTrack
+    started_at: float  # wall clock
+    started_monotonic: float
+    first_frame_at: float | None = None
+    end_reason: str | None = None
+    timers: list[asyncio.TimerHandle] = field(default_factory=list)
+
+
+class Gateway:
+    def __init__(
+        self,
+        config: GatewayConfig,
+        *,
+        control: ControlPlane | None = None,
+        opener: CameraOpener | None = None,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.config = config
+        self._control = control or ControlPlane(
+            config.control_url, config.gateway_token, config.gateway_id, config.control_timeout_s
+        )
+        self._events = EventReporter(self._control)
+        self._opener = opener or pyav_opener(config.camera_open_timeout_s, config.camera_read_timeout_s)
+        self._wall_clock = wall_clock
+        self._readers: dict[tuple[str, str], CameraReader] = {}
+        self._holders: dict[CameraReader, set[str]] = {}
+        self._retired_readers: set[CameraReader] = set()  # stopped, thread maybe still finishing
+        self._preparations: dict[str, Preparation] = {}
+        self._sessions: dict[str, ViewSession] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._poller: asyncio.Task[None] | None = None
+        self._probe_slots = asyncio.Semaphore(2)  # decoding is the one CPU-heavy thing here
+        self._closing = False
+
+    # -- lifecycle ----------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._poller = asyncio.create_task(self._poll_revocations(), name="revocation-poller")
+
+    async def close(self) -> None:
+        """End every view (reason ``shutdown``), stop every camera, send the last events."""
+        self._closing = True
+        if self._poller is not None:
+            self._poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._poller
+        await asyncio.gather(*(self.end_session(session, "shutdown") for session in list(self._sessions.values())))
+        for gid in list(self._preparations):
+            self._drop_preparation(gid)
+        for reader in list(self._readers.values()):
+            self._retire_reader(reader)
+        for reader in list(self._retired_readers):
+            if not await reader.join(timeout_s=2.0):
+                log.warning("camera %s reader did not stop in time", reader.label)
+        await self._events.flush(timeout_s=3.0)
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._control.close()
+
+    def health(self) -> dict[str, Any]:
+        return {"gateway": self.config.gateway_id, "sessions": len(self._sessions), "readers": len(self._readers)}
+
+    # -- grants -------------------------------------------------------------------------
+
+    def verify(self, token: str) -> Grant:
+        """The grant, or ViewRefused: 401 forged/malformed/other gateway, 403 out of time."""
+        try:
+            return verify_grant(token, self.config.grant_key, self._wall_clock(), self.config.gateway_id)
+        except GrantError as exc:
+            raise ViewRefused(403 if self._fails_only_on_time(token) else 401, str(exc)) from exc
+
+    def _fails_only_on_time(self, token: str) -> bool:
+        """True for a genuine grant for this gateway that is merely expired or early.
+
+        Checked by verifying it again at its own issue time, so this does not depend
+        on the wording of grants.py's errors.
+        """
+        try:
+            payload = token.split(".")[1]
+            issued_at = float(json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["issued_at"])
+            verify_grant(token, self.config.grant_key, issued_at, self.config.gateway_id)
+        except (GrantError, ValueError, KeyError, TypeError, IndexError):
+            return False
+        return True
+
+    # -- prepare ------------------------------------------------------------------------
+
+    def prepare(self, token: str, rtsp_url: str, rtsp_transport: str) -> None:
+        """Start pulling the camera for a grant about to be used; idempotent per gid."""
+        if self._closing:
+            raise ViewRefused(503, "shutting down")
+        try:
+            grant = self.verify(token)
+        except ViewRefused as exc:
+            raise ViewRefused(400, exc.message) from exc
+        if rtsp_transport not in ("tcp", "udp") or not rtsp_url.startswith(("rtsp://", "rtsps://")):
+            raise ViewRefused(400, "bad camera address")
+        if grant.gid in self._preparations or any(s.grant.gid == grant.gid for s in self._sessions.values()):
+            return
+        reader = self._acquire_reader(rtsp_url, rtsp_transport, grant, f"prepare:{grant.gid}")
+        # Held until the grant can no longer be used (or its view ends): a cached GOP of
+        # a bedroom is kept no longer than it might serve the check it was made for.
+        expiry = asyncio.get_running_loop().call_later(
+            max(0.0, grant.start_by - self._wall_clock()), self._drop_preparation, grant.gid
+        )
+        self._preparations[grant.gid] = Preparation(grant, reader, expiry)
+        log.info("grant %s prepared (camera %s)", grant.gid, grant.camera)
+
+    def _drop_preparation(self, gid: str) -> None:
+        preparation = self._preparations.pop(gid, None)
+        if preparation is not None:
+            preparation.expiry.cancel()
+            self._release_reader(preparation.reader, f"prepare:{gid}")
+
+    # -- views --------------------------------------------------------------------------
+
+    async def open_view(self, token: str, offer_sdp: str) -> tuple[str, str]:
+        """Answer a WHEP offer: (session id, SDP answer), or ViewRefused."""
+        if self._closing:
+            raise ViewRefused(503, "shutting down")
+        grant = self.verify(token)
+        try:
+            plan = plan_offer(offer_sdp)  # before redeeming: a bad offer must not spend the grant
+        except OfferError as exc:
+            raise ViewRefused(400, str(exc)) from exc
+        try:
+            camera = await self._control.redeem(grant.gid)
+        except RedeemRefused as exc:
+            raise ViewRefused(exc.status, exc.reason) from exc
+        except ControlPlaneUnavailable as exc:
+            log.warning("grant %s not redeemed: %s", grant.gid, exc)
+            raise ViewRefused(503, "control plane unavailable") from exc
+        if self._closing:
+            raise ViewRefused(503, "shutting down")
+
+        sid = secrets.token_urlsafe(16)
+        reader = self._acquire_reader(camera.rtsp_url, camera.rtsp_transport, grant, f"view:{sid}")
+        feed = ViewerFeed(self.config.viewer_queue_packets)
+        session = ViewSession(
+            sid=sid,
+            grant=grant,
+            token=token,
+            pc=new_peer_connection(),
+            reader=reader,
+            feed=feed,
+            track=RelayTrack(
+                reader,
+                feed,
+                OutputClock(compress_burst=self.config.burst_retime == "compress"),
+                on_first_packet=lambda packet: self._on_first_frame(session, packet),
+            ),
+            started_at=self._wall_clock(),
+            started_monotonic=time.monotonic(),
+        )
+        self._sessions[sid] = session  # from here on revocation and shutdown can find it
+        self._report(session, "started")
+        log.info(
+            "session %s gid %s camera %s started (warm=%s)", sid, grant.gid, grant.camera, bool(reader.cached_gop())
+        )
+        answer = ""
+        try:
+            await reader.wait_open(self.config.camera_open_timeout_s)
+            if session.end_reason is None:
+                answer = await answer_offer(session.pc, session.track, plan, reader.profile)
+        except CameraUnreachable as exc:
+            await self.end_session(session, "camera_lost")
+            raise ViewRefused(502, "camera unreachable") from exc
+        except OfferError as exc:
+            await self.end_session(session, "")
+            raise ViewRefused(400, str(exc)) from exc
+        except Exception as exc:
+            if session.end_reason is None:  # not a race with an ending view: a bug
+                log.exception("session %s: negotiation failed", sid)
+                await self.end_session(session, "")
+                raise ViewRefused(500, "negotiation failed") from exc
+        if session.end_reason is not None:  # revoked, lost or shut down while we negotiated
+            raise ViewRefused(END_STATUS.get(session.end_reason, 503), f"view ended: {session.end_reason}")
+
+        @session.pc.on("connectionstatechange")
+        def _on_state() -> None:
+            if session.pc.connectionState in ("failed", "closed"):
+                self._spawn(self.end_session(session, "viewer_closed"))
+
+        now = self._wall_clock()
+        self._end_later(session, self.config.connect_timeout_s, "viewer_closed")  # never connected
+        self._end_later(session, session.grant.hard_end - now, "grant_end")  # whatever happens
+        return sid, answer
+
+    async def close_view(self, sid: str, token: str) -> None:
+        """WHEP DELETE: only the holder of the session's grant may end it."""
+        session = self._sessions.get(sid)
+        if session is None:
+            raise ViewRefused(404, "no such session")
+        if not secrets.compare_digest(session.token.encode(), token.encode()):
+            raise ViewRefused(401, "not this session's grant")
+        await self.end_session(session, "viewer_closed")
+
+    def _on_first_frame(self, session: ViewSession, packet: MediaPacket) -> None:
+        session.first_frame_at = self._wall_clock()
+        for timer in session.timers:  # the connect timeout no longer applies
+            timer.cancel()
+        session.timers.clear()
+        # view_end() already caps at the grant's hard end.
+        self._end_later(session, session.grant.view_end(session.first_frame_at) - session.first_frame_at, "grant_end")
+        self._report(session, "first_frame")
+        log.info(
+            "session %s first frame %.3f s after offer (keyframe=%s, %d bytes)",
+            session.sid,
+            time.monotonic() - session.started_monotonic,
+            packet.keyframe,
+            len(packet.data),
+        )
+
+    def _end_later(self, session: ViewSession, delay_s: float, reason: str) -> None:
+        loop = asyncio.get_running_loop()
+        session.timers.append(
+            loop.call_later(max(0.0, delay_s), lambda: self._spawn(self.end_session(session, reason)))
+        )
+
+    async def end_session(self, session: ViewSession, reason: str) -> None:
+        """End a view once, whatever the browser does, and report it."""
+        if session.end_reason is not None:
+            return
+        session.end_reason = reason
+        for timer in session.timers:
+            timer.cancel()
+        self._sessions.pop(session.sid, None)
+        session.feed.close(reason)  # the sender stops at once; closing the PC follows
+        session.reader.detach(session.feed)
+        self._release_reader(session.reader, f"view:{session.sid}")
+        self._drop_preparation(session.grant.gid)
+        self._report(session, "ended", reason)
+        began = session.first_frame_at or session.started_at
+        log.info(
+            "session %s gid %s ended: %s after %.1f s, %d bytes sent, %d dropped",
+            session.sid,
+            session.grant.gid,
+            reason or "unspecified",
+            self._wall_clock() - began,
+            session.track.bytes_sent,
+            session.feed.dropped,
+        )
+        try:
+            await asyncio.wait_for(session.pc.close(), 5.0)
+        except Exception as exc:  # a stuck transport must not keep the view alive in our books
+            log.warning("session %s: closing the peer connection failed: %s", session.sid, type(exc).__name__)
+
+    def stop_grant(self, gid: str, reason: str) -> None:
+        """Stop everything a grant opened: its live views and its prepared pull."""
+        for session in [s for s in self._sessions.values() if s.grant.gid == gid]:
+            self._spawn(self.end_session(session, reason))
+        self._drop_preparation(gid)
+
+    def _report(self, session: ViewSession, event: str, reason: str = "") -> None:
+        self._events.report(
+            {
+                "gid": session.grant.gid,
+                "session": session.sid,
+                "event": event,
+                "at": self._wall_clock(),
+                "reason": reason,
+                "bytes_sent": session.track.bytes_sent,
+                "transcoded": False,  # pass-through only: the gateway never decodes or encodes
+            }
+        )
+
+    # -- revocation ---------------------------------------------------------------------
+
+    async def _poll_revocations(self) -> None:
+        loop = asyncio.get_running_loop()
+        last_answer = loop.time()
+        while True:
+            await asyncio.sleep(self.config.revoke_poll_s)
+            gids = sorted({s.grant.gid for s in self._sessions.values()} | set(self._preparations))
+            if not gids:
+                last_answer = loop.time()
+                continue
+            remaining = last_answer + self.config.revoke_grace_s - loop.time()
+            try:
+                if remaining <= 0:
+                    raise ControlPlaneUnavailable("no answer within the grace period")
+                revoked = await self._control.revoked(gids, min(self.config.control_timeout_s, remaining))
+            except ControlPlaneUnavailable as exc:
+                if loop.time() >= last_answer + self.config.revoke_grace_s:
+                    # Fail closed: unable to learn of revocations, we cannot keep the
+                    # promise that one stops a view within 5 s, so the views stop.
+                    log.error(
+                        "revocations unknown for %.1f s (%s): stopping %d grants",
+                        loop.time() - last_answer,
+                        exc,
+                        len(gids),
+                    )
+                    for gid in gids:
+                        self.stop_grant(gid, "")
+                continue
+            last_answer = loop.time()
+            for gid in sorted(revoked.intersection(gids)):
+                log.info("grant %s revoked", gid)
+                self.stop_grant(gid, "revoked")
+
+    # -- camera readers -----------------------------------------------------------------
+
+    def _acquire_reader(self, url: str, transport: str, grant: Grant, holder: str) -> CameraReader:
+        """The camera's one reader (started if needed), held on behalf of ``holder``."""
+        reader = self._readers.get((url, transport))
+        if reader is None:
+            reader = CameraReader(
+                url=url,
+                transport=transport,
+                label=str(grant.camera),
+                opener=self._opener,
+                gop_cache_bytes=self.config.gop_cache_bytes,
+                on_lost=self._on_camera_lost,
+            )
+            self._readers[(url, transport)] = reader
+            self._holders[reader] = set()
+            reader.start()
+        self._holders[reader].add(holder)
+        return reader
+
+    def _release_reader(self, reader: CameraReader, holder: str) -> None:
+        holders = self._holders.get(reader)
+        if holders is None:
+            return
+        holders.discard(holder)
+        if not holders:  # nobody is watching or about to: stop pulling the bedroom camera
+            self._retire_reader(reader)
+
+    def _retire_reader(self, reader: CameraReader) -> None:
+        self._holders.pop(reader, None)
+        self._readers = {key: value for key, value in self._readers.items() if value is not reader}
+        reader.stop()
+        self._retired_readers.add(reader)
+        self._spawn(self._forget_when_done(reader))
+
+    async def _forget_when_done(self, reader: CameraReader) -> None:
+        await reader.join(timeout_s=3 * self.config.camera_read_timeout_s)
+        self._retired_readers.discard(reader)
+
+    def _on_camera_lost(self, reader: CameraReader, reason: str) -> None:
+        for session in [s for s in self._sessions.values() if s.reader is reader]:
+            self._spawn(self.end_session(session, "camera_lost"))
+        for gid in [gid for gid, p in self._preparations.items() if p.reader is reader]:
+            self._drop_preparation(gid)
+        self._retire_reader(reader)
+
+    # -- probe --------------------------------------------------------------------------
+
+    async def probe(self, rtsp_url: str, rtsp_transport: str, seconds: float) -> ProbeResult:
+        seconds = min(max(seconds, 0.5), self.config.probe_max_s)
+        async with self._probe_slots:
+            return await run_in_daemon_thread(
+                lambda: probe_camera(
+                    rtsp_url, rtsp_transport, seconds, open_timeout_s=self.config.camera_open_timeout_s
+                )
+            )
+
+    def _spawn(self, coroutine: Coroutine[Any, Any, Any]) -> None:
+        task = asyncio.create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+
+async def run_in_daemon_thread(function: Callable[[], T]) -> T:
+    """Run blocking work in a daemon thread, so a slow camera cannot delay shutdown."""
+    loop = asyncio.get_running_loop()
+    result: asyncio.Future[T] = loop.create_future()
+
+    def settle(value: T | None, error: BaseException | None) -> None:
+        if result.done():  # the awaiting coroutine was cancelled
+            return
+        if error is not None:
+            result.set_exception(error)
+        else:
+            result.set_result(value)  # type: ignore[arg-type]
+
+    def work() -> None:
+        try:
+            value = function()
+        except BaseException as exc:  # handed to the awaiting coroutine
+            loop.call_soon_threadsafe(settle, None, exc)
+        else:
+            loop.call_soon_threadsafe(settle, value, None)
+
+    threading.Thread(target=work, name="probe", daemon=True).start()
+    return await result
