@@ -36,6 +36,7 @@ class AuditAction(models.TextChoices):
     CAMERA_FAULT = "camera_fault", _("Camera fault found")
     AUDIT_LOG_READ = "audit_log_read", _("Audit log read")
     USER_CHANGED = "user_changed", _("User or roles changed")
+    NIGHT_RECONCILED = "night_reconciled", _("Night reconciled")
 
 
 class AppendOnlyQuerySet(models.QuerySet["AuditEntry"]):

@@ -23,6 +23,7 @@ from cameras.models import Camera, ViewGrant
 from checks import actions
 from checks.models import Check, CheckForm, CheckState, Escalation, EscalationState, NightPlan, WorkerHeartbeat
 from checks.nights import night_of
+from checks.reconcile import reconcile_finished_nights
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +109,8 @@ class NightWorker:
         report.add("unacknowledged_alarms", self.raise_unacknowledged_alarms(now))
         report.add("returned_to_privacy", close_views_past_their_end(now))
         report.add("cameras_probed", self.probe_cameras_due_soon(now))
+        tonight = night_of(now)
+        report.add("nights_reconciled", reconcile_finished_nights(now, [tonight - timedelta(days=1)]))
         WorkerHeartbeat.objects.update_or_create(name=self.name, defaults={"last_seen": now})
         return report
 

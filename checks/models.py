@@ -177,6 +177,7 @@ class Escalation(models.Model):
 
 class AlarmKind(models.TextChoices):
     OVERDUE_CHECK = "overdue_check", _("Check overdue")
+    UNENDED_CHECK = "unended_check", _("Check without an end state after the night")
     UNACKNOWLEDGED_ESCALATION = "unacknowledged_escalation", _("Escalation not acknowledged")
     CAMERA_FAULT = "camera_fault", _("Camera fault")
 
@@ -207,6 +208,25 @@ class NightPlan(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["tenant", "night"], name="unique_night_plan")]
+
+
+class NightReconciliation(models.Model):
+    """The end-of-night account: every check of the night and its end state.
+
+    A check still open when its night is over is an incident: somebody was promised
+    a look or a visit and the record does not show one.
+    """
+
+    tenant = models.ForeignKey("accounts.Tenant", on_delete=models.CASCADE)
+    night = models.DateField()
+    made_at = models.DateTimeField()
+    checks_total = models.PositiveIntegerField()
+    end_states = models.JSONField(default=dict)
+    incident_check_ids = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ["-night"]
+        constraints = [models.UniqueConstraint(fields=["tenant", "night"], name="unique_reconciliation")]
 
 
 class WorkerHeartbeat(models.Model):

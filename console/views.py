@@ -33,6 +33,7 @@ from checks.models import (
     CheckState,
     Escalation,
     EscalationState,
+    NightReconciliation,
     Outcome,
     WorkerHeartbeat,
 )
@@ -262,11 +263,13 @@ def lead_board(request: HttpRequest) -> HttpResponse:
         .exclude(state=EscalationState.RESOLVED)
         .select_related("person", "acknowledged_by")
     )
+    last_night = NightReconciliation.objects.filter(tenant_id__in=tenant_ids, night=tonight - timedelta(days=1))
     template = "console/_lead_body.html" if request.headers.get("HX-Request") else "console/lead.html"
     return render(
         request,
         template,
         {
+            "last_night": last_night.select_related("tenant"),
             "tonight": tonight,
             "alarms": alarms,
             "open_escalations": open_escalations,
