@@ -8,7 +8,7 @@ from django.conf import settings
 
 from nattillsyn import clock
 from nattillsyn.clock import FakeClock
-from nattillsyn.testing import Municipality, make_municipality, make_user
+from nattillsyn.testing import Municipality, SecondFactorClient, make_municipality, make_user
 
 
 @pytest.fixture(autouse=True)
@@ -45,3 +45,8 @@ def alarm_centre_operator(home: Municipality, outsider: Municipality):  # type: 
     user = make_user("larmcentral-op", home.tenant, Role.OPERATOR)
     Membership.objects.create(user=user, tenant=outsider.tenant, role=Role.OPERATOR)
     return user
+
+
+@pytest.fixture
+def client() -> SecondFactorClient:
+    return SecondFactorClient()

@@ -3,10 +3,13 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.password_validation import validate_password
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Role
+from accounts.second_factor import locked_until
+from nattillsyn import clock
 
 
 class RolesForm(forms.Form):
@@ -33,3 +36,26 @@ class NewUserForm(RolesForm):
         if not data.get("roles"):
             self.add_error("roles", _("Give the user at least one role."))
         return data
+
+
+class ThrottledAuthenticationForm(AuthenticationForm):
+    """Django's login form, refusing a locked user name before checking the password."""
+
+    def clean(self) -> dict[str, Any]:
+        username = self.cleaned_data.get("username") or ""
+        until = locked_until(username, clock.now())
+        if until is not None:
+            minutes = max(1, int((until - clock.now()).total_seconds() // 60) + 1)
+            raise forms.ValidationError(
+                _("Too many failed attempts. Try again in %(minutes)s minutes.") % {"minutes": minutes},
+                code="locked",
+            )
+        return super().clean()
+
+
+class CodeForm(forms.Form):
+    code = forms.CharField(
+        label=_("Code from your authenticator app"),
+        max_length=10,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}),
+    )

@@ -57,3 +57,21 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} – {self.tenant} – {self.get_role_display()}"
+
+
+class TotpDevice(models.Model):
+    """The user's authenticator app (TOTP, RFC 6238): the second factor for every role."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="totp_device")
+    secret_encrypted = models.TextField()
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    # The newest time step accepted, so a code cannot be used twice.
+    last_used_step = models.BigIntegerField(default=0)
+
+
+class LoginThrottle(models.Model):
+    """Failed logins per user name; too many in a row lock the name for a while."""
+
+    username = models.CharField(max_length=150, unique=True)
+    failures = models.PositiveIntegerField(default=0)
+    locked_until = models.DateTimeField(null=True, blank=True)

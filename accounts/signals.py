@@ -7,8 +7,10 @@ from typing import Any
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
 
+from accounts.second_factor import register_failure, reset_failures
 from audit.models import AuditAction
 from audit.records import record
+from nattillsyn import clock
 
 
 def _client_ip(request: Any) -> str | None:
@@ -18,6 +20,11 @@ def _client_ip(request: Any) -> str | None:
 @receiver(user_logged_in)
 def audit_login(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
     record(actor=user, action=AuditAction.LOGIN, ip=_client_ip(request))
+    reset_failures(user.get_username())
+    if request is not None and hasattr(request, "session"):
+        now = clock.now().timestamp()
+        request.session["login_at"] = now
+        request.session["last_seen"] = now
 
 
 @receiver(user_logged_out)
@@ -29,9 +36,6 @@ def audit_logout(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
 @receiver(user_login_failed)
 def audit_login_failed(sender: Any, credentials: dict[str, Any], request: Any = None, **kwargs: Any) -> None:
     # Never the password: only the name that was tried.
-    record(
-        actor=None,
-        action=AuditAction.LOGIN_FAILED,
-        ip=_client_ip(request),
-        detail={"username": str(credentials.get("username", ""))[:150]},
-    )
+    username = str(credentials.get("username", ""))[:150]
+    record(actor=None, action=AuditAction.LOGIN_FAILED, ip=_client_ip(request), detail={"username": username})
+    register_failure(username, ip=_client_ip(request))

@@ -4,20 +4,10 @@ from __future__ import annotations
 
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from cryptography.fernet import Fernet
-from django.conf import settings
+from nattillsyn.crypto import decrypt as decrypt_password
+from nattillsyn.crypto import encrypt as encrypt_password
 
-
-def _fernet() -> Fernet:
-    return Fernet(settings.CAMERA_CREDENTIALS_KEY.encode())
-
-
-def encrypt_password(password: str) -> str:
-    return _fernet().encrypt(password.encode()).decode() if password else ""
-
-
-def decrypt_password(token: str) -> str:
-    return _fernet().decrypt(token.encode()).decode() if token else ""
+__all__ = ["decrypt_password", "encrypt_password", "stream_url_with_credentials"]
 
 
 def stream_url_with_credentials(stream_url: str, username: str, password_encrypted: str) -> str:

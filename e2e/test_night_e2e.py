@@ -39,12 +39,15 @@ def wait_until(condition: Any, timeout: float = 15, what: str = "condition") -> 
 def world(system: dict[str, Any]) -> dict[str, Any]:
     home = make_municipality("Nattby kommun", "nattby")
     outsider = make_municipality("Grannby kommun", "grannby")
+    # A 10-minute retry delay: a longer jump of the clock would also (rightly) end the
+    # operator's session by the 15-minute idle timeout.
     person = make_person(
         home,
         "Astrid Andersson",
         personnummer=TEST_PERSONNUMMER[0],
         times=[due_now()],
         camera_url=f"{system['rtsp']}/cam1",
+        retry_delay_min=10,
     )
     NightWorker("e2e").tick(clock.now())
     tonight = Check.objects.filter(person=person).order_by("scheduled_at").first()
@@ -93,7 +96,7 @@ def test_not_visible_twice_escalates_to_the_patrol_who_records_the_visit(
     check.refresh_from_db()
     assert check.state == CheckState.RETRY_WAIT
 
-    system["clock"].advance(minutes=15)  # the agreed retry delay passes
+    system["clock"].advance(minutes=10)  # the agreed retry delay passes
     NightWorker("e2e").tick(clock.now())
     open_check_in_console(operator, system, "Astrid Andersson")
     operator.click("[data-testid=outcome-not_visible]")

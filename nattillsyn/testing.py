@@ -9,17 +9,21 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
+from django.test import Client
 
-from accounts.models import Membership, Role, Tenant
+from accounts.models import Membership, Role, Tenant, TotpDevice
 from cameras.actions import record_installation_test, save_camera
 from cameras.models import Camera, CameraDriverKind
 from checks.actions import save_agreement
 from checks.models import CheckForm, EscalationKind
 from nattillsyn import clock
+from nattillsyn.crypto import encrypt
 from people.actions import register_consent, register_decision, save_person
 from people.models import ConsentMethod, Person
 
 PASSWORD = "nattillsyn-test-password"
+# Every test user's authenticator app holds this key (tests compute codes with pyotp).
+TEST_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 # Valid personnummer (check digit correct) for test persons.
 TEST_PERSONNUMMER = ["194001019803", "193512249800", "194203039807", "193807079805", "194111119808"]
 
@@ -35,6 +39,7 @@ class Municipality:
 
 def make_user(username: str, tenant: Tenant | None, *roles: str) -> User:
     user = get_user_model().objects.create_user(username=username, password=PASSWORD)
+    TotpDevice.objects.create(user=user, secret_encrypted=encrypt(TEST_TOTP_SECRET), confirmed_at=clock.now())
     for role in roles:
         Membership.objects.create(user=user, tenant=tenant, role=role)
     return user
@@ -130,5 +135,24 @@ def at_stockholm(year: int, month: int, day: int, hour: int, minute: int = 0) ->
     return datetime(year, month, day, hour, minute, tzinfo=clock.STOCKHOLM)
 
 
-def login(client: Any, user: User) -> None:
-    client.force_login(user)
+class SecondFactorClient(Client):
+    """A logged-in user who keeps working: force_login also counts the second factor
+    as done, and each request finds the session fresh, however far a test moves the
+    fake clock. The login steps and the session timeouts themselves are tested with
+    the plain client (accounts/tests/test_login.py) and in the browser (e2e/).
+    """
+
+    def force_login(self, user: Any, backend: str | None = None) -> None:
+        from accounts.second_factor import SESSION_KEY
+
+        super().force_login(user, backend)
+        session = self.session
+        session[SESSION_KEY] = clock.now().timestamp()
+        session.save()
+
+    def request(self, **request: Any) -> Any:
+        if self.session.get("login_at") is not None:
+            session = self.session
+            session["login_at"] = session["last_seen"] = clock.now().timestamp()
+            session.save()
+        return super().request(**request)

@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from accounts import second_factor_views
+from accounts.forms import ThrottledAuthenticationForm
 from cameras import internal_views
 from console.views import home
 from nattillsyn.health import health
@@ -9,7 +11,13 @@ from nattillsyn.health import health
 urlpatterns = [
     path("", home, name="home"),
     path("health", health, name="health"),
-    path("login/", auth_views.LoginView.as_view(template_name="login.html"), name="login"),
+    path(
+        "login/",
+        auth_views.LoginView.as_view(template_name="login.html", authentication_form=ThrottledAuthenticationForm),
+        name="login",
+    ),
+    path("mfa/", second_factor_views.verify, name="second-factor"),
+    path("mfa/setup/", second_factor_views.setup, name="second-factor-setup"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("console/", include("console.urls")),

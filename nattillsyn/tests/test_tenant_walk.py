@@ -21,7 +21,7 @@ from checks import actions
 from checks.engine import NightWorker
 from checks.models import Alarm, Attempt, Check, Escalation, Outcome
 from nattillsyn.clock import FakeClock
-from nattillsyn.testing import TEST_PERSONNUMMER, Municipality, at_stockholm, make_person
+from nattillsyn.testing import TEST_PERSONNUMMER, Municipality, SecondFactorClient, at_stockholm, make_person
 
 pytestmark = pytest.mark.django_db
 
@@ -98,7 +98,7 @@ def test_it_walks_every_url_and_leaks_nothing_to_other_municipalities(
     leaks: list[str] = []
     requests = 0
     for role, user in outsider.users.items():
-        client = Client()
+        client = SecondFactorClient()
         client.force_login(user)
         for route in routes:
             url = fill(route, home_world)

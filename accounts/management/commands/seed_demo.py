@@ -10,16 +10,20 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from accounts.models import Membership, Role, Tenant
+from accounts.models import Membership, Role, Tenant, TotpDevice
 from cameras.actions import record_installation_test, save_camera
 from cameras.models import CameraDriverKind
 from checks.actions import save_agreement
 from checks.models import CheckForm, EscalationKind
 from nattillsyn import clock
+from nattillsyn.crypto import encrypt
 from people.actions import register_consent, register_decision, save_person
 from people.models import ConsentMethod
 
 DEMO_PASSWORD = "nattillsyn-demo"
+# Demo only: every demo user's authenticator key. Add it to any TOTP app
+# (or run `manage.py demo_code`) to get the login code.
+DEMO_TOTP_SECRET = "NATTILLSYNDEMOKEYNATTILLSYNDEMO2"
 
 # name, personnummer, camera scenario (None: no camera), installation tested
 DEMO_PERSONS = [
@@ -49,6 +53,7 @@ class Command(BaseCommand):
                 + "".join(f"  demo-{role:<14} ({Role(role).label})\n" for role in Role.values)
                 + "  larmcentral        (alarm-centre operator for both municipalities)\n"
                 + f"password for all: {DEMO_PASSWORD}\n"
+                + f"second factor: authenticator key {DEMO_TOTP_SECRET} (or `.venv/bin/python manage.py demo_code`)\n"
             )
         )
 
@@ -65,6 +70,8 @@ class Command(BaseCommand):
             Membership.objects.create(user=alarm_centre, tenant=tenant, role=Role.OPERATOR)
         admin = users.create_superuser("admin", password=DEMO_PASSWORD)
         Membership.objects.create(user=admin, tenant=demo, role=Role.ADMINISTRATOR)
+        for user in users.all():
+            TotpDevice.objects.create(user=user, secret_encrypted=encrypt(DEMO_TOTP_SECRET), confirmed_at=clock.now())
 
         now_local = clock.now().astimezone(clock.STOCKHOLM)
         today = now_local.date()
