@@ -19,6 +19,7 @@ deps: $(STAMP)
 # The whole system on SQLite: web, worker, camera gateway, simulated cameras, demo data.
 run: deps
 	$(PY) manage.py migrate -v 0
+	$(PY) manage.py collectstatic --noinput -v 0
 	$(PY) manage.py seed_demo
 	$(VENV)/bin/honcho -f Procfile start
 
