@@ -83,7 +83,8 @@ if DB_ENGINE == "postgres":
             "HOST": env_str("PGHOST", "127.0.0.1"),
             "PORT": env_str("PGPORT", "5432"),
             "CONN_MAX_AGE": env_int("PG_CONN_MAX_AGE", 60),
-            "TEST": {"NAME": env_str("PGTESTDATABASE", "test_nattillsyn")},
+            # Per process, like SQLite below: concurrent runs never drop each other's database.
+            "TEST": {"NAME": env_str("PGTESTDATABASE", f"test_nattillsyn_{os.getpid()}")},
         }
     }
 elif DB_ENGINE == "sqlite":
