@@ -330,7 +330,7 @@ def run_technical_test(camera: Camera, *, actor: Any) -> TechnicalTestResult:
 
     result = probe_camera(camera)
     problem = result.problem
-    if not problem and result.in_privacy_position is False and not _camera_is_in_view(camera):
+    if not problem and result.in_privacy_position is False and not camera_is_in_view(camera):
         problem = "not_in_privacy_position"
     with transaction.atomic():
         Camera.objects.filter(id=camera.id).update(
@@ -347,7 +347,18 @@ def run_technical_test(camera: Camera, *, actor: Any) -> TechnicalTestResult:
     return TechnicalTestResult(ok=not problem, problem=problem)
 
 
-def _camera_is_in_view(camera: Camera) -> bool:
+def record_privacy_restored(camera: Camera) -> None:
+    record(
+        actor=None,
+        action=AuditAction.CAMERA_FAULT,
+        tenant=camera.tenant_id,
+        person=camera.person_id,
+        obj=camera,
+        detail={"problem": "out_of_privacy_position", "restored": True},
+    )
+
+
+def camera_is_in_view(camera: Camera) -> bool:
     """A granted view is running, so the camera is rightly out of its privacy position."""
     now = clock.now()
     return ViewGrant.objects.filter(

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from cameras import gateway_client
 from cameras.credentials import stream_url_with_credentials
-from cameras.drivers import driver_for
+from cameras.drivers import CameraDriver, CameraStatus, driver_for
 from cameras.models import Camera
 
 
@@ -23,7 +23,10 @@ class ProbeResult:
 
 def probe_camera(camera: Camera, seconds: float = 2) -> ProbeResult:
     """1. The camera and its router answer. 2. The stream decodes, not black, not frozen."""
-    status = driver_for(camera).status()
+    driver = driver_for(camera)
+    status = driver.status()
+    if status.in_privacy_position is False:
+        status = restore_privacy_if_not_viewed(camera, driver, status)
     if not status.reachable:
         return ProbeResult(False, status.problem or "unreachable", status.in_privacy_position)
     url = stream_url_with_credentials(camera.stream_url, camera.username, camera.password_encrypted)
@@ -40,3 +43,15 @@ def probe_camera(camera: Camera, seconds: float = 2) -> ProbeResult:
     else:
         problem = ""
     return ProbeResult(not problem, problem[:200], status.in_privacy_position)
+
+
+def restore_privacy_if_not_viewed(camera: Camera, driver: CameraDriver, status: CameraStatus) -> CameraStatus:
+    """Outside a granted view a camera faces away. One found facing the bed is turned
+    back and the finding is audited: somebody or something moved it."""
+    from cameras.actions import camera_is_in_view, record_privacy_restored
+
+    if camera_is_in_view(camera):
+        return status
+    driver.close_view()
+    record_privacy_restored(camera)
+    return CameraStatus(status.reachable, True, status.problem)

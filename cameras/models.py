@@ -39,6 +39,7 @@ class Camera(models.Model):
     last_probe_at = models.DateTimeField(null=True, blank=True)
     last_probe_ok = models.BooleanField(null=True)
     last_probe_problem = models.CharField(max_length=200, blank=True)
+    probe_failures = models.PositiveSmallIntegerField(default=0, help_text="Failed probes in a row.")
 
     class Meta:
         ordering = ["name"]

@@ -22,6 +22,8 @@ class Settings:
     stream_format: StreamFormat
     credentials: tuple[str, str] | None
     cameras: tuple[tuple[str, str], ...]  # (name, scenario) in the order given
+    # Start every camera in its privacy position, as a real one rests between checks.
+    start_in_privacy: bool = False
 
 
 def _bounded_int(text: str, low: int, high: int, meaning: str) -> int:
@@ -86,6 +88,7 @@ def parse_args(argv: list[str] | None = None) -> Settings:
     parser.add_argument("--keyint", type=_keyint, default=2.0, help="seconds between keyframes")
     parser.add_argument("--user", default="demo", help="RTSP user; '' turns authentication off")
     parser.add_argument("--password", default="demo")
+    parser.add_argument("--privacy", action="store_true", help="start every camera in the privacy position")
     parser.add_argument(
         "cameras",
         nargs="*",
@@ -106,6 +109,7 @@ def parse_args(argv: list[str] | None = None) -> Settings:
         stream_format=StreamFormat(width=width, height=height, fps=args.fps, keyint_s=args.keyint),
         credentials=(args.user, args.password) if args.user else None,
         cameras=cameras,
+        start_in_privacy=args.privacy,
     )
 
 

@@ -61,6 +61,9 @@ def serve(settings: Settings) -> int:
     stream_format = settings.stream_format
     scenes = SceneLibrary(stream_format.width, stream_format.height)
     cameras = {name: SimulatedCamera(name, scenario, stream_format, scenes) for name, scenario in settings.cameras}
+    if settings.start_in_privacy:
+        for camera in cameras.values():
+            camera.set_privacy(True)
     units = {name: (camera, LiveEncoder(name, stream_format)) for name, camera in cameras.items()}
     for _camera, encoder in units.values():
         encoder.start()

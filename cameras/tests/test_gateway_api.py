@@ -168,3 +168,29 @@ def test_bad_events_are_refused(client: Client, opened) -> None:
         gateway_post(client, "/internal/gateway/events", {"gid": grant.gid, "event": "ended", "at": "soon"}).status_code
         == 400
     )
+
+
+def test_the_health_probe_turns_a_camera_found_facing_the_bed_back(
+    home: Municipality, fake_clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cameras import health
+    from cameras.drivers import CameraStatus
+
+    person = make_person(home, "Astrid", personnummer=TEST_PERSONNUMMER[0])
+    closed: list[int] = []
+
+    class OutOfPrivacy:
+        def __init__(self, camera):  # type: ignore[no-untyped-def]
+            self.camera = camera
+
+        def status(self) -> CameraStatus:
+            return CameraStatus(reachable=False, in_privacy_position=False, problem="unreachable")
+
+        def close_view(self) -> None:
+            closed.append(self.camera.id)
+
+    monkeypatch.setattr(health, "driver_for", OutOfPrivacy)
+    result = health.probe_camera(person.camera)
+    assert closed == [person.camera.id]
+    assert result.in_privacy_position is True
+    assert AuditEntry.objects.filter(action=AuditAction.CAMERA_FAULT, detail__restored=True).count() == 1
