@@ -21,7 +21,7 @@ def tenant_ids_for(user: AnyUser, *roles: str) -> set[int]:
     cache_attr = "_nattillsyn_memberships"
     memberships = getattr(user, cache_attr, None)
     if memberships is None:
-        memberships = list(Membership.objects.filter(user=user).values_list("tenant_id", "role"))
+        memberships = list(Membership.objects.filter(user_id=user.pk).values_list("tenant_id", "role"))
         setattr(user, cache_attr, memberships)
     return {tenant_id for tenant_id, role in memberships if not roles or role in roles}
 

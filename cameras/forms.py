@@ -1,10 +1,11 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Role
@@ -40,8 +41,8 @@ class CameraForm(forms.ModelForm):
             raise forms.ValidationError(_("The stream address must look like rtsp://host:port/path."))
         if parts.username or parts.password:
             # Never echo a typed password back into the page.
-            self.data = self.data.copy()
-            self.data[self.add_prefix("stream_url")] = url.replace(parts.netloc, parts.netloc.rsplit("@", 1)[-1])
+            self.data = data = cast(QueryDict, self.data).copy()
+            data[self.add_prefix("stream_url")] = url.replace(parts.netloc, parts.netloc.rsplit("@", 1)[-1])
             raise forms.ValidationError(_("Give the user name and password in their own fields, not in the address."))
         return url
 

@@ -87,7 +87,7 @@ def installation_test(request: HttpRequest, camera_id: int) -> HttpResponse:
     if not form.is_valid():
         for errors in form.errors.values():
             for error in errors:
-                messages.error(request, error)
+                messages.error(request, str(error))
         return redirect("cameras:detail", camera_id=camera.id)
     try:
         actions.record_installation_test(camera, actor=request.user, **form.cleaned_data)

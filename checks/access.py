@@ -21,7 +21,7 @@ def get_attempt_for_operator(request: HttpRequest, attempt_id: int) -> Attempt:
     tenant_ids = require_role(request.user, Role.OPERATOR)
     attempt = (
         Attempt.objects.select_related("night_check__person", "night_check__tenant")
-        .filter(id=attempt_id, night_check__tenant_id__in=tenant_ids, operator=request.user)
+        .filter(id=attempt_id, night_check__tenant_id__in=tenant_ids, operator_id=request.user.pk)
         .first()
     )
     if attempt is None:

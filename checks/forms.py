@@ -65,4 +65,6 @@ class ResolveEscalationForm(forms.Form):
         from checks.models import EscalationResult
 
         super().__init__(*args, **kwargs)
-        self.fields["result"].choices = EscalationResult.choices
+        result_field = self.fields["result"]
+        assert isinstance(result_field, forms.ChoiceField)
+        result_field.choices = EscalationResult.choices

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib import messages
@@ -38,6 +39,7 @@ from checks.models import (
     WorkerHeartbeat,
 )
 from checks.nights import night_of
+from checks.rules import EARLY_OPEN
 from nattillsyn import clock
 from people.actions import ActionRefused
 
@@ -73,30 +75,46 @@ def worker_is_silent() -> bool:
     return newest is None or newest < clock.now() - WORKER_SILENT_AFTER
 
 
-def _operator_checks(request: HttpRequest) -> list[Check]:
+@dataclass(frozen=True)
+class ConsoleRow:
+    """A check as the operator's list shows it."""
+
+    check: Check
+    effective_at: datetime  # the agreed time, or the retry's time
+    is_overdue: bool
+    is_openable: bool
+
+
+def _console_row(check: Check, now: datetime) -> ConsoleRow:
+    effective_at = check.next_attempt_at if check.state == CheckState.RETRY_WAIT else check.scheduled_at
+    assert effective_at is not None
+    grace = timedelta(minutes=check.tenant.overdue_grace_min)
+    return ConsoleRow(
+        check=check,
+        effective_at=effective_at,
+        is_overdue=check.state == CheckState.DUE and check.due_at is not None and check.due_at + grace <= now,
+        is_openable=check.state != CheckState.IN_PROGRESS and effective_at - EARLY_OPEN <= now,
+    )
+
+
+def _operator_checks(request: HttpRequest) -> list[ConsoleRow]:
     """Tonight's camera checks for the operator's tenants: overdue first, then soonest."""
     tenant_ids = require_role(request.user, Role.OPERATOR)
     now = clock.now()
-    checks = list(
-        Check.objects.filter(
-            tenant_id__in=tenant_ids,
-            form=CheckForm.CAMERA,
-            state__in=CONSOLE_STATES,
-            scheduled_at__lte=now + CONSOLE_HORIZON,
-        ).select_related("person", "tenant")
-    )
-    for check in checks:
-        check.effective_at = check.next_attempt_at if check.state == CheckState.RETRY_WAIT else check.scheduled_at
-        grace = timedelta(minutes=check.tenant.overdue_grace_min)
-        check.is_overdue = check.state == CheckState.DUE and check.due_at is not None and check.due_at + grace <= now
-        check.is_openable = check.state != CheckState.IN_PROGRESS and check.effective_at - timedelta(minutes=5) <= now
-    checks.sort(key=lambda check: (not check.is_overdue, check.effective_at))
-    return checks
+    checks = Check.objects.filter(
+        tenant_id__in=tenant_ids,
+        form=CheckForm.CAMERA,
+        state__in=CONSOLE_STATES,
+        scheduled_at__lte=now + CONSOLE_HORIZON,
+    ).select_related("person", "tenant")
+    rows = [_console_row(check, now) for check in checks]
+    rows.sort(key=lambda row: (not row.is_overdue, row.effective_at))
+    return rows
 
 
 @login_required
 def operator_console(request: HttpRequest) -> HttpResponse:
-    context = {"checks": _operator_checks(request), "worker_silent": worker_is_silent(), "now": clock.now()}
+    context = {"rows": _operator_checks(request), "worker_silent": worker_is_silent(), "now": clock.now()}
     template = "console/_operator_rows.html" if request.headers.get("HX-Request") else "console/operator.html"
     return render(request, template, context)
 
@@ -178,7 +196,7 @@ def training_view(request: HttpRequest, gid: str) -> HttpResponse:
     tenant_ids = require_role(request.user, Role.OPERATOR)
     grant = (
         ViewGrant.objects.filter(
-            gid=gid, operator=request.user, tenant_id__in=tenant_ids, purpose=GrantPurpose.TRAINING
+            gid=gid, operator_id=request.user.pk, tenant_id__in=tenant_ids, purpose=GrantPurpose.TRAINING
         )
         .select_related("camera")
         .first()

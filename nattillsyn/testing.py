@@ -37,7 +37,7 @@ class Municipality:
         return self.users[role]
 
 
-def make_user(username: str, tenant: Tenant | None, *roles: str) -> User:
+def make_user(username: str, tenant: Tenant, *roles: str) -> User:
     user = get_user_model().objects.create_user(username=username, password=PASSWORD)
     TotpDevice.objects.create(user=user, secret_encrypted=encrypt(TEST_TOTP_SECRET), confirmed_at=clock.now())
     for role in roles:

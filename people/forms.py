@@ -89,7 +89,9 @@ class AbsenceForm(forms.ModelForm):
     def __init__(self, *args: Any, person: Person, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.person = person
-        self.fields["kind"].choices = AbsenceKind.choices
+        kind_field = self.fields["kind"]
+        assert isinstance(kind_field, forms.ChoiceField)
+        kind_field.choices = AbsenceKind.choices
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
