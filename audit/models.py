@@ -24,6 +24,7 @@ class AuditAction(models.TextChoices):
     ABSENCE_CHANGED = "absence_changed", _("Absence registered or changed")
     CAMERA_CHANGED = "camera_changed", _("Camera registered or changed")
     INSTALLATION_TEST = "installation_test", _("Installation test recorded")
+    INSTALLATION_VIEW = "installation_view", _("Installation test with picture (consent given on site)")
     CHECKS_PLANNED = "checks_planned", _("Night's checks planned")
     CHECK_CANCELLED = "check_cancelled", _("Check cancelled")
     CHECK_DUE = "check_due", _("Check due")

@@ -186,6 +186,27 @@ def open_training_view(camera: Camera, *, actor: Any, ip: str | None = None) -> 
 
 
 @transaction.atomic
+def open_installation_view(camera: Camera, *, actor: Any, consent_given_by: str, ip: str | None = None) -> ViewGrant:
+    """A test with picture, allowed only on site at installation or service, with the
+    person's consent to this very test recorded at that moment."""
+    if camera.person_id is None:
+        raise ActionRefused(_("Assign the camera to a person before the installation test."))
+    if not consent_given_by.strip():
+        raise ActionRefused(_("Record who gave consent to this test with picture, now."))
+    record(
+        actor=actor,
+        action=AuditAction.INSTALLATION_VIEW,
+        tenant=camera.tenant_id,
+        person=camera.person_id,
+        obj=camera,
+        ip=ip,
+        detail={"consent_given_by": consent_given_by.strip()[:200]},
+    )
+    grant, _token = issue_grant(camera, actor=actor, purpose=GrantPurpose.INSTALL_TEST, person=camera.person, ip=ip)
+    return grant
+
+
+@transaction.atomic
 def redeem_grant(gid: str, *, gateway: str) -> tuple[ViewGrant | None, str | None]:
     """Mark the grant used, once. Returns (grant, None) or (grant or None, refusal reason)."""
     grant = (

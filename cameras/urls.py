@@ -10,4 +10,5 @@ urlpatterns = [
     path("<int:camera_id>/edit/", views.camera_edit, name="edit"),
     path("<int:camera_id>/installation-test", views.installation_test, name="installation-test"),
     path("<int:camera_id>/technical-test", views.technical_test, name="technical-test"),
+    path("<int:camera_id>/installation-view", views.installation_view, name="installation-view"),
 ]

@@ -24,7 +24,7 @@ STAFF_WHO_TEST = (Role.INSTALLER, Role.OPERATOR, Role.SHIFT_LEAD, Role.PLANNER)
 
 @login_required
 def camera_list(request: HttpRequest) -> HttpResponse:
-    tenant_ids = require_role(request.user, *READERS)
+    tenant_ids = require_role(request.user, *READERS, Role.OPERATOR)
     cameras = Camera.objects.filter(tenant_id__in=tenant_ids).select_related("person", "tenant")
     return render(
         request,
@@ -96,6 +96,24 @@ def installation_test(request: HttpRequest, camera_id: int) -> HttpResponse:
     else:
         messages.success(request, _("The installation test is recorded."))
     return redirect("cameras:detail", camera_id=camera.id)
+
+
+@login_required
+@require_POST
+def installation_view(request: HttpRequest, camera_id: int) -> HttpResponse:
+    """The operator looks, with the installer on site and the person's consent given now."""
+    camera = get_camera_for_user(request, camera_id, Role.OPERATOR)
+    try:
+        grant = actions.open_installation_view(
+            camera,
+            actor=request.user,
+            consent_given_by=request.POST.get("consent_given_by", ""),
+            ip=request.META.get("REMOTE_ADDR"),
+        )
+    except ActionRefused as refusal:
+        messages.error(request, str(refusal))
+        return redirect("cameras:detail", camera_id=camera.id)
+    return redirect("console:grant-view", gid=grant.gid)
 
 
 @login_required

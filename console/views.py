@@ -188,15 +188,19 @@ def open_training(request: HttpRequest, camera_id: int) -> HttpResponse:
     except ActionRefused as refusal:
         messages.error(request, str(refusal))
         return redirect("console:training")
-    return redirect("console:training-view", gid=grant.gid)
+    return redirect("console:grant-view", gid=grant.gid)
 
 
 @login_required
-def training_view(request: HttpRequest, gid: str) -> HttpResponse:
+def grant_view(request: HttpRequest, gid: str) -> HttpResponse:
+    """The live view of a training or installation-test grant (no check, no outcome)."""
     tenant_ids = require_role(request.user, Role.OPERATOR)
     grant = (
         ViewGrant.objects.filter(
-            gid=gid, operator_id=request.user.pk, tenant_id__in=tenant_ids, purpose=GrantPurpose.TRAINING
+            gid=gid,
+            operator_id=request.user.pk,
+            tenant_id__in=tenant_ids,
+            purpose__in=(GrantPurpose.TRAINING, GrantPurpose.INSTALL_TEST),
         )
         .select_related("camera")
         .first()
@@ -206,7 +210,7 @@ def training_view(request: HttpRequest, gid: str) -> HttpResponse:
     usable = grant.redeemed_at is None and grant.revoked_at is None and grant.start_by > clock.now()
     return render(
         request,
-        "console/training_view.html",
+        "console/grant_view.html",
         {
             "grant": grant,
             "token": grant_token(grant) if usable else None,
