@@ -43,6 +43,7 @@ class AuditAction(models.TextChoices):
     AUDIT_LOG_READ = "audit_log_read", _("Audit log read")
     USER_CHANGED = "user_changed", _("User or roles changed")
     NIGHT_RECONCILED = "night_reconciled", _("Night reconciled")
+    BENEFIT_PARAMETERS_CHANGED = "benefit_parameters_changed", _("Benefit parameters changed")
 
 
 class AppendOnlyQuerySet(models.QuerySet["AuditEntry"]):

@@ -38,7 +38,7 @@ class SecurityHeadersMiddleware:
         response.setdefault("Content-Security-Policy", content_security_policy())
         response.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
         response.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-        if request.path.startswith(("/console/", "/people/", "/cameras/", "/audit/", "/municipalities/")):
+        if request.path.startswith(("/console/", "/people/", "/cameras/", "/audit/", "/municipalities/", "/reports/")):
             # Care data must not linger in shared browser caches.
             response.setdefault("Cache-Control", "no-store")
         return response

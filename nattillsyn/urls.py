@@ -25,6 +25,7 @@ urlpatterns = [
     path("cameras/", include("cameras.urls")),
     path("audit/", include("audit.urls")),
     path("municipalities/", include("accounts.urls")),
+    path("reports/", include("reports.urls")),
     path("internal/gateway/redeem", internal_views.redeem, name="gateway-redeem"),
     path("internal/gateway/events", internal_views.events, name="gateway-events"),
     path("internal/gateway/revoked", internal_views.revoked, name="gateway-revoked"),
