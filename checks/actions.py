@@ -6,17 +6,19 @@ each writes its audit entry in the same transaction as the change.
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
-from typing import Any
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any, NamedTuple, cast
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
 from accounts.models import Tenant
 from audit.models import AuditAction
 from audit.records import record
 from cameras.actions import issue_grant, revoke_grants_for_attempt
-from cameras.models import GrantPurpose
+from cameras.models import Camera, GrantPurpose, InstallationTest
 from checks.models import (
     OPEN_CHECK_STATES,
     AgreedTime,
@@ -38,8 +40,10 @@ from checks.nights import night_bounds, scheduled_instant
 from checks.rules import camera_allowed_for_person, camera_check_openable
 from nattillsyn import clock
 from people.actions import ActionRefused
-from people.models import Absence, Person
+from people.models import Absence, Consent, Decision, Person
 
+# Failed health probes in a row that make a camera fault (see record_camera_probe).
+PROBE_FAILURES_FOR_FAULT = 2
 # A second "not visible" escalates (the guideline: one new attempt, then someone goes).
 NOT_VISIBLE_BEFORE_ESCALATION = 2
 
@@ -117,68 +121,230 @@ def plan_night(tenant: Tenant, night: Any, *, now: datetime, changed_since: date
 
     With ``changed_since``, only persons whose agreement or decision changed after it
     are looked at (the worker plans each night fully once, then incrementally).
+
+    Set-based, so a night of 100,000 persons plans in seconds (benchmarks/scale_plan.py):
+    1. the agreed times of the persons looked at, each local time turned into its instant
+       once (a night has a few dozen distinct times, not 300,000);
+    2. minus the checks planned already;
+    3. only for what is left, the person's decisions, consents, absences and camera, read
+       in one query each, and the same rules as ever (``Decision.covers``,
+       ``camera_allowed_for_person``) asked of them;
+    4. one INSERT … ON CONFLICT DO NOTHING, so a check planned meanwhile by another
+       worker is neither doubled nor counted.
     """
     night_start, night_end = night_bounds(night)
+    window = timedelta(minutes=tenant.check_window_min)
     persons = Person.objects.filter(tenant=tenant, agreement__isnull=False)
     if changed_since is not None:
         persons = persons.filter(agreement__updated_at__gte=changed_since)
-    persons = persons.select_related("agreement").prefetch_related(
-        "agreement__times", "decisions", "consents", "absences", "camera__installation_tests"
-    )
-    existing = set(
-        Check.objects.filter(tenant=tenant, scheduled_at__gte=night_start, scheduled_at__lt=night_end).values_list(
-            "person_id", "scheduled_at"
+    person_ids = persons.values("id")
+
+    instants: dict[time, datetime] = {}
+    wanted: list[tuple[int, int, datetime, str]] = []
+    agreed_times = AgreedTime.objects.filter(agreement__person__in=person_ids).order_by()
+    # Only a time agreed during the night can have been agreed after its window closed.
+    agreed_tonight = dict(agreed_times.filter(created_at__gt=night_start).values_list("id", "created_at"))
+    for agreed_id, person_id, agreed_time, form in agreed_times.values_list(
+        "id", "agreement__person_id", "time", "form"
+    ).iterator(chunk_size=20_000):
+        scheduled_at = instants.get(agreed_time)
+        if scheduled_at is None:
+            scheduled_at = instants[agreed_time] = scheduled_instant(night, agreed_time)
+        if agreed_id in agreed_tonight and scheduled_at + window <= agreed_tonight[agreed_id]:
+            continue  # agreed after this check's window had closed
+        wanted.append((person_id, agreed_id, scheduled_at, form))
+    if wanted:
+        existing = set(
+            Check.objects.filter(
+                tenant=tenant, scheduled_at__gte=night_start, scheduled_at__lt=night_end, person__in=person_ids
+            )
+            .order_by()
+            .values_list("person_id", "scheduled_at")
         )
-    )
-    window = timedelta(minutes=tenant.check_window_min)
-    new_checks = []
-    for person in persons.iterator(chunk_size=2000):
-        for agreed in person.agreement.times.all():
-            scheduled_at = scheduled_instant(night, agreed.time)
-            if (person.id, scheduled_at) in existing or scheduled_at + window <= agreed.created_at:
-                continue  # planned already, or agreed after this check's window had closed
-            local = scheduled_at.astimezone(clock.STOCKHOLM)
-            if not any(decision.covers(local) for decision in person.decisions.all()):
-                continue
-            new_checks.append(_new_check(person, tenant, agreed, night, scheduled_at))
+        wanted = [row for row in wanted if (row[0], row[2]) not in existing]
+    if not wanted:
+        return 0
+
+    facts = _planning_facts(person_ids, night_start, night_end)
+    local_dates = {scheduled_at: scheduled_at.astimezone(clock.STOCKHOLM) for scheduled_at in instants.values()}
+    ends = {scheduled_at: scheduled_at + window for scheduled_at in instants.values()}
+    rows: list[tuple[Any, ...]] = []  # in the order of _PLANNED_COLUMNS
+    for person_id, agreed_id, scheduled_at, form in wanted:
+        person = facts.get(person_id)
+        if person is None or not any(decision.covers(local_dates[scheduled_at]) for decision in person.decisions):
+            continue
+        state, form_note, ended_at, end_reason = CheckState.PLANNED, "", None, ""
+        absence = next((a for a in person.absences if a.starts_at <= scheduled_at < a.ends_at), None)
+        if absence is not None:
+            state, ended_at, end_reason = CheckState.CANCELLED, scheduled_at, f"absence:{absence.kind}"
+        elif form == CheckForm.CAMERA:
+            # A forecast for the console; at due time settle_form asks the rules again.
+            refusal = camera_allowed_for_person(cast(Person, person), scheduled_at)
+            if refusal is not None:
+                form, form_note = CheckForm.PHYSICAL, refusal
+        rows.append(
+            (person_id, agreed_id, scheduled_at, form, form_note, state, ends[scheduled_at], ended_at, end_reason)
+        )
     with transaction.atomic():
-        Check.objects.bulk_create(new_checks, ignore_conflicts=True, batch_size=2000)
-        if new_checks:
+        planned = _insert_checks(tenant, night, rows)
+        if planned:
             record(
                 actor=None,
                 action=AuditAction.CHECKS_PLANNED,
                 tenant=tenant,
-                detail={"night": str(night), "checks": len(new_checks)},
+                detail={"night": str(night), "checks": planned},
                 at=now,
             )
-    return len(new_checks)
+    return planned
 
 
-def _new_check(person: Person, tenant: Tenant, agreed: AgreedTime, night: Any, scheduled_at: datetime) -> Check:
-    window = timedelta(minutes=tenant.check_window_min)
-    check = Check(
-        tenant_id=tenant.id,
-        person=person,
-        agreed_time=agreed,
-        night=night,
-        scheduled_at=scheduled_at,
-        form=agreed.form,
-        window_ends_at=scheduled_at + window,
-    )
-    absence = next(
-        (absence for absence in person.absences.all() if absence.starts_at <= scheduled_at < absence.ends_at), None
-    )
-    if absence is not None:
-        check.state = CheckState.CANCELLED
-        check.end_reason = f"absence:{absence.kind}"
-        check.ended_at = scheduled_at
-        return check
-    if agreed.form == CheckForm.CAMERA:
-        refusal = camera_allowed_for_person(person, scheduled_at)
-        if refusal is not None:
-            check.form = CheckForm.PHYSICAL
-            check.form_note = refusal
-    return check
+class _Related(list):  # type: ignore[type-arg]
+    """Stands in for a prefetched related manager: ``.all()`` is the list itself."""
+
+    def all(self) -> _Related:
+        return self
+
+
+@dataclass(frozen=True, slots=True)
+class _ConsentFacts:
+    given_at: datetime
+    withdrawn_at: datetime | None
+    valid_until: date | None
+
+    def is_valid_at(self, moment: datetime) -> bool:
+        # The model's own rule, applied to the three fields it reads.
+        return Consent.is_valid_at(cast(Consent, self), moment)
+
+
+@dataclass(frozen=True, slots=True)
+class _DecisionFacts:
+    valid_from: date
+    valid_to: date | None
+
+    def covers(self, night: datetime) -> bool:
+        return Decision.covers(cast(Decision, self), night)
+
+
+class _AbsenceFacts(NamedTuple):
+    kind: str
+    starts_at: datetime
+    ends_at: datetime
+
+
+@dataclass
+class _CameraFacts:
+    installation_passed: bool
+
+
+@dataclass
+class _PersonFacts:
+    """What the planning rules read of a person, fetched for many persons at once;
+    ``camera_allowed_for_person`` reads it as it reads a Person with prefetched relations."""
+
+    decisions: _Related = field(default_factory=_Related)
+    consents: _Related = field(default_factory=_Related)
+    absences: list[_AbsenceFacts] = field(default_factory=list)
+    camera: _CameraFacts | None = None
+
+
+def _planning_facts(person_ids: Any, night_start: datetime, night_end: datetime) -> dict[int, _PersonFacts]:
+    """One query per relation for all of ``person_ids`` (a subquery, not a list)."""
+    facts: dict[int, _PersonFacts] = defaultdict(_PersonFacts)
+    decisions = Decision.objects.filter(person__in=person_ids).order_by()
+    for person_id, valid_from, valid_to in decisions.values_list("person_id", "valid_from", "valid_to"):
+        facts[person_id].decisions.append(_DecisionFacts(valid_from, valid_to))
+    consents = Consent.objects.filter(person__in=person_ids).order_by()
+    for person_id, given_at, withdrawn_at, valid_until in consents.values_list(
+        "person_id", "given_at", "withdrawn_at", "valid_until"
+    ):
+        facts[person_id].consents.append(_ConsentFacts(given_at, withdrawn_at, valid_until))
+    # Newest first, as Person.absences.all() is ordered, so the same absence gives the reason.
+    absences = Absence.objects.filter(person__in=person_ids, starts_at__lt=night_end, ends_at__gt=night_start)
+    for person_id, kind, starts_at, ends_at in absences.order_by("-starts_at").values_list(
+        "person_id", "kind", "starts_at", "ends_at"
+    ):
+        facts[person_id].absences.append(_AbsenceFacts(kind, starts_at, ends_at))
+    camera_person = dict(Camera.objects.filter(person__in=person_ids).order_by().values_list("id", "person_id"))
+    for person_id in camera_person.values():
+        facts[person_id].camera = _CameraFacts(installation_passed=False)
+    # Camera.installation_passed: the newest test passed, with the camera at this person.
+    tests = InstallationTest.objects.filter(camera_id__in=Camera.objects.filter(person__in=person_ids).values("id"))
+    seen: set[int] = set()
+    for camera_id, tested_person_id, passed in tests.order_by("camera_id", "-performed_at").values_list(
+        "camera_id", "person_id", "passed"
+    ):
+        if camera_id in seen:
+            continue
+        seen.add(camera_id)
+        person_id = camera_person[camera_id]
+        facts[person_id].camera = _CameraFacts(installation_passed=passed and tested_person_id == person_id)
+    return facts
+
+
+_PLANNED_COLUMNS = (
+    "person_id",
+    "agreed_time_id",
+    "scheduled_at",
+    "form",
+    "form_note",
+    "state",
+    "window_ends_at",
+    "ended_at",
+    "end_reason",
+)
+
+
+def _insert_checks(tenant: Tenant, night: Any, rows: list[tuple[Any, ...]]) -> int:
+    """Insert planned checks, skipping any (person, time) planned meanwhile; returns how many are new."""
+    fixed = {"tenant_id": tenant.id, "night": night}
+    if connection.vendor != "postgresql":
+        # The embedded SQLite setup plans a few hundred persons: the ORM is fast enough.
+        checks = [Check(**fixed, **dict(zip(_PLANNED_COLUMNS, row, strict=True))) for row in rows]
+        Check.objects.bulk_create(checks, ignore_conflicts=True, batch_size=2000)
+        return len(rows)
+    # PostgreSQL: the rows are copied (COPY, the fastest way in) into a temporary table and
+    # inserted from there; columns the planner leaves alone get the model's default.
+    import psycopg  # PostgreSQL only
+    from psycopg import sql
+
+    fields = [f for f in Check._meta.concrete_fields if not f.primary_key]
+    selected, params = [], []
+    for f in fields:
+        if f.attname in _PLANNED_COLUMNS:
+            selected.append(sql.SQL("p.{}").format(sql.Identifier(f.column)))
+        else:
+            selected.append(sql.SQL("%s::{}").format(sql.SQL(str(f.db_type(connection)))))
+            params.append(fixed[f.attname] if f.attname in fixed else f.get_default())
+    table = sql.Identifier(Check._meta.db_table)
+    column_of = {f.attname: str(f.column) for f in fields}
+    planned_columns = sql.SQL(", ").join([sql.Identifier(column_of[name]) for name in _PLANNED_COLUMNS])
+    connection.ensure_connection()
+    with psycopg.Cursor(connection.connection) as cursor:
+        # A plan lost to a crash in the instant after commit is made again by the next tick
+        # (its NightPlan mark is lost with it), so the commit need not wait for the disk.
+        cursor.execute("SET LOCAL synchronous_commit = off")
+        # Foreign keys are checked now rather than at commit, so the audit entry written
+        # after this (which holds the audit chain's head until commit) keeps it briefly.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute(
+            sql.SQL("CREATE TEMPORARY TABLE planned_checks ON COMMIT DROP AS SELECT {} FROM {} WITH NO DATA").format(
+                planned_columns, table
+            )
+        )
+        with cursor.copy(sql.SQL("COPY planned_checks ({}) FROM STDIN").format(planned_columns)) as copy:
+            for row in rows:
+                copy.write_row(row)
+        cursor.execute(
+            sql.SQL("INSERT INTO {} ({}) SELECT {} FROM planned_checks p ON CONFLICT DO NOTHING").format(
+                table,
+                sql.SQL(", ").join([sql.Identifier(column_of[f.attname]) for f in fields]),
+                sql.SQL(", ").join(selected),
+            ),
+            params,
+        )
+        inserted = cursor.rowcount
+        cursor.execute("DROP TABLE planned_checks")  # the worker plans two nights in one transaction
+    return inserted
 
 
 # --- Changes that move checks ------------------------------------------------------------------------
@@ -536,12 +702,19 @@ def escalate_missed(check: Check) -> None:
 
 @transaction.atomic
 def record_camera_probe(camera: Any, *, ok: bool, problem: str, now: datetime, horizon: timedelta) -> list[Escalation]:
-    """Store a health probe's result. A fault escalates the person's camera checks due
-    within ``horizon`` at once, so the night patrol can plan the visit before the time."""
-    from cameras.models import Camera
+    """Store a health probe's result. A confirmed fault escalates the person's camera
+    checks due within ``horizon`` at once, so the night patrol can plan the visit.
 
-    Camera.objects.filter(id=camera.id).update(last_probe_at=now, last_probe_ok=ok, last_probe_problem=problem)
-    if ok or camera.person_id is None:
+    One failed probe is not enough: a 4G link drops for seconds and a camera restarts,
+    and the patrol must not be sent for that. The worker probes a failing camera again
+    after a minute; the second failure in a row is the fault.
+    """
+    failures = 0 if ok else camera.probe_failures + 1
+    Camera.objects.filter(id=camera.id).update(
+        last_probe_at=now, last_probe_ok=ok, last_probe_problem=problem, probe_failures=failures
+    )
+    camera.probe_failures = failures
+    if ok or camera.person_id is None or failures < PROBE_FAILURES_FOR_FAULT:
         return []
     record(
         actor=None,

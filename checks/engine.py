@@ -9,11 +9,13 @@ locks, and the embedded setup runs one worker, so the same code path serves both
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import Q, QuerySet
 
 from accounts.models import Tenant
@@ -31,27 +33,75 @@ BATCH = 200
 # Cameras with a check this close are probed, so a fault is found before the check.
 PROBE_HORIZON = timedelta(minutes=30)
 PROBE_EVERY = timedelta(minutes=10)
+# A failed probe is repeated soon, to confirm or clear the fault.
+PROBE_RETRY_AFTER_FAILURE = timedelta(minutes=1)
 PROBES_PER_TICK = 5
+# Seconds of probing per tick at most (a probe of a dead camera waits for its timeouts).
+PROBE_BUDGET_S = 5.0
 # An opened check whose grant ended this long ago without an outcome is released.
 ABANDONED_AFTER = timedelta(minutes=2)
+# Incremental planning looks this far behind the last plan (see plan_nights).
+REPLAN_OVERLAP = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """What one claiming step did."""
+
+    handled: int = 0
+    failed: int = 0
+    # The step took a full batch: more may be waiting behind it.
+    full: bool = False
+
+    def __add__(self, other: Claimed) -> Claimed:
+        return Claimed(self.handled + other.handled, self.failed + other.failed, self.full or other.full)
 
 
 @dataclass
 class TickReport:
     counts: dict[str, int] = field(default_factory=dict)
+    # A step claimed a full batch: the loop ticks again at once instead of sleeping.
+    backlog: bool = False
+    # Rows whose action raised; each was rolled back alone and stays in the queue.
+    failed: int = 0
 
-    def add(self, step: str, count: int) -> None:
+    def add(self, step: str, count: int | Claimed) -> None:
+        if isinstance(count, Claimed):
+            self.backlog = self.backlog or count.full
+            self.failed += count.failed
+            count = count.handled
         if count:
             self.counts[step] = self.counts.get(step, 0) + count
 
 
-def _claim_each(queryset: QuerySet[Check] | QuerySet[Escalation], handle: Callable[..., None]) -> int:
-    """Claim up to BATCH rows and handle each inside the claiming transaction."""
+def _claim_each(queryset: QuerySet[Check] | QuerySet[Escalation], handle: Callable[..., None]) -> Claimed:
+    """Claim up to BATCH rows and handle each inside the claiming transaction.
+
+    The row lock is the lease: it lasts exactly as long as the transaction, so a worker
+    that dies mid-batch (kill -9, lost connection) leaves nothing half done; PostgreSQL
+    rolls the transaction back, the locks go with it and the rows are claimable again.
+    Each row runs in a savepoint, so one row whose action raises (a bug, bad data) is
+    logged and left in the queue without holding back the rest of the batch.
+    """
+    handled = failed = 0
     with transaction.atomic():
         rows = list(queryset.select_for_update(skip_locked=True, of=("self",))[:BATCH])
         for row in rows:
-            handle(row)
-    return len(rows)
+            try:
+                with transaction.atomic():
+                    handle(row)
+                handled += 1
+            except (OperationalError, InterfaceError):
+                raise  # the connection is gone: the whole batch rolls back, the loop reconnects
+            except Exception:
+                failed += 1
+                log.exception("%s %s: %s failed; left in the queue", type(row).__name__, row.pk, _name(handle))
+    # A batch of nothing but failures is not a backlog: ticking again at once would spin.
+    return Claimed(handled, failed, full=len(rows) >= BATCH and handled > 0)
+
+
+def _name(handle: Callable[..., None]) -> str:
+    return str(getattr(getattr(handle, "func", handle), "__name__", repr(handle)))
 
 
 CameraProber = Callable[[Camera], ProbeResult]
@@ -73,14 +123,14 @@ class NightWorker:
                 Check.objects.filter(state=CheckState.PLANNED, scheduled_at__lte=now)
                 .select_related("person__agreement", "person__camera", "agreed_time")
                 .prefetch_related("person__consents", "person__decisions", "person__camera__installation_tests"),
-                lambda check: actions.make_due(check, now),
+                partial(actions.make_due, now=now),
             ),
         )
         report.add(
             "retry_due",
             _claim_each(
                 Check.objects.filter(state=CheckState.RETRY_WAIT, next_attempt_at__lte=now),
-                lambda check: actions.make_retry_due(check, now),
+                partial(actions.make_retry_due, now=now),
             ),
         )
         report.add(
@@ -118,21 +168,35 @@ class NightWorker:
         """Tonight and tomorrow night, so the console shows what is coming.
 
         Each night is planned fully once, then only for persons whose agreement or
-        decision changed since the last plan (cheap enough for every tick).
+        decision changed since the last plan (cheap enough for every tick). One worker
+        plans a tenant at a time: the others skip it for this tick instead of doing
+        the same work twice.
         """
         tonight = night_of(now)
-        last_planned = {
-            (plan.tenant_id, plan.night): plan.planned_at
-            for plan in NightPlan.objects.filter(night__in=(tonight, tonight + timedelta(days=1)))
-        }
         planned = 0
-        for tenant in Tenant.objects.all():
+        for tenant_id in Tenant.objects.values_list("id", flat=True):
             for night in (tonight, tonight + timedelta(days=1)):
-                since = last_planned.get((tenant.id, night))
-                # Planning time is taken before the query; a change committed meanwhile is
-                # newer than it and is picked up next tick (planning is idempotent).
-                planned += actions.plan_night(tenant, night, now=now, changed_since=since)
-                NightPlan.objects.update_or_create(tenant=tenant, night=night, defaults={"planned_at": now})
+                # One transaction per night: a full plan holds the audit chain's head only
+                # from its CHECKS_PLANNED entry to its commit, not for the next night too.
+                with transaction.atomic():
+                    # FOR NO KEY UPDATE: other workers skip the tenant, while rows that merely
+                    # reference it (checks, audit entries) can still be inserted.
+                    tenant = (
+                        Tenant.objects.select_for_update(skip_locked=True, no_key=True).filter(id=tenant_id).first()
+                    )
+                    if tenant is None:
+                        break  # another worker is planning it right now
+                    since = (
+                        NightPlan.objects.filter(tenant=tenant, night=night)
+                        .values_list("planned_at", flat=True)
+                        .first()
+                    )
+                    # A change stamped before this tick but committed after the planning
+                    # query (it waited on a lock) would otherwise fall between two plans.
+                    planned += actions.plan_night(
+                        tenant, night, now=now, changed_since=since - REPLAN_OVERLAP if since else None
+                    )
+                    NightPlan.objects.update_or_create(tenant=tenant, night=night, defaults={"planned_at": now})
         return planned
 
     def probe_cameras_due_soon(self, now: datetime) -> int:
@@ -149,12 +213,19 @@ class NightWorker:
             scheduled_at__lte=now + PROBE_HORIZON,
             state__in=(CheckState.PLANNED, CheckState.DUE, CheckState.RETRY_WAIT),
         ).values("person_id")
-        stale = Q(last_probe_at__isnull=True) | Q(last_probe_at__lte=now - PROBE_EVERY)
+        stale = (
+            Q(last_probe_at__isnull=True)
+            | Q(last_probe_at__lte=now - PROBE_EVERY)
+            | Q(last_probe_ok=False, last_probe_at__lte=now - PROBE_RETRY_AFTER_FAILURE)
+        )
         candidates = list(
             Camera.objects.filter(stale, person_id__in=due_soon).select_related("tenant")[:PROBES_PER_TICK]
         )
         probed = 0
+        started = time.monotonic()
         for camera in candidates:
+            if time.monotonic() - started > PROBE_BUDGET_S:
+                break  # slow cameras must not hold up the next tick's due checks
             # filter(last_probe_at=None) is IS NULL, so a never-probed camera is claimed too.
             claimed = Camera.objects.filter(id=camera.id, last_probe_at=camera.last_probe_at).update(last_probe_at=now)
             if not claimed:
@@ -164,8 +235,8 @@ class NightWorker:
             probed += 1
         return probed
 
-    def raise_overdue_alarms(self, now: datetime) -> int:
-        total = 0
+    def raise_overdue_alarms(self, now: datetime) -> Claimed:
+        total = Claimed()
         for tenant in Tenant.objects.all():
             overdue = Check.objects.filter(
                 tenant=tenant,
@@ -177,8 +248,8 @@ class NightWorker:
             total += _claim_each(overdue, actions.raise_overdue_alarm)
         return total
 
-    def raise_unacknowledged_alarms(self, now: datetime) -> int:
-        total = 0
+    def raise_unacknowledged_alarms(self, now: datetime) -> Claimed:
+        total = Claimed()
         for tenant in Tenant.objects.all():
             waiting = Escalation.objects.filter(
                 tenant=tenant,

@@ -36,15 +36,19 @@ def test_a_camera_fault_escalates_the_coming_check_before_it_is_due(home: Munici
     fake_clock.set(at_stockholm(2026, 11, 23, 22, 0))
     worker.tick(fake_clock())
     assert prober.probed == []  # nothing due within 30 minutes yet: cameras are left alone
-    fake_clock.set(at_stockholm(2026, 11, 23, 22, 35))
+    fake_clock.set(at_stockholm(2026, 11, 23, 22, 34))
     worker.tick(fake_clock())
     assert sorted(prober.probed) == sorted([broken.camera.id, working.camera.id])
+    assert not Escalation.objects.exists()  # one failed probe is not yet a fault
+    fake_clock.advance(minutes=1)
+    worker.tick(fake_clock())
+    assert prober.probed.count(broken.camera.id) == 2 and prober.probed.count(working.camera.id) == 1
     eleven, two = Check.objects.filter(person=broken).order_by("scheduled_at")[:2]
     assert eleven.state == CheckState.ESCALATED and eleven.camera_fault == "router_down"
     assert two.state == CheckState.PLANNED  # not within the horizon yet; probed again nearer the time
     escalation = Escalation.objects.get(night_check=eleven)
     assert escalation.cause == EscalationCause.TECHNICAL_FAULT
-    assert escalation.created_at < eleven.scheduled_at  # found 25 minutes early
+    assert escalation.created_at < eleven.scheduled_at  # confirmed 25 minutes early
     assert Alarm.objects.filter(kind=AlarmKind.CAMERA_FAULT).count() == 1
     assert Check.objects.filter(person=working).order_by("scheduled_at").first().state == CheckState.PLANNED
 
@@ -61,3 +65,17 @@ def test_a_camera_is_probed_at_most_every_ten_minutes(home: Municipality, fake_c
     fake_clock.advance(minutes=1)
     worker.tick(fake_clock())
     assert len(prober.probed) == 2
+
+
+def test_a_camera_that_recovers_before_the_second_probe_sends_nobody(home: Municipality,
+                                                                      fake_clock: FakeClock) -> None:
+    person = make_person(home, "Blinkande", personnummer=TEST_PERSONNUMMER[0], times=[time(23, 0)])
+    prober = FakeProber(faulty={person.camera.id})
+    worker = NightWorker("t", camera_prober=prober)
+    fake_clock.set(at_stockholm(2026, 11, 23, 22, 40))
+    worker.tick(fake_clock())
+    prober.faulty.clear()  # the 4G link came back
+    fake_clock.advance(minutes=1)
+    worker.tick(fake_clock())
+    assert not Escalation.objects.exists()
+    assert Camera.objects.get(id=person.camera.id).probe_failures == 0
