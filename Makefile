@@ -43,7 +43,10 @@ check: deps
 	$(VENV)/bin/mypy .
 
 bench: deps
-	$(PY) benchmarks/live_view.py
+	$(PY) benchmarks/report_monthly.py --persons 500
+	$(PY) benchmarks/scale_plan.py --quick
+	$(PY) benchmarks/chaos_night.py --quick
+	$(PY) benchmarks/load_web.py --quick
 
 messages:
 	$(PY) manage.py makemessages -l sv -l en --ignore=.venv --ignore=simcam --ignore=gateway --ignore=benchmarks
