@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from datetime import UTC
 from typing import Any
 
 from django.conf import settings
@@ -18,7 +19,8 @@ GENESIS_HASH = "0" * 64
 
 def entry_digest(entry: AuditEntry, prev_hash: str) -> str:
     content = {
-        "at": entry.at.isoformat(),
+        # UTC, as the database gives it back: a digest of a local time would not verify.
+        "at": entry.at.astimezone(UTC).isoformat(),
         "tenant": entry.tenant_id,
         "actor": entry.actor_id,
         "actor_name": entry.actor_name,

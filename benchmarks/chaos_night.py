@@ -33,7 +33,7 @@ something was due (agreed time, retry time, window end) to the worker acting on 
 night seconds.
 
     .venv/bin/python benchmarks/chaos_night.py            # 1,000 persons, ~15 min
-    .venv/bin/python benchmarks/chaos_night.py --quick    # 150 persons, ~6 min
+    .venv/bin/python benchmarks/chaos_night.py --quick    # 150 persons, ~5 min
 """
 
 from __future__ import annotations

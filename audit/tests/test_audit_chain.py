@@ -74,3 +74,12 @@ def test_it_detects_reordered_entries(entries: list[AuditEntry]) -> None:
         raw_sql("UPDATE audit_auditentry SET entry_hash = %s WHERE id = %s", [source.entry_hash, target.id])
     _count, problems = verify_chain()
     assert problems
+
+
+def test_an_entry_written_with_a_local_time_verifies(db: None) -> None:
+    from datetime import datetime
+
+    from nattillsyn.clock import STOCKHOLM
+
+    record(actor=None, action=AuditAction.CHECK_DUE, at=datetime(2026, 11, 23, 23, 0, tzinfo=STOCKHOLM))
+    assert verify_chain()[1] == []

@@ -8,6 +8,7 @@ worker), so these tests run on PostgreSQL only.
 from __future__ import annotations
 
 import threading
+import time as wallclock
 from collections import Counter
 from datetime import time
 
@@ -152,6 +153,46 @@ def test_a_worker_killed_mid_batch_leaves_its_claim_to_the_others(
         admin.execute("SELECT pg_terminate_backend(%s)", backend)
     thread.join(timeout=30)
     assert survivor.tick(fake_clock()).counts["due"] == 25  # back in the queue, handled once
+    due_entries = Counter(AuditEntry.objects.filter(action=AuditAction.CHECK_DUE).values_list("object_id", flat=True))
+    assert len(due_entries) == 40 and set(due_entries.values()) == {1}
+
+
+def test_a_worker_frozen_inside_a_transaction_loses_its_claim_after_the_lease_timeout(
+    home: Municipality, fake_clock: FakeClock, forty_persons: list[int]
+) -> None:
+    """run_worker --lease-timeout: a worker that hangs (SIGSTOP, a stuck call) while
+    holding rows does not hold them for ever."""
+    NightWorker("planner").tick(fake_clock())
+    fake_clock.set(at_stockholm(2026, 11, 23, 22, 15))
+    claimed, woke = threading.Event(), threading.Event()
+    outcome: list[str] = []
+
+    def frozen_worker() -> None:
+        try:
+            connection.cursor().execute("SET idle_in_transaction_session_timeout = 500")
+            with transaction.atomic():
+                rows = list(
+                    Check.objects.filter(state=CheckState.PLANNED, scheduled_at__lte=fake_clock())
+                    .select_for_update(skip_locked=True)
+                    .order_by("scheduled_at")[:25]
+                )
+                claimed.set()
+                woke.wait(30)  # frozen: no statement, the transaction idle
+                Check.objects.filter(id__in=[row.id for row in rows]).update(state=CheckState.DUE)
+            outcome.append("committed")
+        except Exception as exc:
+            outcome.append(type(exc).__name__)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=frozen_worker)
+    thread.start()
+    assert claimed.wait(30)
+    wallclock.sleep(1.5)  # longer than the lease
+    assert NightWorker("survivor").tick(fake_clock()).counts["due"] == 40
+    woke.set()
+    thread.join(timeout=30)
+    assert outcome and outcome[0] != "committed"  # it woke up without its claim
     due_entries = Counter(AuditEntry.objects.filter(action=AuditAction.CHECK_DUE).values_list("object_id", flat=True))
     assert len(due_entries) == 40 and set(due_entries.values()) == {1}
 
