@@ -151,8 +151,10 @@ class CameraReader:
         except TimeoutError as exc:
             raise CameraUnreachable("camera did not answer in time") from exc
 
-    def cached_gop(self) -> list[MediaPacket]:
-        return list(self._gop)
+    @property
+    def warm(self) -> bool:
+        """A joining viewer would start at once, at the cached keyframe."""
+        return bool(self._gop)
 
     def attach(self, feed: ViewerFeed) -> None:
         """Start a viewer at the cached keyframe, then live.

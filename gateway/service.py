@@ -72,6 +72,7 @@ class ViewSession:
     started_at: float  # wall clock
     started_monotonic: float
     first_frame_at: float | None = None
+    first_frame_cached: bool = False  # the viewer started at a keyframe read before it asked
     end_reason: str | None = None
     timers: list[asyncio.TimerHandle] = field(default_factory=list)
 
@@ -97,6 +98,7 @@ class Gateway:
         self._retired_readers: set[CameraReader] = set()  # stopped, thread maybe still finishing
         self._preparations: dict[str, Preparation] = {}
         self._sessions: dict[str, ViewSession] = {}
+        self._confirmed: dict[str, float] = {}  # gid → loop time the control plane last vouched for it
         self._tasks: set[asyncio.Task[Any]] = set()
         self._poller: asyncio.Task[None] | None = None
         self._probe_slots = asyncio.Semaphore(2)  # decoding is the one CPU-heavy thing here
@@ -119,8 +121,11 @@ class Gateway:
             self._drop_preparation(gid)
         for reader in list(self._readers.values()):
             self._retire_reader(reader)
-        for reader in list(self._retired_readers):
-            if not await reader.join(timeout_s=2.0):
+        retired = list(self._retired_readers)
+        for reader, stopped in zip(
+            retired, await asyncio.gather(*(r.join(timeout_s=2.0) for r in retired)), strict=True
+        ):
+            if not stopped:  # a daemon thread: it cannot keep the process alive
                 log.warning("camera %s reader did not stop in time", reader.label)
         await self._events.flush(timeout_s=3.0)
         for task in list(self._tasks):
@@ -175,6 +180,7 @@ class Gateway:
             max(0.0, grant.start_by - self._wall_clock()), self._drop_preparation, grant.gid
         )
         self._preparations[grant.gid] = Preparation(grant, reader, expiry)
+        self._confirm(grant.gid)
         log.info("grant %s prepared (camera %s)", grant.gid, grant.camera)
 
     def _drop_preparation(self, gid: str) -> None:
@@ -190,6 +196,7 @@ class Gateway:
         if self._closing:
             raise ViewRefused(503, "shutting down")
         grant = self.verify(token)
+        received_at = time.monotonic()
         try:
             plan = plan_offer(offer_sdp)  # before redeeming: a bad offer must not spend the grant
         except OfferError as exc:
@@ -201,6 +208,7 @@ class Gateway:
         except ControlPlaneUnavailable as exc:
             log.warning("grant %s not redeemed: %s", grant.gid, exc)
             raise ViewRefused(503, "control plane unavailable") from exc
+        self._confirm(grant.gid)
         if self._closing:
             raise ViewRefused(503, "shutting down")
 
@@ -225,12 +233,12 @@ class Gateway:
         )
         self._sessions[sid] = session  # from here on revocation and shutdown can find it
         self._report(session, "started")
-        log.info(
-            "session %s gid %s camera %s started (warm=%s)", sid, grant.gid, grant.camera, bool(reader.cached_gop())
-        )
+        log.info("session %s gid %s camera %s started (warm=%s)", sid, grant.gid, grant.camera, reader.warm)
         answer = ""
+        redeemed_at = time.monotonic()
         try:
             await reader.wait_open(self.config.camera_open_timeout_s)
+            camera_ready_at = time.monotonic()
             if session.end_reason is None:
                 answer = await answer_offer(session.pc, session.track, plan, reader.profile)
         except CameraUnreachable as exc:
@@ -255,6 +263,14 @@ class Gateway:
         now = self._wall_clock()
         self._end_later(session, self.config.connect_timeout_s, "viewer_closed")  # never connected
         self._end_later(session, session.grant.hard_end - now, "grant_end")  # whatever happens
+        log.info(
+            "session %s answered in %.3f s (redeem %.3f, camera %.3f, negotiation %.3f)",
+            sid,
+            time.monotonic() - received_at,
+            redeemed_at - received_at,
+            camera_ready_at - redeemed_at,
+            time.monotonic() - camera_ready_at,
+        )
         return sid, answer
 
     async def close_view(self, sid: str, token: str) -> None:
@@ -268,6 +284,7 @@ class Gateway:
 
     def _on_first_frame(self, session: ViewSession, packet: MediaPacket) -> None:
         session.first_frame_at = self._wall_clock()
+        session.first_frame_cached = packet.arrival < session.started_monotonic
         for timer in session.timers:  # the connect timeout no longer applies
             timer.cancel()
         session.timers.clear()
@@ -275,10 +292,11 @@ class Gateway:
         self._end_later(session, session.grant.view_end(session.first_frame_at) - session.first_frame_at, "grant_end")
         self._report(session, "first_frame")
         log.info(
-            "session %s first frame %.3f s after offer (keyframe=%s, %d bytes)",
+            "session %s first frame %.3f s after offer (keyframe=%s, cached=%s, %d bytes)",
             session.sid,
             time.monotonic() - session.started_monotonic,
             packet.keyframe,
+            session.first_frame_cached,
             len(packet.data),
         )
 
@@ -337,34 +355,40 @@ class Gateway:
 
     # -- revocation ---------------------------------------------------------------------
 
+    def _confirm(self, gid: str) -> None:
+        """The control plane vouched for this grant just now (prepare, redeem or a poll)."""
+        self._confirmed[gid] = asyncio.get_running_loop().time()
+
     async def _poll_revocations(self) -> None:
+        """Every poll interval: ask which live or prepared grants were revoked; stop those.
+
+        Fails closed per grant: one the control plane has not vouched for within the
+        grace period is stopped, since a revocation could be pending unseen. Per grant,
+        because a view just redeemed was vouched for by that redeem.
+        """
         loop = asyncio.get_running_loop()
-        last_answer = loop.time()
         while True:
             await asyncio.sleep(self.config.revoke_poll_s)
             gids = sorted({s.grant.gid for s in self._sessions.values()} | set(self._preparations))
+            self._confirmed = {gid: self._confirmed.get(gid, loop.time()) for gid in gids}
             if not gids:
-                last_answer = loop.time()
                 continue
-            remaining = last_answer + self.config.revoke_grace_s - loop.time()
+            asked_at = loop.time()
             try:
-                if remaining <= 0:
-                    raise ControlPlaneUnavailable("no answer within the grace period")
-                revoked = await self._control.revoked(gids, min(self.config.control_timeout_s, remaining))
+                revoked = await self._control.revoked(gids, self.config.control_timeout_s)
             except ControlPlaneUnavailable as exc:
-                if loop.time() >= last_answer + self.config.revoke_grace_s:
-                    # Fail closed: unable to learn of revocations, we cannot keep the
-                    # promise that one stops a view within 5 s, so the views stop.
-                    log.error(
-                        "revocations unknown for %.1f s (%s): stopping %d grants",
-                        loop.time() - last_answer,
-                        exc,
-                        len(gids),
-                    )
-                    for gid in gids:
-                        self.stop_grant(gid, "")
+                unvouched = [
+                    gid
+                    for gid in gids
+                    if loop.time() - self._confirmed.get(gid, asked_at) >= self.config.revoke_grace_s
+                ]
+                if unvouched:
+                    log.error("revocations unknown (%s): stopping %d grants", exc, len(unvouched))
+                for gid in unvouched:
+                    self.stop_grant(gid, "")
                 continue
-            last_answer = loop.time()
+            for gid in gids:
+                self._confirmed[gid] = max(self._confirmed.get(gid, asked_at), asked_at)
             for gid in sorted(revoked.intersection(gids)):
                 log.info("grant %s revoked", gid)
                 self.stop_grant(gid, "revoked")

@@ -136,8 +136,12 @@ async def test_real_views_write_nothing_to_disk(tmp_path: Path) -> None:
                 written_before = write_bytes(gateway_pid)
                 await run_views(gateway_url, control, cameras.url("cam1"))
                 written = write_bytes(gateway_pid) - written_before
+                live = WhepClient()  # still watching when the gateway is told to stop
+                assert await live.connect(gateway_url, make_grant()) == 201
+                await live.first(timeout_s=5)
                 os.kill(gateway_pid, signal.SIGTERM)
                 _, log = await asyncio.to_thread(strace.communicate, timeout=15)
+                await live.close()
             finally:
                 if strace.poll() is None:  # the test failed midway: stop the gateway, then strace
                     if gateway_pid is not None:
@@ -147,9 +151,12 @@ async def test_real_views_write_nothing_to_disk(tmp_path: Path) -> None:
                     strace.wait()
             after = snapshot(*watched)
 
-    assert strace.returncode == 0, log
-    assert len(control.events_of(event="ended")) == 6
-    assert all(event["bytes_sent"] > 10_000 for event in control.events_of(event="ended"))
+    assert strace.returncode == 0, log  # SIGTERM is a clean stop
+    ended = control.events_of(event="ended")
+    assert len(ended) == 7
+    (live_end,) = control.events_of(live.session_id, "ended")
+    assert live_end["reason"] == "shutdown" and live_end["bytes_sent"] > 0
+    assert all(event["bytes_sent"] > 10_000 for event in ended if event is not live_end)
     assert suspicious_file_calls(trace_file.read_text()) == []
     assert written == 0
     assert {path: state for path, state in after.items() if before.get(path) != state} == {}

@@ -31,7 +31,9 @@ async def test_a_real_camera_reaches_a_webrtc_receiver_fast_after_prepare() -> N
             first = await client.first(timeout_s=3)
             frame = first.item
             assert isinstance(frame, av.VideoFrame) and (frame.width, frame.height) == (320, 180)
-            assert first.at - client.offered_at < 0.5  # no wait for the camera's next keyframe
+            (session,) = harness.gateway._sessions.values()
+            assert session.first_frame_cached  # started at the cached keyframe…
+            assert first.at - client.offered_at < 0.5  # …so no wait for the camera's next one
             await asyncio.sleep(1.5)
             assert len(client.received) >= 10  # live after the cached burst, at 10 fps
             assert await client.delete(harness.url, grant) == 200

@@ -26,7 +26,7 @@ async def prepare(harness: Harness, grant: str) -> int:
 
 async def wait_for_cached_keyframe(harness: Harness, timeout_s: float = 5.0) -> None:
     deadline = time.monotonic() + timeout_s
-    while not any(reader.cached_gop() for reader in harness.gateway._readers.values()):
+    while not any(reader.warm for reader in harness.gateway._readers.values()):
         assert time.monotonic() < deadline, "the prepared reader never cached a keyframe"
         await asyncio.sleep(0.05)
 
@@ -49,6 +49,8 @@ async def test_prepare_then_join_gets_the_cached_keyframe_first_and_at_once() ->
         first = await client.first(timeout_s=2)
         assert is_keyframe(first.item.data)
         assert first.at - client.offered_at < 0.5
+        (session,) = harness.gateway._sessions.values()
+        assert session.first_frame_cached  # read before the viewer asked: from the cache
         assert harness.camera.opens == 1  # the prepared pull, not a second RTSP session
         await client.close()
 
