@@ -37,6 +37,14 @@ class Tenant(models.Model):
         help_text=_("How long after its time a camera check may still be made; then it escalates to a visit."),
     )
     view_seconds = models.PositiveIntegerField(_("view time (seconds)"), default=30)
+    camera_networks = models.TextField(
+        _("networks cameras may be opened from"),
+        blank=True,
+        help_text=_(
+            "IP ranges (CIDR), one per line. Empty: any network. Some municipalities let staff "
+            "supervise only from their own offices."
+        ),
+    )
 
     class Meta:
         ordering = ["name"]
@@ -75,3 +83,19 @@ class LoginThrottle(models.Model):
     username = models.CharField(max_length=150, unique=True)
     failures = models.PositiveIntegerField(default=0)
     locked_until = models.DateTimeField(null=True, blank=True)
+
+
+class WebAuthnCredential(models.Model):
+    """A security key or passkey (WebAuthn): the second kind of second factor."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="webauthn_credentials")
+    name = models.CharField(_("name"), max_length=100)
+    credential_id = models.CharField(max_length=1400, unique=True)  # base64url, as the browser reports it
+    public_key = models.BinaryField()  # COSE key
+    sign_count = models.PositiveBigIntegerField(default=0)
+    transports = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField()
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.user} – {self.name}"
