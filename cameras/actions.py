@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -328,12 +329,20 @@ def revoked_gids(gids: list[str]) -> list[str]:
     return [str(gid) for gid in stopped.values_list("gid", flat=True)] + [str(gid) for gid in unknown]
 
 
-def close_views_past_their_end(now: datetime) -> int:
+def close_views_past_their_end(now: datetime, *, budget_s: float = 10.0) -> int:
     """Worker safety net: any camera whose grant has ended goes back to privacy,
-    even if the gateway never reported the end."""
-    overdue = ViewGrant.objects.filter(hard_end__lte=now, camera_returned_to_privacy=False)
+    even if the gateway never reported the end.
+
+    Each camera is asked over the network; a few dead camera APIs, each waiting out
+    its timeout, must not hold up the rest of the tick (making checks due, alarms),
+    so this stops after ``budget_s`` and the next tick takes the rest, oldest first.
+    """
+    started = time.monotonic()
+    overdue = ViewGrant.objects.filter(hard_end__lte=now, camera_returned_to_privacy=False).order_by("hard_end")
     count = 0
     for grant_id in overdue.values_list("id", flat=True)[:200]:
+        if time.monotonic() - started >= budget_s:
+            break
         return_camera_to_privacy(grant_id)
         count += 1
     return count

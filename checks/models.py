@@ -74,9 +74,20 @@ END_CHECK_STATES = (CheckState.DONE, CheckState.ESCALATED, CheckState.CANCELLED)
 class Check(models.Model):
     """One agreed check on one night. Ends as done, escalated or cancelled (with reason)."""
 
-    tenant = models.ForeignKey("accounts.Tenant", on_delete=models.PROTECT, related_name="checks")
-    person = models.ForeignKey("people.Person", on_delete=models.PROTECT, related_name="checks")
-    agreed_time = models.ForeignKey(AgreedTime, null=True, blank=True, on_delete=models.SET_NULL)
+    # Planning inserts 300,000 rows a night at 100,000 persons, so each index and
+    # foreign-key check on this table counts (docs/RELIABILITY.md, scale):
+    # - no single-column indexes on tenant and person: (person, scheduled_at) and the
+    #   reports app's (tenant, night, …) index lead with them;
+    # - no database-level foreign key for tenant and agreed time: PostgreSQL checks one
+    #   by locking the referenced row, 300,000 times on the same tenant row, which
+    #   doubled the time to insert a night. Tenants are never deleted (all care data
+    #   protects them) and Django itself sets agreed_time to NULL when a time is removed.
+    #   The person keeps its database-level foreign key.
+    tenant = models.ForeignKey(
+        "accounts.Tenant", on_delete=models.PROTECT, related_name="checks", db_index=False, db_constraint=False
+    )
+    person = models.ForeignKey("people.Person", on_delete=models.PROTECT, related_name="checks", db_index=False)
+    agreed_time = models.ForeignKey(AgreedTime, null=True, blank=True, on_delete=models.SET_NULL, db_constraint=False)
     night = models.DateField(help_text="The date on which the night begins.")
     scheduled_at = models.DateTimeField()
     form = models.CharField(max_length=10, choices=CheckForm.choices)
@@ -96,10 +107,7 @@ class Check(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["person", "scheduled_at"], name="unique_check_per_person_and_time")
         ]
-        indexes = [
-            models.Index(fields=["state", "scheduled_at"]),
-            models.Index(fields=["tenant", "night"]),
-        ]
+        indexes = [models.Index(fields=["state", "scheduled_at"])]
 
     @property
     def is_open(self) -> bool:

@@ -124,3 +124,43 @@ def test_only_the_operator_who_opened_a_check_sees_its_live_page(
     client.force_login(home.user(Role.OPERATOR))
     page = client.get(f"/console/attempts/{attempt.id}/").content.decode()
     assert 'data-token="v1.' in page
+
+
+def test_the_console_lists_the_work_of_now_then_only_the_next_few(
+    client: Client, home: Municipality, fake_clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("console.views.CONSOLE_NOW_LIMIT", 3)
+    monkeypatch.setattr("console.views.CONSOLE_NEXT_LIMIT", 2)
+    numbers_free = iter(numbers(10))
+    for index in range(5):
+        make_person(home, f"Nu{index}", personnummer=next(numbers_free), times=[time(23, 0)])
+    for index in range(5):
+        make_person(home, f"Sedan{index}", personnummer=next(numbers_free), times=[time(23, 30 + index)])
+    fake_clock.set(at_stockholm(2026, 11, 23, 23, 0))
+    NightWorker("t").tick(fake_clock())
+    client.force_login(home.user(Role.OPERATOR))
+    page = client.get("/console/").content.decode()
+    assert page.count('data-testid="check-row"') == 3 + 2
+    assert 'data-testid="more-now"' in page and ">2 " in page
+    assert page.count('data-person="Sedan') == 2 and "Sedan0" in page and "Sedan1" in page
+    assert 'data-testid="more-later"' in page
+    assert page.count('data-testid="open-check"') == 3  # only the checks of now open
+
+
+def test_an_overdue_check_stays_on_top_whatever_the_number_due(
+    client: Client, home: Municipality, fake_clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("console.views.CONSOLE_NOW_LIMIT", 2)
+    numbers_free = iter(numbers(5))
+    make_person(home, "Glömd", personnummer=next(numbers_free), times=[time(22, 0)])
+    for index in range(4):
+        make_person(home, f"Ny{index}", personnummer=next(numbers_free), times=[time(22, 30)])
+    fake_clock.set(at_stockholm(2026, 11, 23, 22, 0))
+    NightWorker("t").tick(fake_clock())
+    fake_clock.set(at_stockholm(2026, 11, 23, 22, 30))
+    NightWorker("t").tick(fake_clock())
+    client.force_login(home.user(Role.OPERATOR))
+    page = client.get("/console/").content.decode()
+    rows = page.split('data-testid="check-row"')[1:]
+    assert "Glömd" in rows[0] and "badge overdue" in rows[0]
+    assert 'data-testid="more-now"' in page
