@@ -188,6 +188,12 @@ def plan_night(tenant: Tenant, night: Any, *, now: datetime, changed_since: date
     # In the unique index's order: each index page is then visited once, in sequence,
     # rather than at random (40 % less write-ahead log on PostgreSQL).
     rows.sort(key=lambda row: (row[0], row[2]))
+    # Checks cancelled at planning for an absence, per person: each gets its own entry so
+    # the person's audit extract shows why no one looked that night.
+    cancelled: dict[int, list[tuple[datetime, str]]] = defaultdict(list)
+    for row in rows:
+        if row[5] == CheckState.CANCELLED:
+            cancelled[row[0]].append((row[2], row[8]))
     with transaction.atomic():
         planned = _insert_checks(tenant, night, rows)
         if planned:
@@ -196,6 +202,19 @@ def plan_night(tenant: Tenant, night: Any, *, now: datetime, changed_since: date
                 action=AuditAction.CHECKS_PLANNED,
                 tenant=tenant,
                 detail={"night": str(night), "checks": planned},
+                at=now,
+            )
+        for person_id, times in cancelled.items():
+            record(
+                actor=None,
+                action=AuditAction.CHECK_CANCELLED,
+                tenant=tenant,
+                person=person_id,
+                detail={
+                    "night": str(night),
+                    "times": [scheduled_at.isoformat() for scheduled_at, _reason in times],
+                    "reason": times[0][1],
+                },
                 at=now,
             )
     return planned

@@ -26,6 +26,7 @@ from checks import actions
 from checks.models import Check, CheckForm, CheckState, Escalation, EscalationState, NightPlan, WorkerHeartbeat
 from checks.nights import night_of
 from checks.reconcile import reconcile_finished_nights
+from reports.tally import tally_recent_nights
 
 log = logging.getLogger(__name__)
 
@@ -160,7 +161,10 @@ class NightWorker:
         report.add("returned_to_privacy", close_views_past_their_end(now))
         report.add("cameras_probed", self.probe_cameras_due_soon(now))
         tonight = night_of(now)
-        report.add("nights_reconciled", reconcile_finished_nights(now, [tonight - timedelta(days=1)]))
+        reconciled = reconcile_finished_nights(now, [tonight - timedelta(days=1)])
+        report.add("nights_reconciled", reconciled)
+        if reconciled:  # once a day: the monthly report reads settled nights from tallies
+            report.add("nights_tallied", tally_recent_nights(now))
         WorkerHeartbeat.objects.update_or_create(name=self.name, defaults={"last_seen": now})
         return report
 

@@ -67,6 +67,27 @@ def tally_settled_nights(tenant: Tenant, first: date, end: date, *, now: datetim
     return len(fingerprints)
 
 
+# How far back the daily tally looks: a month and the days a late change may take.
+TALLY_LOOKBACK = timedelta(days=40)
+
+
+def tally_recent_nights(now: datetime, *, since: date | None = None) -> int:
+    """Tally every municipality's settled nights since ``since`` (default 40 nights back).
+
+    The worker calls this once a day, after reconciling last night, so a monthly report
+    is read from tallies instead of counted at its first render.
+    """
+    from reports.figures import analytic_queries  # figures imports this module
+
+    end = night_of(now) + timedelta(days=1)
+    first = since or end - TALLY_LOOKBACK
+    looked_at = 0
+    for tenant in Tenant.objects.all():
+        with analytic_queries():
+            looked_at += tally_settled_nights(tenant, first, end, now=now)
+    return looked_at
+
+
 def night_counts(
     tenant: Tenant, fingerprints: dict[date, Fingerprint], *, now: datetime, count_live: bool = True
 ) -> tuple[list[NightTally], list[NightViewTally]]:

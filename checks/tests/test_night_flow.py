@@ -256,3 +256,24 @@ def test_retry_delay_is_taken_from_the_agreement(
     actions.record_outcome(attempt, actor=operator, outcome=Outcome.NOT_VISIBLE)
     assert _tonight(person)[0].next_attempt_at == at_stockholm(2026, 11, 23, 23, 7)
     assert _tonight(person)[0].next_attempt_at - fake_clock() == timedelta(minutes=7)
+
+
+def test_a_check_cancelled_at_planning_has_its_own_audit_entry(
+    person, worker: NightWorker, fake_clock: FakeClock, home: Municipality
+) -> None:
+    from audit.models import AuditAction, AuditEntry
+
+    register_absence(  # the night of the 25th is not planned yet (tonight and tomorrow are)
+        person,
+        actor=home.user(Role.PLANNER),
+        kind=AbsenceKind.SKIP_NIGHT,
+        starts_at=at_stockholm(2026, 11, 25, 20),
+        ends_at=at_stockholm(2026, 11, 26, 8),
+    )
+    worker.tick(fake_clock())
+    fake_clock.advance(days=1)
+    worker.tick(fake_clock())
+    cancelled = AuditEntry.objects.filter(action=AuditAction.CHECK_CANCELLED, person=person)
+    assert [entry.detail["night"] for entry in cancelled] == ["2026-11-25"]
+    assert cancelled[0].detail["reason"] == "absence:skip_night"
+    assert len(cancelled[0].detail["times"]) == person.agreement.times.count()

@@ -229,3 +229,17 @@ def test_the_tally_command_counts_settled_nights_ahead_of_the_first_render(
     call_command("tally_nights", stdout=io.StringIO())  # again: nothing doubles
     assert set(NightTally.objects.values_list("night", flat=True)) == {date(2026, 11, 23)}  # the 24th is not over
     assert sum(NightTally.objects.values_list("checks", flat=True)) == 7
+
+
+def test_the_worker_tallies_settled_nights_once_a_day_after_reconciling(
+    night: SampleNight, home: Municipality, fake_clock: FakeClock
+) -> None:
+    from checks.engine import NightWorker
+    from reports.models import NightTally
+
+    fake_clock.set(at_stockholm(2026, 11, 25, 13, 0))  # reconciles the night of the 24th
+    report = NightWorker("t").tick(fake_clock())
+    assert report.counts.get("nights_reconciled") and report.counts.get("nights_tallied")
+    assert set(NightTally.objects.values_list("night", flat=True)) == {date(2026, 11, 23)}
+    fake_clock.advance(minutes=1)
+    assert "nights_tallied" not in NightWorker("t").tick(fake_clock()).counts  # once a day, not every tick
