@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import time, timedelta
 
 import pytest
+from django.db import connection, transaction
 
 from accounts.models import Role
 from audit.models import AuditAction, AuditEntry
@@ -13,10 +14,11 @@ from cameras.actions import record_installation_test
 from cameras.models import Camera
 from checks.engine import NightWorker
 from checks.models import Check, CheckForm, CheckState
+from checks.nights import night_of
 from checks.rules import camera_allowed_for_person
 from checks.tests.test_worker_concurrency import personnummer
 from nattillsyn.clock import FakeClock
-from nattillsyn.testing import Municipality, make_person
+from nattillsyn.testing import TEST_PERSONNUMMER, Municipality, at_stockholm, make_person
 from people.actions import register_consent, withdraw_consent
 from people.models import ConsentMethod, Person
 
@@ -83,3 +85,20 @@ def test_a_full_plan_writes_one_audit_entry_per_night(home: Municipality, fake_c
     entries = AuditEntry.objects.filter(action=AuditAction.CHECKS_PLANNED).order_by("id")
     assert [entry.detail["checks"] for entry in entries] == [15, 15]
     assert Check.objects.filter(state=CheckState.PLANNED).count() == 30
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the COPY path is PostgreSQL's")
+def test_checks_planned_meanwhile_are_skipped_not_doubled(home: Municipality, fake_clock: FakeClock) -> None:
+    from checks.actions import _insert_checks
+
+    person = make_person(home, "Race", personnummer=TEST_PERSONNUMMER[0], times=[time(23, 0), time(2, 0)])
+    night = night_of(fake_clock())
+    rows = [
+        (person.id, None, at_stockholm(2026, 11, 23, 23, 0), "camera", "", "planned", fake_clock(), None, ""),
+        (person.id, None, at_stockholm(2026, 11, 24, 2, 0), "camera", "", "planned", fake_clock(), None, ""),
+    ]
+    with transaction.atomic():
+        assert _insert_checks(home.tenant, night, rows[:1]) == 1  # another worker, a moment before
+    with transaction.atomic():
+        assert _insert_checks(home.tenant, night, rows) == 1  # the COPY conflicts; the fallback adds the rest
+    assert Check.objects.filter(person=person).count() == 2
