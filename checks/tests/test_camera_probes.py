@@ -67,8 +67,7 @@ def test_a_camera_is_probed_at_most_every_ten_minutes(home: Municipality, fake_c
     assert len(prober.probed) == 2
 
 
-def test_a_camera_that_recovers_before_the_second_probe_sends_nobody(home: Municipality,
-                                                                      fake_clock: FakeClock) -> None:
+def test_a_camera_that_recovers_before_the_second_probe_sends_nobody(home: Municipality, fake_clock: FakeClock) -> None:
     person = make_person(home, "Blinkande", personnummer=TEST_PERSONNUMMER[0], times=[time(23, 0)])
     prober = FakeProber(faulty={person.camera.id})
     worker = NightWorker("t", camera_prober=prober)
