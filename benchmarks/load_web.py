@@ -14,7 +14,8 @@ clock), and runs, on loopback only:
     the first due checks (POST, then the live-view page), looks, records an outcome
     (mostly seen OK) and goes back to the console;
   * a patrol polls its page, acknowledges open escalations and records results.
-  Everyone works at a person's pace by default (the console polled every 10 s as htmx
+  Each starts at a random moment within their first poll interval (sixty people do not
+  open their pages in the same millisecond). Everyone works at a person's pace by default (the console polled every 10 s as htmx
   does, the patrol page every 15 s, a look of 30 s); ``--pace 5`` works five times faster.
 
 Reports, for the working period after everyone has logged in: requests per second,
@@ -157,6 +158,7 @@ TOTP_SECRET = ""  # the test users' authenticator secret, set in main()
 
 
 async def operator(user: User, pace: float, until: float, rng: random.Random) -> None:
+    await asyncio.sleep(rng.uniform(0, 10 / pace))  # staff open their pages over a poll interval, not at one instant
     await user.request("console page", "GET", "/console/")
     while time.monotonic() < until:
         _, _, rows = await user.request(
@@ -185,6 +187,7 @@ async def operator(user: User, pace: float, until: float, rng: random.Random) ->
 
 
 async def patrol(user: User, pace: float, until: float, rng: random.Random) -> None:
+    await asyncio.sleep(rng.uniform(0, 15 / pace))
     await user.request("patrol page", "GET", "/console/patrol/")
     while time.monotonic() < until:
         _, _, cards = await user.request(
