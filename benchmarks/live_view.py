@@ -368,7 +368,12 @@ async def first_frame_series(
         if warm:
             await control.prepare(next_token)
         try:
-            results.append(await open_once(page, token))
+            results.append(await asyncio.wait_for(open_once(page, token), timeout=30))
+        except TimeoutError:
+            # Counted with the refusals, not hidden: a view that showed nothing in 30 s.
+            refusals += 1
+            log(f"view stalled for 30 s; {refusals} refused or stalled so far")
+            await page.reload()
         except ViewRefused as exc:
             # Reported, not hidden: simcam sometimes refuses a session right after
             # the previous one left (GStreamer tears the shared media down).
