@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -51,6 +52,14 @@ class Tenant(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        from accounts.networks import parse_networks
+
+        try:
+            parse_networks(self.camera_networks)
+        except ValueError as exc:
+            raise ValidationError({"camera_networks": _("Not a valid IP range: %(error)s") % {"error": exc}}) from exc
 
 
 class Membership(models.Model):

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from functools import wraps
+from typing import Any, ParamSpec, TypeVar
 
 from django.conf import settings
 from django.db import transaction
@@ -13,6 +15,7 @@ from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from accounts.models import Tenant
+from accounts.networks import address_allowed
 from audit.models import AuditAction
 from audit.records import record
 from cameras import gateway_client
@@ -23,6 +26,9 @@ from gateway.grants import Grant, sign_grant
 from nattillsyn import clock
 from people.actions import ActionRefused
 from people.models import Person
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 @transaction.atomic
@@ -82,6 +88,52 @@ def camera_stream_for_gateway(camera: Camera) -> str:
     return stream_url_with_credentials(camera.stream_url, camera.username, camera.password_encrypted)
 
 
+class AccessRefused(ActionRefused):
+    """A camera view refused by the rules. The refusal itself is audited, although the
+    transaction of the attempt that led to it is rolled back (see ``audited_refusals``)."""
+
+    def __init__(
+        self, message: str, *, reason: str, actor: Any, tenant: Any, person: Any, obj: Any, ip: str | None
+    ) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.audit = {"actor": actor, "tenant": tenant, "person": person, "obj": obj, "ip": ip}
+
+    def record(self) -> None:
+        record(action=AuditAction.GRANT_REFUSED, detail={"reason": self.reason}, **self.audit)
+
+
+def audited_refusals(func: Callable[P, R]) -> Callable[P, R]:
+    """Run ``func`` in a transaction; when it refuses access, undo what it did but keep
+    the refusal in the audit log (written after the rollback, in a transaction of its own)."""
+
+    @wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            with transaction.atomic():
+                return func(*args, **kwargs)
+        except AccessRefused as refusal:
+            with transaction.atomic():
+                refusal.record()
+            raise
+
+    return wrapper
+
+
+def refuse_outside_networks(tenant: Tenant, *, actor: Any, person: Any, obj: Any, ip: str | None) -> None:
+    """The municipality lets cameras be opened only from its own networks (if it set any)."""
+    if not address_allowed(tenant.camera_networks, ip):
+        raise AccessRefused(
+            _("Cameras of %(municipality)s can only be opened from its own networks.") % {"municipality": tenant.name},
+            reason="network_not_allowed",
+            actor=actor,
+            tenant=tenant.id,
+            person=person,
+            obj=obj,
+            ip=ip,
+        )
+
+
 @transaction.atomic
 def issue_grant(
     camera: Camera,
@@ -99,6 +151,7 @@ def issue_grant(
     The caller has already checked the rules for ``purpose``; the grant only
     carries the result, and the gateway redeems it once.
     """
+    refuse_outside_networks(camera.tenant, actor=actor, person=person, obj=camera, ip=ip)
     now = clock.now()
     view_s = min(max_view_s or camera.tenant.view_seconds, settings.MAX_VIEW_HARD_LIMIT_S)
     start_by = now + timedelta(seconds=settings.GRANT_START_WINDOW_S)
@@ -178,6 +231,7 @@ def grant_refusal(grant: ViewGrant, now: datetime) -> str | None:
     return "no_valid_consent" if installing_without_consent else None
 
 
+@audited_refusals
 def open_training_view(camera: Camera, *, actor: Any, ip: str | None = None) -> ViewGrant:
     """Operator training on a simulated camera that shows nobody."""
     if not camera.training_only or camera.person_id is not None:
@@ -186,7 +240,7 @@ def open_training_view(camera: Camera, *, actor: Any, ip: str | None = None) -> 
     return grant
 
 
-@transaction.atomic
+@audited_refusals
 def open_installation_view(camera: Camera, *, actor: Any, consent_given_by: str, ip: str | None = None) -> ViewGrant:
     """A test with picture, allowed only on site at installation or service, with the
     person's consent to this very test recorded at that moment."""

@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from accounts.models import Tenant
 from audit.models import AuditAction
 from audit.records import record
-from cameras.actions import issue_grant, revoke_grants_for_attempt
+from cameras.actions import AccessRefused, audited_refusals, issue_grant, revoke_grants_for_attempt
 from cameras.models import Camera, GrantPurpose, InstallationTest
 from checks.models import (
     OPEN_CHECK_STATES,
@@ -543,7 +543,7 @@ def _end_check(check: Check, state: str, *, reason: str, actor: Any) -> None:
 # --- The operator's check ----------------------------------------------------------------------------
 
 
-@transaction.atomic
+@audited_refusals
 def open_check(check: Check, *, actor: Any, ip: str | None = None) -> tuple[Attempt, str]:
     """The operator opens a camera check: an attempt and a single-use view grant."""
     check = Check.objects.select_for_update(of=("self",)).select_related("person", "tenant").get(pk=check.pk)
@@ -552,16 +552,15 @@ def open_check(check: Check, *, actor: Any, ip: str | None = None) -> tuple[Atte
         raise ActionRefused(_("Another operator has this check open."))
     refusal = camera_check_openable(check, now)
     if refusal is not None:
-        record(
+        raise AccessRefused(
+            refusal_message(refusal),
+            reason=refusal,
             actor=actor,
-            action=AuditAction.GRANT_REFUSED,
             tenant=check.tenant_id,
             person=check.person_id,
             obj=check,
             ip=ip,
-            detail={"reason": refusal},
         )
-        raise ActionRefused(refusal_message(refusal))
     attempt = Attempt.objects.create(night_check=check, operator=actor, opened_at=now)
     check.state = CheckState.IN_PROGRESS
     if check.due_at is None:
