@@ -1,7 +1,8 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
+from typing import Any
 
 import pytest
 from django.conf import settings
@@ -50,3 +51,26 @@ def alarm_centre_operator(home: Municipality, outsider: Municipality):  # type: 
 @pytest.fixture
 def client() -> SecondFactorClient:
     return SecondFactorClient()
+
+
+# Headline figures a test measured (``name: value``), printed at the end of the run, so
+# `make test` shows them although pytest captures the tests' own output.
+HEADLINES = pytest.StashKey[dict[str, object]]()
+
+
+@pytest.fixture
+def headline(request: pytest.FixtureRequest) -> Callable[[str, object], None]:
+    figures = request.config.stash.setdefault(HEADLINES, {})
+
+    def report(name: str, value: object) -> None:
+        figures[name] = value
+
+    return report
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    figures = config.stash.get(HEADLINES, {})
+    if figures:
+        terminalreporter.section("headline figures")
+        for name, value in figures.items():
+            terminalreporter.write_line(f"{name}: {value}")

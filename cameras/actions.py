@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import wraps
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, NamedTuple, ParamSpec, TypeVar
 
 from django.conf import settings
 from django.db import transaction
@@ -134,6 +134,21 @@ def refuse_outside_networks(tenant: Tenant, *, actor: Any, person: Any, obj: Any
         )
 
 
+class GrantLimits(NamedTuple):
+    start_by: datetime  # the viewer must connect before this
+    hard_end: datetime  # the gateway cuts the stream here, whatever happens
+    view_s: int  # a view lasts at most this long from its first frame
+
+
+def grant_limits(now: datetime, view_s: int, window_end: datetime | None) -> GrantLimits:
+    """How long a grant issued ``now`` lets anyone look: never more than the hard limit
+    of view time, and never past the end of the check's window."""
+    view_s = min(view_s, settings.MAX_VIEW_HARD_LIMIT_S)
+    start_by = now + timedelta(seconds=settings.GRANT_START_WINDOW_S)
+    latest_end = start_by + timedelta(seconds=view_s + 5)
+    return GrantLimits(start_by, min(latest_end, window_end) if window_end else latest_end, view_s)
+
+
 @transaction.atomic
 def issue_grant(
     camera: Camera,
@@ -153,9 +168,7 @@ def issue_grant(
     """
     refuse_outside_networks(camera.tenant, actor=actor, person=person, obj=camera, ip=ip)
     now = clock.now()
-    view_s = min(max_view_s or camera.tenant.view_seconds, settings.MAX_VIEW_HARD_LIMIT_S)
-    start_by = now + timedelta(seconds=settings.GRANT_START_WINDOW_S)
-    latest_end = start_by + timedelta(seconds=view_s + 5)
+    limits = grant_limits(now, max_view_s or camera.tenant.view_seconds, hard_end)
     grant_row = ViewGrant.objects.create(
         tenant_id=camera.tenant_id,
         camera=camera,
@@ -164,9 +177,9 @@ def issue_grant(
         operator=actor,
         purpose=purpose,
         issued_at=now,
-        start_by=start_by,
-        hard_end=min(latest_end, hard_end) if hard_end else latest_end,
-        max_view_s=view_s,
+        start_by=limits.start_by,
+        hard_end=limits.hard_end,
+        max_view_s=limits.view_s,
     )
     token = grant_token(grant_row)
     record(

@@ -8,6 +8,7 @@ municipality; the outsiders must get a refusal and see none of its data.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import time
 
 import pytest
@@ -88,7 +89,7 @@ def fill(route: str, ids: dict[str, int]) -> str:
 
 
 def test_it_walks_every_url_and_leaks_nothing_to_other_municipalities(
-    home_world: dict[str, int], outsider: Municipality, capsys: pytest.CaptureFixture[str]
+    home_world: dict[str, int], outsider: Municipality, headline: Callable[[str, object], None]
 ) -> None:
     assert Alarm.objects.exists() and Attempt.objects.exists()
     routes = all_patterns()
@@ -121,9 +122,9 @@ def test_it_walks_every_url_and_leaks_nothing_to_other_municipalities(
     assert sorted(Check.objects.values_list("id", "state")) == state_before
     # Nothing of the home municipality changed or was even touched.
     assert AuditEntry.objects.filter(tenant_id=home_tenant).count() == audit_before
-    print(f"security.tenant_walk_endpoints: {len(routes)}")
-    print(f"security.tenant_walk_requests: {requests}")
-    print(f"security.tenant_walk_leaks: {len(leaks)}")
+    headline("security.tenant_walk_endpoints", len(routes))
+    headline("security.tenant_walk_requests", requests)
+    headline("security.tenant_walk_leaks", len(leaks))
     assert leaks == []
 
 
