@@ -44,6 +44,7 @@ class AuditAction(models.TextChoices):
     USER_CHANGED = "user_changed", _("User or roles changed")
     NIGHT_RECONCILED = "night_reconciled", _("Night reconciled")
     BENEFIT_PARAMETERS_CHANGED = "benefit_parameters_changed", _("Benefit parameters changed")
+    AUDIT_RETENTION = "audit_retention", _("Audit entries past their retention removed")
 
 
 class AppendOnlyQuerySet(models.QuerySet["AuditEntry"]):
@@ -95,3 +96,12 @@ class AuditChainHead(models.Model):
     """A single row holding the newest entry's hash; locking it orders the chain."""
 
     last_hash = models.CharField(max_length=64)
+
+
+class AuditChainAnchor(models.Model):
+    """Where the chain starts once retention has removed its oldest entries: the hash of
+    the last removed entry, which the first kept entry's ``prev_hash`` must equal."""
+
+    last_removed_hash = models.CharField(max_length=64)
+    last_removed_id = models.BigIntegerField()
+    removed = models.PositiveBigIntegerField(default=0)  # in all, over every run

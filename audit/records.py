@@ -5,13 +5,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from datetime import UTC
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 
-from audit.models import AuditChainHead, AuditEntry
+from audit.models import AuditAction, AuditChainAnchor, AuditChainHead, AuditEntry
 from nattillsyn import clock
 
 GENESIS_HASH = "0" * 64
@@ -77,11 +77,18 @@ def record(
 
 
 def verify_chain() -> tuple[int, list[str]]:
-    """Walk the log in order; return the number of entries and the problems found."""
+    """Walk the log in order; return the number of entries and the problems found.
+
+    The chain starts at the genesis hash, or, once retention removed the oldest entries,
+    at the hash of the last one removed (AuditChainAnchor)."""
     problems: list[str] = []
-    prev_hash = GENESIS_HASH
+    anchor = AuditChainAnchor.objects.filter(id=1).first()
+    prev_hash = anchor.last_removed_hash if anchor else GENESIS_HASH
+    entries = AuditEntry.objects.order_by("id")
+    if anchor is not None and entries.filter(id__lte=anchor.last_removed_id).exists():
+        problems.append("entries older than the retention anchor are still there")
     count = 0
-    for entry in AuditEntry.objects.order_by("id").iterator(chunk_size=2000):
+    for entry in entries.iterator(chunk_size=2000):
         count += 1
         if entry.prev_hash != prev_hash:
             problems.append(f"entry {entry.id}: does not follow the entry before it (deleted or reordered)")
@@ -92,3 +99,45 @@ def verify_chain() -> tuple[int, list[str]]:
     if head is not None and head.last_hash != prev_hash:
         problems.append("the newest entries are missing (chain head does not match)")
     return count, problems
+
+
+def enforce_retention(now: datetime, *, days: int | None = None) -> int:
+    """Remove the entries older than the retention period; returns how many.
+
+    Only a prefix of the chain is removed (every entry before the first one to keep),
+    so the rest still verifies: the last removed entry's hash becomes the chain's anchor.
+    On PostgreSQL the append-only trigger lets this transaction, and only it, delete.
+    The removal is itself audited.
+    """
+    cutoff = now - timedelta(days=settings.AUDIT_RETENTION_DAYS if days is None else days)
+    with transaction.atomic():
+        AuditChainHead.objects.select_for_update().get_or_create(id=1, defaults={"last_hash": GENESIS_HASH})
+        first_kept = AuditEntry.objects.filter(at__gte=cutoff).order_by("id").values_list("id", flat=True).first()
+        expired = AuditEntry.objects.order_by("id")
+        if first_kept is not None:
+            expired = expired.filter(id__lt=first_kept)
+        last = expired.values_list("id", "entry_hash").last()
+        if last is None:
+            return 0
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL nattillsyn.audit_retention = 'on'")
+        with connection.cursor() as cursor:  # around the ORM's append-only guard, on purpose
+            cursor.execute(f"DELETE FROM {AuditEntry._meta.db_table} WHERE id <= %s", [last[0]])
+            removed = cursor.rowcount
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL nattillsyn.audit_retention = 'off'")
+        anchor, _created = AuditChainAnchor.objects.get_or_create(
+            id=1, defaults={"last_removed_hash": last[1], "last_removed_id": last[0]}
+        )
+        anchor.last_removed_hash, anchor.last_removed_id = last[1], last[0]
+        anchor.removed += removed
+        anchor.save()
+        record(
+            actor=None,
+            action=AuditAction.AUDIT_RETENTION,
+            detail={"removed": removed, "older_than": cutoff.isoformat(), "through_entry": last[0]},
+            at=now,
+        )
+    return removed

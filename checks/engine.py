@@ -19,6 +19,7 @@ from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import Q, QuerySet
 
 from accounts.models import Tenant
+from audit.records import enforce_retention
 from cameras.actions import close_views_past_their_end
 from cameras.health import ProbeResult
 from cameras.models import Camera, ViewGrant
@@ -163,8 +164,9 @@ class NightWorker:
         tonight = night_of(now)
         reconciled = reconcile_finished_nights(now, [tonight - timedelta(days=1)])
         report.add("nights_reconciled", reconciled)
-        if reconciled:  # once a day: the monthly report reads settled nights from tallies
+        if reconciled:  # once a day: tallies for the monthly report, and the audit log's retention
             report.add("nights_tallied", tally_recent_nights(now))
+            report.add("audit_entries_expired", enforce_retention(now))
         WorkerHeartbeat.objects.update_or_create(name=self.name, defaults={"last_seen": now})
         return report
 

@@ -162,6 +162,9 @@ CAMERA_CREDENTIALS_KEY = env_str(
     "NATTILLSYN_CAMERA_CREDENTIALS_KEY",
     "ZGVtby1jYW1lcmEta2V5LWNoYW5nZS1tZS0zMmJ5dGU=" if DEMO_MODE else "",
 )
+# How long audit entries are kept (default 5 years); `manage.py enforce_audit_retention`
+# and the worker, once a day, remove older ones, keeping the chain verifiable.
+AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 1826)
 AUDIT_CHAIN_KEY = env_str("NATTILLSYN_AUDIT_KEY", "demo-audit-key-change-me" if DEMO_MODE else "")
 for _name, _value in [
     ("NATTILLSYN_GRANT_KEY", GRANT_KEY),

@@ -19,8 +19,12 @@ def entries(db: None) -> list[AuditEntry]:
 
 
 def raw_sql(sql: str, params: list[object]) -> None:
-    """Tampering goes around the ORM, as an attacker with database access would."""
+    """Tampering goes around the ORM, as an attacker with database access would; on
+    PostgreSQL one who owns the table and so can switch its append-only trigger off."""
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # no pending checks, so the table can be altered
+            cursor.execute("ALTER TABLE audit_auditentry DISABLE TRIGGER audit_append_only")
         cursor.execute(sql, params)
 
 
@@ -83,3 +87,57 @@ def test_an_entry_written_with_a_local_time_verifies(db: None) -> None:
 
     record(actor=None, action=AuditAction.CHECK_DUE, at=datetime(2026, 11, 23, 23, 0, tzinfo=STOCKHOLM))
     assert verify_chain()[1] == []
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the trigger is PostgreSQL's")
+@pytest.mark.parametrize(
+    "statement",
+    ["UPDATE audit_auditentry SET detail = '{}' WHERE id = %s", "DELETE FROM audit_auditentry WHERE id = %s"],
+)
+def test_the_database_refuses_to_change_or_delete_entries(entries: list[AuditEntry], statement: str) -> None:
+    from django.db import DatabaseError, transaction
+
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(statement, [entries[1].id])
+    assert verify_chain() == (5, [])
+
+
+def test_retention_removes_old_entries_and_the_rest_still_verifies(db: None) -> None:
+    from datetime import timedelta
+
+    from audit.models import AuditChainAnchor
+    from audit.records import enforce_retention
+    from nattillsyn import clock
+
+    now = clock.now()
+    old = [
+        record(actor=None, action=AuditAction.CHECK_DUE, detail={"n": n}, at=now - timedelta(days=2000))
+        for n in range(3)
+    ]
+    kept = [
+        record(actor=None, action=AuditAction.CHECK_DUE, detail={"n": n}, at=now - timedelta(days=10)) for n in range(2)
+    ]
+    assert enforce_retention(now, days=1826) == 3
+    assert not AuditEntry.objects.filter(id__in=[entry.id for entry in old]).exists()
+    assert AuditEntry.objects.filter(id__in=[entry.id for entry in kept]).count() == 2
+    assert AuditChainAnchor.objects.get().last_removed_hash == old[-1].entry_hash
+    count, problems = verify_chain()
+    assert (count, problems) == (3, [])  # the two kept and the retention's own entry
+    assert AuditEntry.objects.filter(action=AuditAction.AUDIT_RETENTION, detail__removed=3).exists()
+    assert enforce_retention(now, days=1826) == 0  # nothing more is old enough
+
+
+def test_tampering_after_retention_is_still_found(db: None) -> None:
+    from datetime import timedelta
+
+    from audit.records import enforce_retention
+    from nattillsyn import clock
+
+    now = clock.now()
+    for n in range(3):
+        record(actor=None, action=AuditAction.CHECK_DUE, detail={"n": n}, at=now - timedelta(days=2000))
+    kept = [record(actor=None, action=AuditAction.CHECK_DUE, detail={"n": n}, at=now) for n in range(3)]
+    enforce_retention(now, days=30)
+    raw_sql("DELETE FROM audit_auditentry WHERE id = %s", [kept[0].id])  # the first kept one
+    _count, problems = verify_chain()
+    assert any("does not follow" in problem for problem in problems)
