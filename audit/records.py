@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import os
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -141,3 +143,60 @@ def enforce_retention(now: datetime, *, days: int | None = None) -> int:
             at=now,
         )
     return removed
+
+
+def _head_mac(line: dict[str, Any]) -> str:
+    message = json.dumps({k: v for k, v in line.items() if k != "mac"}, sort_keys=True, separators=(",", ":"))
+    return hmac.new(settings.AUDIT_CHAIN_KEY.encode(), b"head:" + message.encode(), hashlib.sha256).hexdigest()
+
+
+def export_head(path: str, now: datetime) -> dict[str, Any] | None:
+    """Append the chain's newest entry (id, hash, time) as one line to ``path``.
+
+    The file is only ever opened for appending and synced to disk. Kept somewhere the
+    database's owner cannot rewrite (another host, WORM storage, an object store with
+    object lock), the lines prove what the chain's head was at each export: rewriting
+    the log from some point on, even with the chain key, no longer matches them
+    (``verify_audit_chain --heads``).
+    """
+    newest = AuditEntry.objects.order_by("-id").values_list("id", "entry_hash").first()
+    if newest is None:
+        return None
+    line: dict[str, Any] = {
+        "exported_at": now.astimezone(UTC).isoformat(),
+        "entry_id": newest[0],
+        "entry_hash": newest[1],
+    }
+    line["mac"] = _head_mac(line)
+    descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+    try:
+        os.write(descriptor, (json.dumps(line, sort_keys=True) + "\n").encode())
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+    return line
+
+
+def verify_heads(path: str) -> tuple[int, list[str]]:
+    """Check every exported head against the log: its entry is still there with the same hash."""
+    problems: list[str] = []
+    anchor = AuditChainAnchor.objects.filter(id=1).first()
+    lines = [line for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
+    for number, text in enumerate(lines, start=1):
+        try:
+            line = json.loads(text)
+            entry_id, entry_hash = int(line["entry_id"]), str(line["entry_hash"])
+        except (ValueError, KeyError, TypeError):
+            problems.append(f"head {number}: not a head line")
+            continue
+        if not hmac.compare_digest(str(line.get("mac", "")), _head_mac(line)):
+            problems.append(f"head {number}: its MAC does not match (the export was altered)")
+            continue
+        if anchor is not None and entry_id <= anchor.last_removed_id:
+            continue  # removed by retention, as it should be
+        stored = AuditEntry.objects.filter(id=entry_id).values_list("entry_hash", flat=True).first()
+        if stored is None:
+            problems.append(f"head {number}: entry {entry_id} is gone")
+        elif stored != entry_hash:
+            problems.append(f"head {number}: entry {entry_id} has another hash now (the log was rewritten)")
+    return len(lines), problems

@@ -15,11 +15,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
 
+from django.conf import settings
 from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import Q, QuerySet
 
 from accounts.models import Tenant
-from audit.records import enforce_retention
+from audit.records import enforce_retention, export_head
 from cameras.actions import close_views_past_their_end
 from cameras.health import ProbeResult
 from cameras.models import Camera, ViewGrant
@@ -44,6 +45,8 @@ PROBE_BUDGET_S = 5.0
 ABANDONED_AFTER = timedelta(minutes=2)
 # Incremental planning looks this far behind the last plan (see plan_nights).
 REPLAN_OVERLAP = timedelta(minutes=1)
+# The audit chain's head goes to its append-only file this often (AUDIT_HEAD_EXPORT_PATH).
+HEAD_EXPORT_EVERY = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -115,6 +118,7 @@ class NightWorker:
         real worker; tests give a fake, or None to leave cameras alone."""
         self.name = name
         self.camera_prober = camera_prober
+        self.head_exported_at: datetime | None = None
 
     def tick(self, now: datetime) -> TickReport:
         report = TickReport()
@@ -167,8 +171,21 @@ class NightWorker:
         if reconciled:  # once a day: tallies for the monthly report, and the audit log's retention
             report.add("nights_tallied", tally_recent_nights(now))
             report.add("audit_entries_expired", enforce_retention(now))
+        report.add("audit_head_exported", self.export_audit_head(now))
         WorkerHeartbeat.objects.update_or_create(name=self.name, defaults={"last_seen": now})
         return report
+
+    def export_audit_head(self, now: datetime) -> int:
+        """Hourly, when AUDIT_HEAD_EXPORT_PATH is set: the chain's head to its append-only file."""
+        path = settings.AUDIT_HEAD_EXPORT_PATH
+        if not path or (self.head_exported_at is not None and now - self.head_exported_at < HEAD_EXPORT_EVERY):
+            return 0
+        self.head_exported_at = now
+        try:
+            return 1 if export_head(path, now) else 0
+        except OSError:
+            log.exception("could not export the audit chain's head to %s", path)
+            return 0
 
     def plan_nights(self, now: datetime) -> int:
         """Tonight and tomorrow night, so the console shows what is coming.

@@ -165,6 +165,8 @@ CAMERA_CREDENTIALS_KEY = env_str(
 # How long audit entries are kept (default 5 years); `manage.py enforce_audit_retention`
 # and the worker, once a day, remove older ones, keeping the chain verifiable.
 AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 1826)
+# Where the worker appends the audit chain's head every hour (export_audit_head); empty: not.
+AUDIT_HEAD_EXPORT_PATH = env_str("AUDIT_HEAD_EXPORT_PATH", "")
 AUDIT_CHAIN_KEY = env_str("NATTILLSYN_AUDIT_KEY", "demo-audit-key-change-me" if DEMO_MODE else "")
 for _name, _value in [
     ("NATTILLSYN_GRANT_KEY", GRANT_KEY),

@@ -141,3 +141,63 @@ def test_tampering_after_retention_is_still_found(db: None) -> None:
     raw_sql("DELETE FROM audit_auditentry WHERE id = %s", [kept[0].id])  # the first kept one
     _count, problems = verify_chain()
     assert any("does not follow" in problem for problem in problems)
+
+
+def test_exported_heads_reveal_a_rewritten_log(entries: list[AuditEntry], tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from audit.records import export_head, verify_heads
+    from nattillsyn import clock
+
+    heads = tmp_path / "heads.jsonl"
+    export_head(str(heads), clock.now())
+    record(actor=None, action=AuditAction.CHECK_DUE, detail={"n": 5})
+    export_head(str(heads), clock.now())
+    assert len(heads.read_text().splitlines()) == 2  # appended, never rewritten
+    assert verify_heads(str(heads)) == (2, [])
+    call_command("verify_audit_chain", heads=str(heads))
+
+    # Someone with the chain key rewrites the log from entry 3 on: the chain verifies…
+    from audit.models import AuditChainHead
+    from audit.records import entry_digest
+
+    prev_hash = entries[2].prev_hash
+    for entry in AuditEntry.objects.filter(id__gte=entries[2].id).order_by("id"):
+        entry.detail = {"n": "rewritten"}
+        new_hash = entry_digest(entry, prev_hash)
+        raw_sql(
+            "UPDATE audit_auditentry SET detail = %s, prev_hash = %s, entry_hash = %s WHERE id = %s",
+            ['{"n": "rewritten"}', prev_hash, new_hash, entry.id],
+        )
+        prev_hash = new_hash
+    AuditChainHead.objects.filter(id=1).update(last_hash=prev_hash)
+    assert verify_chain()[1] == []
+    # …but not against the heads exported before.
+    _count, problems = verify_heads(str(heads))
+    assert len(problems) == 2 and all("rewritten" in problem for problem in problems)
+    with pytest.raises(CommandError):
+        call_command("verify_audit_chain", heads=str(heads))
+
+
+def test_an_altered_head_line_is_found(entries: list[AuditEntry], tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from audit.records import export_head, verify_heads
+    from nattillsyn import clock
+
+    heads = tmp_path / "heads.jsonl"
+    export_head(str(heads), clock.now())
+    heads.write_text(heads.read_text().replace(f'"entry_id": {entries[-1].id}', f'"entry_id": {entries[0].id}'))
+    assert "MAC" in verify_heads(str(heads))[1][0]
+
+
+def test_the_worker_exports_the_head_hourly_when_told_where(entries: list[AuditEntry], tmp_path, settings) -> None:  # type: ignore[no-untyped-def]
+    from datetime import timedelta
+
+    from checks.engine import NightWorker
+    from nattillsyn import clock
+
+    heads = tmp_path / "heads.jsonl"
+    settings.AUDIT_HEAD_EXPORT_PATH = str(heads)
+    worker = NightWorker("t")
+    now = clock.now()
+    assert worker.export_audit_head(now) == 1
+    assert worker.export_audit_head(now + timedelta(minutes=59)) == 0
+    assert worker.export_audit_head(now + timedelta(minutes=61)) == 1
+    assert len(heads.read_text().splitlines()) == 2
