@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django import forms
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -24,6 +25,7 @@ PAGE = 500
 
 class LogFilterForm(forms.Form):
     person = forms.ModelChoiceField(label=_("Person"), queryset=Person.objects.none(), required=False)
+    user = forms.ModelChoiceField(label=_("User"), queryset=get_user_model().objects.none(), required=False)
     date_from = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     date_to = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     action = forms.ChoiceField(label=_("Action"), required=False, choices=[("", "—"), *AuditAction.choices])
@@ -34,6 +36,12 @@ class LogFilterForm(forms.Form):
         assert isinstance(person_field, forms.ModelChoiceField)
         person_field.queryset = Person.objects.filter(tenant_id__in=tenant_ids)
         person_field.error_messages["invalid_choice"] = _("Unknown person: choose one from the list.")
+        user_field = self.fields["user"]
+        assert isinstance(user_field, forms.ModelChoiceField)
+        user_field.queryset = (
+            get_user_model().objects.filter(memberships__tenant_id__in=tenant_ids).distinct().order_by("username")
+        )
+        user_field.error_messages["invalid_choice"] = _("Unknown user: choose one from the list.")
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -52,6 +60,8 @@ def audit_log(request: HttpRequest) -> HttpResponse:
         data = form.cleaned_data
         if data["person"]:
             entries = entries.filter(person=data["person"])
+        if data["user"]:
+            entries = entries.filter(actor=data["user"])
         if data["date_from"]:
             start = datetime.combine(data["date_from"], datetime.min.time()).replace(tzinfo=clock.STOCKHOLM)
             entries = entries.filter(at__gte=start)
@@ -77,32 +87,88 @@ def audit_log(request: HttpRequest) -> HttpResponse:
 VIEW_ACTIONS = (AuditAction.CHECK_OPENED, AuditAction.CAMERA_VIEW, AuditAction.GRANT_REFUSED)
 
 
+EXTRACT_COLUMNS = [
+    _("Time (Swedish time)"),
+    _("Who"),
+    _("What"),
+    _("Duration (s)"),
+    _("Outcome or reason"),
+    _("Municipality"),
+]
+
+
+def extract_rows(person: Person) -> list[list[str]]:
+    """Who has looked at this person and when: every camera view, grant and refusal."""
+    entries = AuditEntry.objects.filter(person=person, action__in=VIEW_ACTIONS).select_related("tenant").order_by("at")
+    return [
+        [
+            entry.at.astimezone(clock.STOCKHOLM).strftime("%Y-%m-%d %H:%M:%S"),
+            entry.actor_name or str(_("system")),
+            str(entry.get_action_display()),
+            "" if entry.duration_s is None else f"{entry.duration_s:.1f}",
+            str(entry.detail.get("end_reason") or entry.detail.get("reason") or entry.detail.get("purpose") or ""),
+            entry.tenant.name if entry.tenant else "",
+        ]
+        for entry in entries
+    ]
+
+
+def _extract_read(request: HttpRequest, person: Person, kind: str, rows: int) -> None:
+    record(
+        actor=request.user,
+        action=AuditAction.AUDIT_LOG_READ,
+        tenant=person.tenant_id,
+        person=person,
+        detail={"extract": kind, "rows": rows},
+    )
+
+
 @login_required
 def person_extract_csv(request: HttpRequest, person_id: int) -> HttpResponse:
     """Who has looked at this person, and when: what a person or their representative may ask for."""
     from people.access import get_person_for_user
 
     person = get_person_for_user(request, person_id, Role.AUDITOR)
-    entries = AuditEntry.objects.filter(person=person, action__in=VIEW_ACTIONS).select_related("tenant").order_by("at")
+    rows = extract_rows(person)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="logg-{person.id}.csv"'
     writer = csv.writer(response)
-    writer.writerow(["tid (Europe/Stockholm)", "vem", "händelse", "varaktighet (s)", "kommun"])
-    for entry in entries:
-        writer.writerow(
-            [
-                entry.at.astimezone(clock.STOCKHOLM).strftime("%Y-%m-%d %H:%M:%S"),
-                entry.actor_name or "system",
-                entry.get_action_display(),
-                "" if entry.duration_s is None else f"{entry.duration_s:.1f}",
-                entry.tenant.name if entry.tenant else "",
-            ]
-        )
-    record(
-        actor=request.user,
-        action=AuditAction.AUDIT_LOG_READ,
-        tenant=person.tenant_id,
-        person=person,
-        detail={"extract": "csv", "rows": len(entries)},
+    writer.writerow([str(column) for column in EXTRACT_COLUMNS])
+    writer.writerows(rows)
+    _extract_read(request, person, "csv", len(rows))
+    return response
+
+
+@login_required
+def person_extract_pdf(request: HttpRequest, person_id: int) -> HttpResponse:
+    """The same extract as a readable document, to hand to the person or their representative."""
+    from fpdf.enums import XPos, YPos
+
+    from people.access import get_person_for_user
+    from reports.pdf import ReportPDF, text
+    from reports.tables import Table
+
+    person = get_person_for_user(request, person_id, Role.AUDITOR)
+    rows = extract_rows(person)
+    created = clock.now().astimezone(clock.STOCKHOLM).strftime("%Y-%m-%d %H:%M")
+    pdf = ReportPDF(f"{person.tenant.name} - {_('Extract from the camera supervision log')}")
+    pdf.set_title(text(f"{_('Extract from the camera supervision log')}: {person.name}"))
+    pdf.set_creator("Nattillsyn")
+    pdf.add_page()
+    pdf.set_font("Helvetica", "B", 16)
+    pdf.cell(0, 9, text(f"{_('Who has looked at')} {person.name}"), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.set_font("Helvetica", "", 10)
+    for line in (
+        _("Every time the night camera was opened for this person, by whom and for how long."),
+        _("Nothing is recorded: no pictures are kept, only these entries of the audit log."),
+        f"{person.tenant.name} · {_('Created')} {created} · {_('by')} {request.user.get_username()}",
+    ):
+        pdf.cell(0, 5.5, text(line), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.table_of(
+        Table(slug="views", title=str(_("Camera views")), columns=[str(c) for c in EXTRACT_COLUMNS], rows=rows),  # type: ignore[arg-type]
+        widths=(40, 40, 70, 25, 50, 48),
     )
+    response = HttpResponse(bytes(pdf.output()), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="logg-{person.id}.pdf"'
+    _extract_read(request, person, "pdf", len(rows))
     return response

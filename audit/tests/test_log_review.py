@@ -50,11 +50,37 @@ def test_the_person_extract_lists_who_opened_the_camera(client: Client, home: Mu
     client.force_login(home.user(Role.AUDITOR))
     response = client.get(f"/audit/persons/{viewed_person.id}/extract.csv")
     rows = list(csv.reader(io.StringIO(response.content.decode())))
-    assert rows[0][1] == "vem"
+    assert rows[0][1] == "Vem"
     assert any(row[1] == "nattby-operator" and row[0].startswith("2026-11-23 23:00") for row in rows[1:])
+
+
+def test_the_person_extract_is_also_a_readable_pdf(client: Client, home: Municipality, viewed_person) -> None:
+    from audit.models import AuditAction, AuditEntry
+
+    client.force_login(home.user(Role.AUDITOR))
+    response = client.get(f"/audit/persons/{viewed_person.id}/extract.pdf")
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    assert response.content.startswith(b"%PDF") and len(response.content) > 1000
+    assert AuditEntry.objects.filter(
+        action=AuditAction.AUDIT_LOG_READ, person=viewed_person, detail__extract="pdf"
+    ).exists()
+    client.force_login(home.user(Role.OPERATOR))
+    assert client.get(f"/audit/persons/{viewed_person.id}/extract.pdf").status_code == 403
 
 
 def test_only_auditors_read_the_log(client: Client, home: Municipality, viewed_person) -> None:
     client.force_login(home.user(Role.OPERATOR))
     assert client.get("/audit/").status_code == 403
     assert client.get(f"/audit/persons/{viewed_person.id}/extract.csv").status_code == 403
+
+
+def test_the_auditor_filters_by_user_and_action(client: Client, home: Municipality, viewed_person) -> None:
+    client.force_login(home.user(Role.AUDITOR))
+    operator = home.user(Role.OPERATOR)
+    page = client.get("/audit/", {"user": operator.id, "action": "check_opened"}).content.decode()
+    assert page.count('data-testid="audit-entry" data-action="check_opened"') >= 1
+    assert page.count('data-testid="audit-entry"') == page.count('data-action="check_opened"')
+    other = client.get("/audit/", {"user": home.user(Role.PLANNER).id, "action": "check_opened"}).content.decode()
+    assert 'data-testid="audit-entry"' not in other  # the planner opened no camera
+    unknown = client.get("/audit/", {"user": 999_999}).content.decode()
+    assert 'data-testid="field-error-user"' in unknown
