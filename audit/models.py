@@ -45,6 +45,7 @@ class AuditAction(models.TextChoices):
     NIGHT_RECONCILED = "night_reconciled", _("Night reconciled")
     BENEFIT_PARAMETERS_CHANGED = "benefit_parameters_changed", _("Benefit parameters changed")
     AUDIT_RETENTION = "audit_retention", _("Audit entries past their retention removed")
+    ACCESS_REVIEWED = "access_reviewed", _("Access reviewed (log review)")
 
 
 class AppendOnlyQuerySet(models.QuerySet["AuditEntry"]):
@@ -105,3 +106,19 @@ class AuditChainAnchor(models.Model):
     last_removed_hash = models.CharField(max_length=64)
     last_removed_id = models.BigIntegerField()
     removed = models.PositiveBigIntegerField(default=0)  # in all, over every run
+
+
+class ReviewVerdict(models.TextChoices):
+    OK = "ok", _("Justified")
+    FOLLOW_UP = "follow_up", _("Needs follow-up")
+
+
+class AccessReview(models.Model):
+    """The auditor's review of one sampled access (loggkontroll)."""
+
+    entry = models.ForeignKey(AuditEntry, on_delete=models.PROTECT, related_name="reviews")
+    tenant = models.ForeignKey("accounts.Tenant", on_delete=models.PROTECT)
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    reviewed_at = models.DateTimeField()
+    verdict = models.CharField(_("verdict"), max_length=20, choices=ReviewVerdict.choices)
+    note = models.CharField(_("note"), max_length=500, blank=True)

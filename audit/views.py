@@ -3,21 +3,29 @@
 from __future__ import annotations
 
 import csv
+import secrets
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from django import forms
+from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
 
 from accounts.access import require_role
 from accounts.models import Role
-from audit.models import AuditAction, AuditEntry
+from audit.actions import review_access
+from audit.models import AccessReview, AuditAction, AuditEntry, ReviewVerdict
 from audit.records import record
+from audit.review import Flag, sample_accesses, unusual_accesses
 from nattillsyn import clock
+from people.actions import ActionRefused
 from people.models import Person
 
 PAGE = 500
@@ -172,3 +180,105 @@ def person_extract_pdf(request: HttpRequest, person_id: int) -> HttpResponse:
     response["Content-Disposition"] = f'attachment; filename="logg-{person.id}.pdf"'
     _extract_read(request, person, "pdf", len(rows))
     return response
+
+
+class PeriodForm(forms.Form):
+    date_from = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(label=_("To"), widget=forms.DateInput(attrs={"type": "date"}))
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("date_from") and data.get("date_to") and data["date_to"] < data["date_from"]:
+            self.add_error("date_to", _("The period must end after it starts."))
+        return data
+
+    def bounds(self) -> tuple[datetime, datetime]:
+        start = datetime.combine(self.cleaned_data["date_from"], datetime.min.time()).replace(tzinfo=clock.STOCKHOLM)
+        end = datetime.combine(self.cleaned_data["date_to"], datetime.min.time()).replace(tzinfo=clock.STOCKHOLM)
+        return start, end + timedelta(days=1)
+
+
+class SampleForm(PeriodForm):
+    count = forms.IntegerField(label=_("How many"), min_value=1, max_value=100, initial=10)
+    seed = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+
+class ReviewForm(forms.Form):
+    verdict = forms.ChoiceField(label=_("Verdict"), choices=ReviewVerdict.choices, widget=forms.RadioSelect)
+    note = forms.CharField(label=_("Note"), max_length=500, required=False)
+
+
+def _last_week() -> dict[str, str]:
+    today = clock.now().astimezone(clock.STOCKHOLM).date()
+    return {"date_from": str(today - timedelta(days=7)), "date_to": str(today)}
+
+
+@login_required
+def access_sample(request: HttpRequest) -> HttpResponse:
+    """A random sample of camera views of a period to review, reproducible from its URL."""
+    tenant_ids = require_role(request.user, Role.AUDITOR)
+    query = request.GET.copy() if request.GET else _last_week()
+    if not query.get("seed"):
+        query["seed"] = str(secrets.randbelow(1_000_000))
+        if "count" not in query:
+            query["count"] = "10"
+        return redirect(f"{request.path}?{urlencode(query)}")
+    form = SampleForm(query)
+    entries: list[AuditEntry] = []
+    if form.is_valid():
+        start, end = form.bounds()
+        entries = sample_accesses(tenant_ids, start, end, form.cleaned_data["count"], form.cleaned_data["seed"] or 0)
+        record(
+            actor=request.user,
+            action=AuditAction.AUDIT_LOG_READ,
+            tenant=min(tenant_ids),
+            detail={"sample": request.GET.urlencode()[:300], "entries": len(entries)},
+        )
+    reviews = {review.entry_id: review for review in AccessReview.objects.filter(entry__in=entries)}
+    rows = [(entry, reviews.get(entry.id)) for entry in entries]
+    return render(
+        request,
+        "audit/sample.html",
+        {"form": form, "rows": rows, "review_form": ReviewForm(), "back": request.get_full_path()},
+    )
+
+
+@login_required
+@require_POST
+def review_entry(request: HttpRequest, entry_id: int) -> HttpResponse:
+    tenant_ids = require_role(request.user, Role.AUDITOR)
+    entry = AuditEntry.objects.filter(id=entry_id, tenant_id__in=tenant_ids).first()
+    if entry is None:
+        raise Http404
+    form = ReviewForm(request.POST)
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}) or not back.startswith("/audit/"):
+        back = "/audit/review/"
+    if not form.is_valid():
+        messages.error(request, _("Choose a verdict for the access."))
+        return redirect(back)
+    try:
+        review_access(entry, actor=request.user, verdict=form.cleaned_data["verdict"], note=form.cleaned_data["note"])
+    except ActionRefused as refusal:
+        messages.error(request, str(refusal))
+    else:
+        messages.success(request, _("The review is recorded."))
+    return redirect(back)
+
+
+@login_required
+def access_flags(request: HttpRequest) -> HttpResponse:
+    """Accesses that look unusual in a period: long views, many persons at once, attempts outside the rules."""
+    tenant_ids = require_role(request.user, Role.AUDITOR)
+    form = PeriodForm(request.GET or _last_week())
+    flags: list[Flag] = []
+    if form.is_valid():
+        start, end = form.bounds()
+        flags = unusual_accesses(tenant_ids, start, end)
+        record(
+            actor=request.user,
+            action=AuditAction.AUDIT_LOG_READ,
+            tenant=min(tenant_ids),
+            detail={"flags": request.GET.urlencode()[:300], "found": len(flags)},
+        )
+    return render(request, "audit/flags.html", {"form": form, "flags": flags})

@@ -165,6 +165,9 @@ CAMERA_CREDENTIALS_KEY = env_str(
 # How long audit entries are kept (default 5 years); `manage.py enforce_audit_retention`
 # and the worker, once a day, remove older ones, keeping the chain verifiable.
 AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 1826)
+# Log review: a user opening cameras of more than this many persons within the window is flagged.
+AUDIT_FLAG_MANY_PERSONS = env_int("AUDIT_FLAG_MANY_PERSONS", 15)
+AUDIT_FLAG_WINDOW_MIN = env_int("AUDIT_FLAG_WINDOW_MIN", 10)
 # Where the worker appends the audit chain's head every hour (export_audit_head); empty: not.
 AUDIT_HEAD_EXPORT_PATH = env_str("AUDIT_HEAD_EXPORT_PATH", "")
 AUDIT_CHAIN_KEY = env_str("NATTILLSYN_AUDIT_KEY", "demo-audit-key-change-me" if DEMO_MODE else "")

@@ -81,6 +81,7 @@ def home_world(home: Municipality, fake_clock: FakeClock) -> dict[str, int]:
         "consent_id": person.consents.get().id,
         "tenant_id": home.tenant.id,
         "user_id": home.user(Role.OPERATOR).id,
+        "entry_id": AuditEntry.objects.filter(tenant=home.tenant).order_by("-id").values_list("id", flat=True).first(),
     }
 
 
