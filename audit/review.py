@@ -56,8 +56,8 @@ def unusual_accesses(tenant_ids: set[int], start: datetime, end: datetime) -> li
     window = timedelta(minutes=settings.AUDIT_FLAG_WINDOW_MIN)
     opened = entries.filter(action=AuditAction.CHECK_OPENED, person__isnull=False).order_by("actor_name", "at")
     by_actor: dict[str, list[tuple[datetime, int, int]]] = defaultdict(list)
-    for entry in opened.values("actor_name", "at", "person_id", "id"):
-        by_actor[entry["actor_name"]].append((entry["at"], entry["person_id"], entry["id"]))
+    for actor_name, at, person_id, entry_id in opened.values_list("actor_name", "at", "person_id", "id"):
+        by_actor[actor_name].append((at, person_id, entry_id))
     for actor_name, opens in by_actor.items():
         first = 0
         flagged_until: datetime | None = None
