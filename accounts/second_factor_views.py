@@ -22,6 +22,7 @@ from accounts.second_factor import (
     start_enrolment,
     verify_code,
 )
+from accounts.webauthn import keys_of
 from nattillsyn import clock
 
 MAX_CODE_FAILURES = 5
@@ -34,12 +35,17 @@ def _next_url(request: HttpRequest) -> str:
     return "/"
 
 
+def complete_login(request: HttpRequest) -> None:
+    """The second factor is verified (a code or a security key): the login is complete."""
+    request.session.cycle_key()  # a new session id once fully logged in
+    request.session[SESSION_KEY] = clock.now().timestamp()
+    request.session.pop("second_factor_failures", None)
+
+
 def _check_code(request: HttpRequest, form: CodeForm, device: object) -> HttpResponse | None:
     """Accept the code and finish the login, or count the failure."""
     if verify_code(device, form.cleaned_data["code"], ip=request.META.get("REMOTE_ADDR")):  # type: ignore[arg-type]
-        request.session.cycle_key()  # a new session id once fully logged in
-        request.session[SESSION_KEY] = clock.now().timestamp()
-        request.session.pop("second_factor_failures", None)
+        complete_login(request)
         return redirect(_next_url(request))
     failures = request.session.get("second_factor_failures", 0) + 1
     request.session["second_factor_failures"] = failures
@@ -62,7 +68,10 @@ def verify(request: HttpRequest) -> HttpResponse:
         done = _check_code(request, form, device)
         if done is not None:
             return done
-    return render(request, "accounts/second_factor.html", {"form": form, "next": _next_url(request)})
+    has_key = keys_of(request.user).exists()
+    return render(
+        request, "accounts/second_factor.html", {"form": form, "next": _next_url(request), "has_key": has_key}
+    )
 
 
 @login_required

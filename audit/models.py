@@ -15,6 +15,7 @@ class AuditAction(models.TextChoices):
     SECOND_FACTOR_ENROLLED = "second_factor_enrolled", _("Authenticator app registered")
     SECOND_FACTOR_VERIFIED = "second_factor_verified", _("Second factor verified")
     SECOND_FACTOR_FAILED = "second_factor_failed", _("Wrong second-factor code")
+    SECOND_FACTOR_REMOVED = "second_factor_removed", _("Security key removed")
     SESSION_EXPIRED = "session_expired", _("Session ended (idle or too long)")
     PERSON_CHANGED = "person_changed", _("Person registered or changed")
     DECISION_CHANGED = "decision_changed", _("Decision registered or changed")

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from accounts import second_factor_views
+from accounts import second_factor_views, webauthn_views
 from accounts.forms import ThrottledAuthenticationForm
 from cameras import internal_views
 from console.views import home
@@ -18,6 +18,12 @@ urlpatterns = [
     ),
     path("mfa/", second_factor_views.verify, name="second-factor"),
     path("mfa/setup/", second_factor_views.setup, name="second-factor-setup"),
+    path("mfa/keys/", webauthn_views.keys, name="security-keys"),
+    path("mfa/keys/options", webauthn_views.registration_options, name="security-key-options"),
+    path("mfa/keys/register", webauthn_views.register, name="security-key-register"),
+    path("mfa/keys/<int:key_id>/remove", webauthn_views.remove, name="security-key-remove"),
+    path("mfa/key/options", webauthn_views.authentication_options, name="security-key-login-options"),
+    path("mfa/key/verify", webauthn_views.authenticate, name="security-key-verify"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("console/", include("console.urls")),

@@ -15,12 +15,13 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from accounts.models import Role
+from accounts.models import Role, WebAuthnCredential
 from audit.models import AuditEntry
 from cameras.actions import open_training_view, save_camera
 from checks import actions
 from checks.engine import NightWorker
 from checks.models import Alarm, Attempt, Check, Escalation, Outcome
+from nattillsyn import clock
 from nattillsyn.clock import FakeClock
 from nattillsyn.testing import TEST_PERSONNUMMER, Municipality, SecondFactorClient, at_stockholm, make_person
 
@@ -81,6 +82,9 @@ def home_world(home: Municipality, fake_clock: FakeClock) -> dict[str, int]:
         "consent_id": person.consents.get().id,
         "tenant_id": home.tenant.id,
         "user_id": home.user(Role.OPERATOR).id,
+        "key_id": WebAuthnCredential.objects.create(
+            user=operator, name="Nyckel", credential_id="a2V5", public_key=b"k", created_at=clock.now()
+        ).id,
         "entry_id": AuditEntry.objects.filter(tenant=home.tenant).order_by("-id").values_list("id", flat=True).first(),
     }
 
