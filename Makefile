@@ -47,6 +47,7 @@ bench: deps
 	$(PY) benchmarks/scale_plan.py --quick
 	$(PY) benchmarks/chaos_night.py --quick
 	$(PY) benchmarks/load_web.py --quick
+	$(PY) benchmarks/live_view.py --quick
 
 messages:
 	$(PY) manage.py makemessages -l sv -l en --ignore=.venv --ignore=simcam --ignore=gateway --ignore=benchmarks
