@@ -151,15 +151,28 @@ def verify_key(request: HttpRequest, credential: dict[str, Any]) -> bool:
     """Check an assertion from one of the user's own keys; audited either way."""
     rp_id, origin = relying_party(request)
     ip = request.META.get("REMOTE_ADDR")
+
+    def refused(problem: str) -> bool:
+        record(
+            actor=request.user,
+            action=AuditAction.SECOND_FACTOR_FAILED,
+            ip=ip,
+            detail={"kind": "webauthn", "problem": problem},
+        )
+        return False
+
     try:
         challenge = _take_challenge(request, AUTHENTICATION)
-        key = (
-            WebAuthnCredential.objects.select_for_update()
-            .filter(user_id=keys_owner_id(request.user), credential_id=str(credential.get("id", "")))
-            .first()
-        )
-        if key is None:
-            raise ActionRefused(_("This security key is not registered to you."))
+    except ActionRefused:
+        return refused("no_challenge")
+    key = (
+        WebAuthnCredential.objects.select_for_update()
+        .filter(user_id=keys_owner_id(request.user), credential_id=str(credential.get("id", "")))
+        .first()
+    )
+    if key is None:
+        return refused("not_the_users_key")
+    try:
         verified = verify_authentication_response(
             credential=json.dumps(credential),
             expected_challenge=challenge,
@@ -168,14 +181,8 @@ def verify_key(request: HttpRequest, credential: dict[str, Any]) -> bool:
             credential_public_key=bytes(key.public_key),
             credential_current_sign_count=key.sign_count,
         )
-    except (ActionRefused, WebAuthnException, ValueError, KeyError, TypeError) as exc:
-        record(
-            actor=request.user,
-            action=AuditAction.SECOND_FACTOR_FAILED,
-            ip=ip,
-            detail={"kind": "webauthn", "problem": str(exc)[:200]},
-        )
-        return False
+    except (WebAuthnException, ValueError, KeyError, TypeError) as exc:
+        return refused(f"{type(exc).__name__}: {exc}"[:200])
     key.sign_count = verified.new_sign_count
     key.last_used_at = clock.now()
     key.save(update_fields=["sign_count", "last_used_at"])

@@ -80,7 +80,7 @@ def test_a_key_of_another_user_does_not_log_in(home: Municipality) -> None:
     assert response.status_code == 403 and SESSION_KEY not in client.session
     assert client.get("/console/").status_code == 302  # still only half logged in
     failed = AuditEntry.objects.get(action=AuditAction.SECOND_FACTOR_FAILED)
-    assert failed.actor == home.user(Role.OPERATOR) and "not registered to you" in failed.detail["problem"]
+    assert failed.actor == home.user(Role.OPERATOR) and failed.detail["problem"] == "not_the_users_key"
 
 
 def test_an_assertion_without_a_challenge_is_refused(home: Municipality) -> None:
@@ -90,6 +90,7 @@ def test_an_assertion_without_a_challenge_is_refused(home: Municipality) -> None
     client = password_only(home)
     response = post_json(client, "/mfa/key/verify", {"credential": {"id": "bWluYQ", "response": {}}})
     assert response.status_code == 403 and SESSION_KEY not in client.session
+    assert AuditEntry.objects.get(action=AuditAction.SECOND_FACTOR_FAILED).detail["problem"] == "no_challenge"
 
 
 def test_nobody_removes_another_users_key(client: Client, home: Municipality) -> None:
