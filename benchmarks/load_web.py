@@ -15,8 +15,9 @@ clock), and runs, on loopback only:
     (mostly seen OK) and goes back to the console;
   * a patrol polls its page, acknowledges open escalations and records results.
   Each starts at a random moment within their first poll interval (sixty people do not
-  open their pages in the same millisecond). Everyone works at a person's pace by default (the console polled every 10 s as htmx
-  does, the patrol page every 15 s, a look of 30 s); ``--pace 5`` works five times faster.
+  open their pages in the same millisecond). Everyone works at a person's pace by default
+  (the console polled every 10 s as htmx does, the patrol page every 15 s, a look of
+  30 s); ``--pace 5`` works five times faster.
 
 Reports, for the working period after everyone has logged in: requests per second,
 p50/p99 latency and errors (any status ≥ 400, a refused login, or a failed connection),
