@@ -15,8 +15,8 @@ from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from accounts.models import Tenant
-from accounts.networks import address_allowed
-from audit.models import AuditAction
+from accounts.networks import address_allowed, parse_networks
+from audit.models import AuditAction, AuditEntry
 from audit.records import record
 from cameras import gateway_client
 from cameras.credentials import encrypt_password, stream_url_with_credentials
@@ -222,6 +222,30 @@ def grant_token(grant: ViewGrant) -> str:
     )
 
 
+@audited_refusals
+def grant_token_for_viewer(grant: ViewGrant, *, actor: Any, ip: str | None) -> str:
+    """The signed grant for the operator's browser. The page that carries it can be
+    loaded again while the grant is unused, from another network or with a stolen
+    session, so the municipality's networks are asked again here, not only at the click."""
+    refuse_outside_networks(grant.tenant, actor=actor, person=grant.person_id, obj=grant, ip=ip)
+    return grant_token(grant)
+
+
+def issuing_ip(grant: ViewGrant) -> str | None:
+    """The address the grant was issued to, as its CHECK_OPENED audit entry holds it."""
+    return (
+        AuditEntry.objects.filter(
+            tenant_id=grant.tenant_id,
+            at__gte=grant.issued_at,
+            action=AuditAction.CHECK_OPENED,
+            object_type=ViewGrant.__name__,
+            object_id=str(grant.pk),
+        )
+        .values_list("ip", flat=True)
+        .first()
+    )
+
+
 def grant_refusal(grant: ViewGrant, now: datetime) -> str | None:
     """Is this grant still good for starting a view? Asked when the gateway redeems it."""
     from checks.rules import camera_view_startable
@@ -289,6 +313,14 @@ def redeem_grant(gid: str, *, gateway: str) -> tuple[ViewGrant | None, str | Non
         return grant, "already_used"
     now = clock.now()
     refusal = grant_refusal(grant, now)
+    ip = None
+    if refusal is None and parse_networks(grant.tenant.camera_networks):
+        # The gateway does not report the viewer's address (docs/GATEWAY_PROTOCOL.md), so
+        # the grant is bound to the address it was issued to, and that must still be
+        # inside the municipality's networks now (they may have been narrowed since).
+        ip = issuing_ip(grant)
+        if not address_allowed(grant.tenant.camera_networks, ip):
+            refusal = "network_not_allowed"
     if refusal is not None:
         record(
             actor=None,
@@ -296,6 +328,7 @@ def redeem_grant(gid: str, *, gateway: str) -> tuple[ViewGrant | None, str | Non
             tenant=grant.tenant_id,
             person=grant.person_id,
             obj=grant,
+            ip=ip,
             detail={"reason": refusal, "operator": grant.operator_id, "gateway": gateway},
         )
         return grant, refusal

@@ -16,6 +16,7 @@ from cameras.access import get_camera_for_user
 from cameras.drivers import driver_for
 from cameras.forms import CameraForm, InstallationTestForm
 from cameras.models import Camera
+from nattillsyn.net import client_ip
 from people.actions import ActionRefused
 
 READERS = (Role.INSTALLER, Role.PLANNER, Role.SHIFT_LEAD, Role.ADMINISTRATOR)
@@ -108,7 +109,7 @@ def installation_view(request: HttpRequest, camera_id: int) -> HttpResponse:
             camera,
             actor=request.user,
             consent_given_by=request.POST.get("consent_given_by", ""),
-            ip=request.META.get("REMOTE_ADDR"),
+            ip=client_ip(request),
         )
     except ActionRefused as refusal:
         messages.error(request, str(refusal))

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 from accounts.access import require_role, roles_for
 from accounts.models import Role, Tenant
 from cameras.access import get_camera_for_user
-from cameras.actions import grant_token, open_training_view
+from cameras.actions import AccessRefused, grant_token_for_viewer, open_training_view
 from cameras.models import Camera, GrantPurpose, ViewGrant
 from checks import actions
 from checks.access import (
@@ -41,6 +41,7 @@ from checks.models import (
 from checks.nights import night_of
 from checks.rules import EARLY_OPEN
 from nattillsyn import clock
+from nattillsyn.net import client_ip
 from people.actions import ActionRefused
 
 CONSOLE_STATES = (CheckState.PLANNED, CheckState.DUE, CheckState.RETRY_WAIT, CheckState.IN_PROGRESS)
@@ -48,10 +49,6 @@ CONSOLE_HORIZON = timedelta(hours=3)
 CONSOLE_NOW_LIMIT = 50
 CONSOLE_NEXT_LIMIT = 10
 WORKER_SILENT_AFTER = timedelta(minutes=2)
-
-
-def client_ip(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR")
 
 
 @login_required
@@ -187,7 +184,7 @@ def attempt_view(request: HttpRequest, attempt_id: int) -> HttpResponse:
     if grant is not None and not attempt.outcome and grant.redeemed_at is None and grant.revoked_at is None:
         # The token is signed again from the stored grant, so reloading the page before
         # pressing "view" still works; it stays single use at the gateway.
-        token = grant_token(grant)
+        token = _token_for_this_browser(request, grant)
     return render(
         request,
         "console/attempt.html",
@@ -202,6 +199,14 @@ def attempt_view(request: HttpRequest, attempt_id: int) -> HttpResponse:
             "agreement": getattr(attempt.night_check.person, "agreement", None),
         },
     )
+
+
+def _token_for_this_browser(request: HttpRequest, grant: ViewGrant) -> str | None:
+    try:
+        return grant_token_for_viewer(grant, actor=request.user, ip=client_ip(request))
+    except AccessRefused as refusal:
+        messages.error(request, str(refusal))
+        return None
 
 
 @login_required
@@ -250,7 +255,7 @@ def grant_view(request: HttpRequest, gid: str) -> HttpResponse:
             tenant_id__in=tenant_ids,
             purpose__in=(GrantPurpose.TRAINING, GrantPurpose.INSTALL_TEST),
         )
-        .select_related("camera")
+        .select_related("camera", "tenant")
         .first()
     )
     if grant is None:
@@ -261,7 +266,7 @@ def grant_view(request: HttpRequest, gid: str) -> HttpResponse:
         "console/grant_view.html",
         {
             "grant": grant,
-            "token": grant_token(grant) if usable else None,
+            "token": _token_for_this_browser(request, grant) if usable else None,
             "gateway_url": settings.GATEWAY_URL,
         },
     )

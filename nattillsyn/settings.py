@@ -137,6 +137,13 @@ CSRF_COOKIE_HTTPONLY = False  # htmx reads it to send X-CSRFToken
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Reverse proxies in front of the web process that append to X-Forwarded-For
+# (nattillsyn/net.py). 0: the socket's peer is the client and the header is ignored, as
+# it must be when the web process can be reached directly; a too-high count would let
+# a client choose its own address, and so pass a municipality's camera network rule.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+if not 0 <= TRUSTED_PROXY_COUNT <= 5:
+    raise ConfigError(f"TRUSTED_PROXY_COUNT={TRUSTED_PROXY_COUNT}: use the number of proxies in front, 0 to 5")
 if not DEMO_MODE:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
