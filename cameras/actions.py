@@ -146,7 +146,8 @@ def grant_limits(now: datetime, view_s: int, window_end: datetime | None) -> Gra
     view_s = min(view_s, settings.MAX_VIEW_HARD_LIMIT_S)
     start_by = now + timedelta(seconds=settings.GRANT_START_WINDOW_S)
     latest_end = start_by + timedelta(seconds=view_s + 5)
-    return GrantLimits(start_by, min(latest_end, window_end) if window_end else latest_end, view_s)
+    hard_end = min(latest_end, window_end) if window_end else latest_end
+    return GrantLimits(min(start_by, hard_end), hard_end, view_s)
 
 
 @transaction.atomic
@@ -281,7 +282,8 @@ def open_training_view(camera: Camera, *, actor: Any, ip: str | None = None) -> 
 def open_installation_view(camera: Camera, *, actor: Any, consent_given_by: str, ip: str | None = None) -> ViewGrant:
     """A test with picture, allowed only on site at installation or service, with the
     person's consent to this very test recorded at that moment."""
-    if camera.person_id is None:
+    person = camera.person
+    if person is None:
         raise ActionRefused(_("Assign the camera to a person before the installation test."))
     if not consent_given_by.strip():
         raise ActionRefused(_("Record who gave consent to this test with picture, now."))
@@ -294,7 +296,20 @@ def open_installation_view(camera: Camera, *, actor: Any, consent_given_by: str,
         ip=ip,
         detail={"consent_given_by": consent_given_by.strip()[:200]},
     )
-    grant, _token = issue_grant(camera, actor=actor, purpose=GrantPurpose.INSTALL_TEST, person=camera.person, ip=ip)
+    from checks.rules import camera_allowed_until
+
+    # The view ends when the registered consent does (a trial period at midnight).
+    # Without one now, the grant is refused at redeem ("no_valid_consent").
+    now = clock.now()
+    consent_ends = camera_allowed_until(person, now, needs_decision=False)
+    grant, _token = issue_grant(
+        camera,
+        actor=actor,
+        purpose=GrantPurpose.INSTALL_TEST,
+        person=person,
+        hard_end=consent_ends if consent_ends != now else None,
+        ip=ip,
+    )
     return grant
 
 

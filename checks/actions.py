@@ -41,7 +41,7 @@ from checks.models import (
     Outcome,
 )
 from checks.nights import night_bounds, scheduled_instant
-from checks.rules import camera_allowed_for_person, camera_check_openable
+from checks.rules import camera_allowed_for_person, camera_check_openable, camera_check_view_ends_by
 from nattillsyn import clock
 from people.actions import ActionRefused
 from people.models import Absence, Consent, Decision, Person
@@ -572,7 +572,7 @@ def open_check(check: Check, *, actor: Any, ip: str | None = None) -> tuple[Atte
         purpose=GrantPurpose.CHECK,
         person=check.person,
         attempt=attempt,
-        hard_end=check.window_ends_at,
+        hard_end=camera_check_view_ends_by(check, now),
         ip=ip,
     )
     return attempt, token

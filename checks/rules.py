@@ -8,9 +8,11 @@ withdrawn, check closed) still stops the view.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from collections.abc import Iterable
+from datetime import date, datetime, time, timedelta
 
 from checks.models import Check, CheckForm, CheckState
+from nattillsyn.clock import STOCKHOLM
 from people.models import Person
 
 # A camera check may be opened this long before its agreed time.
@@ -21,8 +23,6 @@ def camera_allowed_for_person(person: Person, moment: datetime) -> str | None:
     """Does this person allow camera supervision at ``moment``?"""
     if not any(consent.is_valid_at(moment) for consent in person.consents.all()):
         return "no_valid_consent"
-    from nattillsyn.clock import STOCKHOLM
-
     local = moment.astimezone(STOCKHOLM)
     if not any(decision.covers(local) for decision in person.decisions.all()):
         return "no_valid_decision"
@@ -60,3 +60,56 @@ def camera_view_startable(check: Check, moment: datetime) -> str | None:
     if check.window_ends_at is not None and moment >= check.window_ends_at:
         return "outside_check_window"
     return camera_allowed_for_person(check.person, moment)
+
+
+def camera_allowed_until(person: Person, moment: datetime, *, needs_decision: bool = True) -> datetime | None:
+    """Until when the person's consents (and decisions) allow the camera, counted on
+    from ``moment``: ``moment`` itself if they do not then, None if nothing registered
+    ends it. A view started at ``moment`` must end by then: a trial period or a
+    decision ends at midnight without anyone revoking the view that is running."""
+    consents = [
+        (consent.given_at, _earliest(consent.withdrawn_at, _day_after(consent.valid_until)))
+        for consent in person.consents.all()
+    ]
+    until = _covered_until(moment, consents)
+    if needs_decision:
+        decisions = [
+            (_midnight(decision.valid_from), _day_after(decision.valid_to)) for decision in person.decisions.all()
+        ]
+        until = _earliest(until, _covered_until(moment, decisions))
+    return until
+
+
+def camera_check_view_ends_by(check: Check, moment: datetime) -> datetime | None:
+    """The latest end of a view of ``check`` opened at ``moment``: the check's window
+    and the person's consent and decision, whichever ends first."""
+    return _earliest(check.window_ends_at, camera_allowed_until(check.person, moment))
+
+
+def _covered_until(moment: datetime, spans: Iterable[tuple[datetime, datetime | None]]) -> datetime | None:
+    """The end of the run of overlapping or touching ``[start, end)`` spans that holds
+    ``moment`` (``moment`` if none does; None if the run never ends)."""
+    spans = list(spans)
+    reached = moment
+    while True:
+        ends = [end for start, end in spans if start <= reached and (end is None or reached < end)]
+        if not ends:
+            return reached
+        if None in ends:
+            return None
+        reached = max(end for end in ends if end is not None)
+
+
+def _earliest(*instants: datetime | None) -> datetime | None:
+    known = [instant for instant in instants if instant is not None]
+    return min(known) if known else None
+
+
+def _midnight(day: date) -> datetime:
+    # Midnight exists on every Stockholm day: the clocks change at 02:00 and 03:00.
+    return datetime.combine(day, time(0), tzinfo=STOCKHOLM)
+
+
+def _day_after(day: date | None) -> datetime | None:
+    """The instant a last day (a trial period's, a decision's) is over."""
+    return None if day is None else _midnight(day + timedelta(days=1))

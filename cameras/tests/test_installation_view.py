@@ -55,3 +55,24 @@ def test_only_operators_open_installation_views(client: Client, home: Municipali
     assert (
         client.post(f"/cameras/{person.camera.id}/installation-view", {"consent_given_by": "Astrid"}).status_code == 403
     )
+
+
+def test_an_installation_view_ends_when_a_trial_consent_does(
+    client: Client, home: Municipality, fake_clock: FakeClock
+) -> None:
+    """Nothing revokes a running view at midnight when a trial period ends: the grant's
+    hard end must already be there."""
+    from datetime import datetime, timedelta
+
+    from nattillsyn.clock import STOCKHOLM
+
+    fake_clock.set(datetime(2026, 11, 23, 23, 59, 50, tzinfo=STOCKHOLM))
+    person = make_person(home, "Astrid", personnummer=TEST_PERSONNUMMER[0], tested=False)
+    person.consents.update(valid_until=fake_clock().astimezone(STOCKHOLM).date())
+    client.force_login(home.user(Role.OPERATOR))
+    client.post(f"/cameras/{person.camera.id}/installation-view", {"consent_given_by": "Astrid själv"})
+    grant = ViewGrant.objects.get()
+    assert grant.hard_end == datetime(2026, 11, 24, 0, 0, tzinfo=STOCKHOLM)
+    assert grant.start_by <= grant.hard_end
+    fake_clock.set(grant.hard_end + timedelta(seconds=1))
+    assert redeem_grant(str(grant.gid), gateway="gw1")[1] is not None
