@@ -12,7 +12,14 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e ".[dev]"
 	touch $(STAMP)
 
-deps: $(STAMP)
+IDP_STAMP := sso/testidp/node_modules/.installed
+
+# The identity provider the single sign-on tests log in with (panva/oidc-provider, from npm).
+$(IDP_STAMP): sso/testidp/package-lock.json
+	npm ci --prefix sso/testidp --no-audit --no-fund --loglevel=error
+	touch $(IDP_STAMP)
+
+deps: $(STAMP) $(IDP_STAMP)
 	scripts/install-system-packages
 	$(PY) manage.py compilemessages -v 0 --ignore=.venv
 

@@ -26,8 +26,9 @@ def create_user(*, actor: Any, tenant: Tenant, username: str, password: str, rol
 
 
 @transaction.atomic
-def set_roles(user: Any, *, actor: Any, tenant: Tenant, roles: list[str]) -> None:
-    """Replace the user's roles in ``tenant``; roles in other tenants are untouched."""
+def set_roles(user: Any, *, actor: Any, tenant: Tenant, roles: list[str], source: str | None = None) -> None:
+    """Replace the user's roles in ``tenant``; roles in other tenants are untouched.
+    ``source`` names the identity provider when its claims set the roles."""
     before = sorted(Membership.objects.filter(user=user, tenant=tenant).values_list("role", flat=True))
     Membership.objects.filter(user=user, tenant=tenant).exclude(role__in=roles).delete()
     for role in roles:
@@ -36,5 +37,10 @@ def set_roles(user: Any, *, actor: Any, tenant: Tenant, roles: list[str]) -> Non
         actor=actor,
         action=AuditAction.USER_CHANGED,
         tenant=tenant,
-        detail={"user": user.get_username(), "roles_before": before, "roles_after": sorted(roles)},
+        detail={
+            "user": user.get_username(),
+            "roles_before": before,
+            "roles_after": sorted(roles),
+            **({"source": source} if source else {}),
+        },
     )

@@ -16,7 +16,7 @@ from nattillsyn import clock
 
 # Reachable before the second factor: logging in and out, the second factor itself,
 # and endpoints with their own authentication.
-OPEN_PREFIXES = ("/login/", "/logout/", "/mfa/", "/static/", "/health", "/internal/", "/i18n/")
+OPEN_PREFIXES = ("/login/", "/logout/", "/mfa/", "/sso/", "/static/", "/health", "/internal/", "/i18n/")
 # Automatic refreshes (htmx polling) are not the user being active.
 POLL_HEADER = "X-Poll"
 

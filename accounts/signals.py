@@ -19,7 +19,9 @@ def _client_ip(request: Any) -> str | None:
 
 @receiver(user_logged_in)
 def audit_login(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
-    record(actor=user, action=AuditAction.LOGIN, ip=_client_ip(request))
+    # A login through an identity provider says which, and how the user logged in there.
+    detail = getattr(request, "login_detail", None)
+    record(actor=user, action=AuditAction.LOGIN, ip=_client_ip(request), detail=detail)
     reset_failures(user.get_username())
     if request is not None and hasattr(request, "session"):
         now = clock.now().timestamp()

@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "checks",
     "console",
     "reports",
+    "sso",
 ]
 
 MIDDLEWARE = [
@@ -142,6 +143,8 @@ X_FRAME_OPTIONS = "DENY"
 # it must be when the web process can be reached directly; a too-high count would let
 # a client choose its own address, and so pass a municipality's camera network rule.
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+# Single sign-on: how long to wait for an identity provider's discovery, keys and tokens.
+SSO_HTTP_TIMEOUT_S = env_int("SSO_HTTP_TIMEOUT_S", 10)
 if not 0 <= TRUSTED_PROXY_COUNT <= 5:
     raise ConfigError(f"TRUSTED_PROXY_COUNT={TRUSTED_PROXY_COUNT}: use the number of proxies in front, 0 to 5")
 if not DEMO_MODE:

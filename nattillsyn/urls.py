@@ -7,13 +7,14 @@ from accounts.forms import ThrottledAuthenticationForm
 from cameras import internal_views
 from console.views import home
 from nattillsyn.health import health
+from sso import views as sso_views
 
 urlpatterns = [
     path("", home, name="home"),
     path("health", health, name="health"),
     path(
         "login/",
-        auth_views.LoginView.as_view(template_name="login.html", authentication_form=ThrottledAuthenticationForm),
+        sso_views.LoginView.as_view(template_name="login.html", authentication_form=ThrottledAuthenticationForm),
         name="login",
     ),
     path("mfa/", second_factor_views.verify, name="second-factor"),
@@ -32,6 +33,7 @@ urlpatterns = [
     path("audit/", include("audit.urls")),
     path("municipalities/", include("accounts.urls")),
     path("reports/", include("reports.urls")),
+    path("sso/", include("sso.urls")),
     path("internal/gateway/redeem", internal_views.redeem, name="gateway-redeem"),
     path("internal/gateway/events", internal_views.events, name="gateway-events"),
     path("internal/gateway/revoked", internal_views.revoked, name="gateway-revoked"),

@@ -21,7 +21,7 @@ from nattillsyn.tests.test_tenant_walk import all_patterns, fill, home_world  # 
 pytestmark = pytest.mark.django_db
 
 TABLE = Path(__file__).resolve().parents[2] / "docs" / "ACCESS_RULES.md"
-# Paths outside the role table (and internal/, mfa/): "Not bound to a role" in the same document.
+# Paths outside the role table (and internal/, mfa/, sso/): "Not bound to a role" in the same document.
 NOT_ROLE_BOUND = ("", "health", "login/", "logout/", "i18n/setlang/", "admin/")
 REFUSED = (403, 404)
 
@@ -51,7 +51,9 @@ def test_the_table_has_every_role_and_every_url() -> None:
     assert sorted(ROLES) == sorted(Role.values)
     in_table = {path.lstrip("/") for _method, path, _allowed in ROWS}
     role_bound = {
-        route for route in all_patterns() if route not in NOT_ROLE_BOUND and not route.startswith(("internal/", "mfa/"))
+        route
+        for route in all_patterns()
+        if route not in NOT_ROLE_BOUND and not route.startswith(("internal/", "mfa/", "sso/"))
     }
     assert role_bound - in_table == set(), "URLs without a row in docs/ACCESS_RULES.md"
     assert in_table - role_bound == set(), "rows in docs/ACCESS_RULES.md for URLs that do not exist"

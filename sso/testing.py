@@ -1,0 +1,137 @@
+"""A real OpenID Connect provider for the tests: sso/testidp/idp.mjs (panva/oidc-provider)
+in its own Node.js process, and a way to log in at it as a user would."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urljoin, urlsplit
+
+import requests
+
+IDP_DIR = Path(__file__).resolve().parent / "testidp"
+CLIENT_ID = "nattillsyn"
+LOA2 = "http://id.elegnamnden.se/loa/1.0/loa2"
+LOA3 = "http://id.elegnamnden.se/loa/1.0/loa3"
+
+# The users the provider knows: a municipality's staff (SITHS card: LoA3, two factors),
+# someone who logged in with a password only, and an alarm centre's operator.
+ACCOUNTS = {
+    "anna": {
+        "password": "anna-idp-pw",
+        "claims": {"name": "Anna Andersson", "given_name": "Anna", "family_name": "Andersson",
+                   "preferred_username": "anna", "roles": ["nattillsyn-operator"], "municipality": "0180"},
+        "acr": LOA3,
+        "amr": ["sc", "pin"],
+    },
+    "bertil": {
+        "password": "bertil-idp-pw",
+        "claims": {"name": "Bertil Berg", "roles": ["nattillsyn-operator", "nattillsyn-auditor"],
+                   "municipality": "0180"},
+        "acr": LOA3,
+        "amr": ["sc", "pin"],
+    },
+    "cecilia": {
+        "password": "cecilia-idp-pw",
+        "claims": {"name": "Cecilia Ek", "roles": "nattillsyn-operator", "municipality": "0180"},
+        "acr": LOA2,
+        "amr": ["pwd"],
+    },
+    "david": {
+        "password": "david-idp-pw",
+        "claims": {"name": "David Dahl", "roles": ["ekonomi"], "municipality": "0180"},
+        "acr": LOA3,
+        "amr": ["sc", "pin"],
+    },
+    "larm": {
+        "password": "larm-idp-pw",
+        "claims": {"name": "Lars Larm", "roles": ["larmcentral-operator"], "municipality": ["1280"]},
+        "amr": ["pwd", "otp", "mfa"],
+    },
+}  # fmt: skip
+
+
+@dataclass
+class RunningIdentityProvider:
+    issuer: str
+    client_id: str
+    client_secret: str
+    process: subprocess.Popen[str]
+
+    def log_in(self, authorize_url: str, username: str, password: str, *, cancel: bool = False) -> str:
+        """Do what the user does at the provider: open its login page from the
+        authorization URL, submit the form, and follow the provider's redirects until
+        they leave it. Returns that address: the callback with code and state."""
+        browser = requests.Session()
+        url = authorize_url
+        form_seen = False
+        for _hop in range(10):
+            response = browser.get(url, allow_redirects=False, timeout=10)
+            if response.status_code == 200 and "<form" in response.text and not form_seen:
+                form_seen = True
+                action = response.text.split('action="', 1)[1].split('"', 1)[0]
+                data = {"login": username, "password": password, "action": "abort" if cancel else "login"}
+                response = browser.post(urljoin(url, action), data=data, allow_redirects=False, timeout=10)
+                if response.status_code == 200:
+                    raise PermissionError("the provider refused the password")
+            if response.status_code not in (302, 303):
+                raise RuntimeError(f"unexpected answer from the provider: {response.status_code} {response.text[:200]}")
+            url = urljoin(url, response.headers["Location"])
+            if urlsplit(url).netloc != urlsplit(self.issuer).netloc:
+                return url
+        raise RuntimeError("the provider kept redirecting")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def running_identity_provider(redirect_uris: list[str]) -> Iterator[RunningIdentityProvider]:
+    """Start the provider with a client for ``redirect_uris``; stop it afterwards."""
+    if not (IDP_DIR / "node_modules" / "oidc-provider").exists():
+        raise RuntimeError("run `make deps` first: the test identity provider's npm packages are missing")
+    port = free_port()
+    issuer = f"http://127.0.0.1:{port}"
+    secret = secrets.token_urlsafe(32)
+    config = {
+        "issuer": issuer,
+        "port": port,
+        "clients": [{"client_id": CLIENT_ID, "client_secret": secret, "redirect_uris": redirect_uris}],
+        "accounts": ACCOUNTS,
+    }
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as file:
+        json.dump(config, file)
+    process = subprocess.Popen(
+        ["node", str(IDP_DIR / "idp.mjs"), file.name],
+        cwd=IDP_DIR,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        assert process.stdout is not None
+        while time.monotonic() < deadline:
+            line = process.stdout.readline()
+            if line.startswith("ready"):
+                break
+            if not line and process.poll() is not None:
+                raise RuntimeError("the test identity provider did not start")
+        else:
+            raise RuntimeError("the test identity provider did not start in 30 s")
+        yield RunningIdentityProvider(issuer, CLIENT_ID, secret, process)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        Path(file.name).unlink(missing_ok=True)

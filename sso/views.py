@@ -1,0 +1,111 @@
+"""Logging in with the municipality's identity provider: out to it, and back."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from accounts.second_factor_views import complete_login
+from audit.models import AuditAction
+from audit.records import record
+from nattillsyn.net import client_ip
+from sso import actions
+from sso.models import IdentityProvider
+from sso.oidc import PROVIDER_ERRORS, checked_metadata, client_for, verified_claims
+
+NEXT_KEY = "sso_next"
+
+
+class LoginView(auth_views.LoginView):
+    """The login page: a password and a second factor, or the municipality's own
+    identity provider."""
+
+    def get_context_data(self, **kwargs: object) -> dict[str, object]:
+        context = super().get_context_data(**kwargs)
+        context["identity_providers"] = IdentityProvider.objects.filter(enabled=True).only("slug", "name")
+        return context
+
+
+def _provider(slug: str) -> IdentityProvider:
+    return get_object_or_404(IdentityProvider, slug=slug, enabled=True)
+
+
+def _safe_next(request: HttpRequest, target: str | None) -> str:
+    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure()):
+        return target
+    return "/"
+
+
+def _back_to_login(request: HttpRequest, message: str) -> HttpResponse:
+    messages.error(request, message)
+    return redirect("login")
+
+
+@never_cache
+@require_GET
+def start(request: HttpRequest, slug: str) -> HttpResponse:
+    provider = _provider(slug)
+    client = client_for(provider)
+    try:
+        checked_metadata(client, provider)
+        redirect_uri = request.build_absolute_uri(reverse("sso:callback", args=[provider.slug]))
+        response: HttpResponse = client.authorize_redirect(request, redirect_uri)
+    except PROVIDER_ERRORS:
+        return _back_to_login(
+            request,
+            _("%(provider)s cannot be reached just now. Try again, or log in another way.")
+            % {"provider": provider.name},
+        )
+    request.session[NEXT_KEY] = _safe_next(request, request.GET.get("next"))
+    return response
+
+
+@never_cache
+@require_GET
+def callback(request: HttpRequest, slug: str) -> HttpResponse:
+    provider = _provider(slug)
+    ip = client_ip(request)
+    if request.GET.get("error"):
+        record(
+            actor=None,
+            action=AuditAction.LOGIN_FAILED,
+            ip=ip,
+            detail={"provider": provider.slug, "reason": "provider_refused", "error": request.GET["error"][:100]},
+        )
+        return _back_to_login(request, _("%(provider)s did not log you in.") % {"provider": provider.name})
+    try:
+        claims = verified_claims(client_for(provider), provider, request)
+    except PROVIDER_ERRORS as error:
+        record(
+            actor=None,
+            action=AuditAction.LOGIN_FAILED,
+            ip=ip,
+            detail={"provider": provider.slug, "reason": "invalid_response", "error": type(error).__name__},
+        )
+        return _back_to_login(request, _("The login could not be completed. Start again from the login page."))
+    outcome = actions.sign_in(provider, claims, ip=ip)
+    if outcome.refusal:
+        return _back_to_login(request, outcome.message)
+    target = request.session.pop(NEXT_KEY, "/")
+    # Read by the login signal: the audit entry says how the user logged in.
+    request.login_detail = {  # type: ignore[attr-defined]
+        "method": "oidc",
+        "provider": provider.slug,
+        "acr": str(claims.get("acr", ""))[:200],
+        "amr": [str(method)[:20] for method in claims.get("amr", [])][:10]
+        if isinstance(claims.get("amr"), list)
+        else [],
+        "second_factor": "identity_provider" if outcome.second_factor_proven else "required_here",
+    }
+    login(request, outcome.user, backend="django.contrib.auth.backends.ModelBackend")
+    if outcome.second_factor_proven:
+        complete_login(request)
+    return redirect(target)
