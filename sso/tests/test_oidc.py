@@ -124,7 +124,7 @@ def test_a_login_without_a_second_factor_at_the_provider_is_refused(
     assert not fully_logged_in(client)
     failure = AuditEntry.objects.get(action=AuditAction.LOGIN_FAILED)
     assert failure.detail["reason"] == "no_second_factor" and failure.detail["acr"].endswith("loa2")
-    assert "second factor" in client.get("/login/").content.decode()
+    assert "ingen andra faktor" in client.get("/login/").content.decode()  # the message, in Swedish
 
 
 def test_or_asks_for_our_own_second_factor_when_the_provider_is_set_so(
@@ -146,7 +146,7 @@ def test_a_group_unknown_here_gives_no_account(
     response, _ = sso_login(client, idp, "david")
     assert response["Location"] == "/login/"
     assert not ExternalIdentity.objects.exists()
-    assert "no role in Nattillsyn" in client.get("/login/").content.decode()
+    assert "ingen roll i Nattillsyn" in client.get("/login/").content.decode()  # Swedish by default
 
 
 def test_an_alarm_centre_operator_gets_the_municipality_their_claim_names_only(
@@ -216,7 +216,7 @@ def test_a_provider_that_names_another_issuer_is_not_trusted(
     provider.save()
     response = client.get("/sso/kommun/")
     assert response["Location"] == "/login/"
-    assert "cannot be reached" in client.get("/login/").content.decode()
+    assert "går inte att nå" in client.get("/login/").content.decode()
 
 
 def test_an_unreachable_provider_gives_a_clear_message(client: Client, provider: IdentityProvider) -> None:
@@ -226,7 +226,7 @@ def test_an_unreachable_provider_gives_a_clear_message(client: Client, provider:
     provider.save()
     response = client.get("/sso/kommun/")
     assert response["Location"] == "/login/"
-    assert "cannot be reached just now" in client.get("/login/").content.decode()
+    assert "går inte att nå just nu" in client.get("/login/").content.decode()
 
 
 def test_no_open_redirect_after_login(client: Client, idp: RunningIdentityProvider, provider: IdentityProvider) -> None:
