@@ -114,7 +114,20 @@ def plan_offer(offer: str) -> OfferPlan:
     rejected = {index: section.rejected() for index, section in enumerate(sections) if index != video_index}
     kept_session = [f"a=group:BUNDLE {video.mid}" if line.startswith("a=group:BUNDLE") else line for line in session]
     video_offer = "\r\n".join(kept_session + video.lines) + "\r\n"
+    _readable_by_aiortc(video_offer)
     return OfferPlan(video_offer, video_index, rejected, profiles)
+
+
+def _readable_by_aiortc(offer: str) -> None:
+    """Parse the reduced offer as aiortc will, so that an offer it cannot read is a 400
+    before the grant is spent, not a failed negotiation after (found by fuzzing: an rtx
+    format whose rtpmap line was missing)."""
+    from aiortc import sdp as aiortc_sdp
+
+    try:
+        aiortc_sdp.SessionDescription.parse(offer)
+    except Exception as exc:  # its parser raises whatever the malformed line causes
+        raise OfferError(f"the offer cannot be read ({type(exc).__name__})") from exc
 
 
 def complete_answer(answer: str, plan: OfferPlan) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import math
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -132,9 +133,16 @@ async def prepare(request: web.Request) -> web.Response:
 async def probe(request: web.Request) -> web.Response:
     body = await _internal_json(request)
     rtsp_url, seconds = body.get("rtsp_url"), body.get("seconds", 3)
-    if not isinstance(rtsp_url, str) or not isinstance(seconds, int | float):
-        return _error(400, "rtsp_url (string) and seconds (number) are required")
-    result = await _gateway(request).probe(rtsp_url, str(body.get("rtsp_transport") or "tcp"), float(seconds))
+    transport = body.get("rtsp_transport") or "tcp"
+    # Only a camera's RTSP address: never a file, a device or another protocol FFmpeg
+    # would open as readily. JSON may carry NaN and Infinity: a probe must end.
+    if not isinstance(rtsp_url, str) or not rtsp_url.startswith(("rtsp://", "rtsps://")):
+        return _error(400, "rtsp_url must be an rtsp:// or rtsps:// address")
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not math.isfinite(seconds):
+        return _error(400, "seconds must be a finite number")
+    if transport not in ("tcp", "udp"):
+        return _error(400, "rtsp_transport must be tcp or udp")
+    result = await _gateway(request).probe(rtsp_url, transport, float(seconds))
     return web.json_response(result.as_dict())
 
 
