@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
@@ -96,22 +97,28 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def idp_config(port: int, secret: str, redirect_uris: list[str], accounts: dict[str, Any]) -> dict[str, Any]:
+    """The configuration sso/testidp/idp.mjs reads: one client (Nattillsyn) and its users."""
+    return {
+        "issuer": f"http://127.0.0.1:{port}",
+        "port": port,
+        "clients": [{"client_id": CLIENT_ID, "client_secret": secret, "redirect_uris": redirect_uris}],
+        "accounts": accounts,
+    }
+
+
 @contextmanager
-def running_identity_provider(redirect_uris: list[str]) -> Iterator[RunningIdentityProvider]:
+def running_identity_provider(
+    redirect_uris: list[str], *, accounts: dict[str, Any] | None = None, secret: str | None = None
+) -> Iterator[RunningIdentityProvider]:
     """Start the provider with a client for ``redirect_uris``; stop it afterwards."""
     if not (IDP_DIR / "node_modules" / "oidc-provider").exists():
         raise RuntimeError("run `make deps` first: the test identity provider's npm packages are missing")
     port = free_port()
     issuer = f"http://127.0.0.1:{port}"
-    secret = secrets.token_urlsafe(32)
-    config = {
-        "issuer": issuer,
-        "port": port,
-        "clients": [{"client_id": CLIENT_ID, "client_secret": secret, "redirect_uris": redirect_uris}],
-        "accounts": ACCOUNTS,
-    }
+    secret = secret or secrets.token_urlsafe(32)
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as file:
-        json.dump(config, file)
+        json.dump(idp_config(port, secret, redirect_uris, accounts or ACCOUNTS), file)
     process = subprocess.Popen(
         ["node", str(IDP_DIR / "idp.mjs"), file.name],
         cwd=IDP_DIR,

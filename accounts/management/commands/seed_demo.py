@@ -54,8 +54,31 @@ class Command(BaseCommand):
                 + "  larmcentral        (alarm-centre operator for both municipalities)\n"
                 + f"password for all: {DEMO_PASSWORD}\n"
                 + f"second factor: authenticator key {DEMO_TOTP_SECRET} (or `.venv/bin/python manage.py demo_code`)\n"
+                + 'or "Logga in med Demo-IdP" (single sign-on): sso-nattpersonal, sso-nattpatrull or\n'
+                + f"  sso-arbetsledare, password {DEMO_PASSWORD}; the provider vouches for the second factor\n"
             )
         )
+
+    @staticmethod
+    def seed_identity_provider(demo: Tenant) -> None:
+        """Single sign-on with the demo's provider (`manage.py run_demo_idp`)."""
+        from sso.actions import save_provider
+        from sso.management.commands.run_demo_idp import DEMO_IDP_GROUPS, DEMO_IDP_SECRET, DEMO_IDP_SLUG, demo_idp_port
+        from sso.models import ClaimMapping, IdentityProvider
+        from sso.testing import CLIENT_ID
+
+        provider = save_provider(
+            IdentityProvider(
+                slug=DEMO_IDP_SLUG,
+                name="Demo-IdP",
+                issuer=f"http://127.0.0.1:{demo_idp_port()}",
+                client_id=CLIENT_ID,
+            ),
+            actor=None,
+            client_secret=DEMO_IDP_SECRET,
+        )
+        for group, role in DEMO_IDP_GROUPS.items():
+            ClaimMapping.objects.create(provider=provider, group=group, tenant=demo, role=role)
 
     def seed(self) -> None:
         users = get_user_model().objects
@@ -72,6 +95,7 @@ class Command(BaseCommand):
         Membership.objects.create(user=admin, tenant=demo, role=Role.ADMINISTRATOR)
         for user in users.all():
             TotpDevice.objects.create(user=user, secret_encrypted=encrypt(DEMO_TOTP_SECRET), confirmed_at=clock.now())
+        self.seed_identity_provider(demo)
 
         now_local = clock.now().astimezone(clock.STOCKHOLM)
         today = now_local.date()
