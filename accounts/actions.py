@@ -9,9 +9,10 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from accounts.models import Membership, Tenant
+from accounts.models import Membership, SessionRevocation, Tenant
 from audit.models import AuditAction
 from audit.records import record
+from nattillsyn import clock
 from people.actions import ActionRefused
 
 
@@ -43,4 +44,18 @@ def set_roles(user: Any, *, actor: Any, tenant: Tenant, roles: list[str], source
             "roles_after": sorted(roles),
             **({"source": source} if source else {}),
         },
+    )
+
+
+@transaction.atomic
+def end_all_sessions(user: Any, *, actor: Any, tenant: Tenant | None = None, ip: str | None = None) -> None:
+    """Log ``user`` out everywhere: each of their sessions ends at its next request
+    (``accounts.middleware``). By the user themself, or by an administrator of ``tenant``."""
+    SessionRevocation.objects.update_or_create(user=user, defaults={"ended_at": clock.now()})
+    record(
+        actor=actor,
+        action=AuditAction.SESSIONS_ENDED,
+        tenant=tenant,
+        ip=ip,
+        detail={"user": user.get_username(), "by": "self" if actor == user else "administrator"},
     )

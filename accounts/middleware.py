@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 
+from accounts.models import SessionRevocation
 from accounts.second_factor import SESSION_KEY, device_for
 from audit.models import AuditAction
 from audit.records import record
@@ -47,6 +48,15 @@ class SessionSecurityMiddleware:
             )
             logout(request)
             return self.to_login(request, reason)
+        if self.ended_everywhere(request, login_at):
+            record(
+                actor=request.user,
+                action=AuditAction.SESSION_EXPIRED,
+                ip=request.META.get("REMOTE_ADDR"),
+                detail={"reason": "ended_everywhere"},
+            )
+            logout(request)
+            return self.to_login(request, "everywhere")
         if not request.headers.get(POLL_HEADER):
             session["last_seen"] = now
         if not session.get(SESSION_KEY) and not request.path.startswith(OPEN_PREFIXES):
@@ -56,6 +66,14 @@ class SessionSecurityMiddleware:
                 return JsonResponse({"error": "second factor required"}, status=401)
             return HttpResponseRedirect(f"{target}?{urlencode({'next': request.get_full_path()})}")
         return None
+
+    @staticmethod
+    def ended_everywhere(request: HttpRequest, login_at: float) -> bool:
+        """Did the user log out everywhere after this session began?"""
+        ended_at = (
+            SessionRevocation.objects.filter(user_id=request.user.pk or 0).values_list("ended_at", flat=True).first()
+        )
+        return ended_at is not None and login_at < ended_at.timestamp()
 
     @staticmethod
     def to_login(request: HttpRequest, reason: str) -> HttpResponse:

@@ -108,3 +108,11 @@ class WebAuthnCredential(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} – {self.name}"
+
+
+class SessionRevocation(models.Model):
+    """ "Log out everywhere": every session of the user begun before ``ended_at`` is over,
+    in every browser and device, whatever the session store."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="session_revocation")
+    ended_at = models.DateTimeField()

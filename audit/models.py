@@ -47,6 +47,7 @@ class AuditAction(models.TextChoices):
     BENEFIT_PARAMETERS_CHANGED = "benefit_parameters_changed", _("Benefit parameters changed")
     AUDIT_RETENTION = "audit_retention", _("Audit entries past their retention removed")
     ACCESS_REVIEWED = "access_reviewed", _("Access reviewed (log review)")
+    SESSIONS_ENDED = "sessions_ended", _("Logged out everywhere")
     IDENTITY_PROVIDER_CHANGED = "identity_provider_changed", _("Identity provider (single sign-on) changed")
 
 
