@@ -1,15 +1,18 @@
 """The demo's identity provider: sso/testidp/idp.mjs with demo staff, so that single
 sign-on can be tried in `make run` ("Logga in med Demo-IdP" on the login page).
 
-Demo only: refuses to run with NATTILLSYN_DEMO off. Replaces this process with Node.js,
-so a process manager's signals reach it directly.
+Demo only: refuses to run with NATTILLSYN_DEMO off. If Node.js or the provider cannot
+run here, it says so and waits, so that `make run` keeps the rest of the system up
+(honcho stops every process when one exits); the password login works as ever.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import shutil
+import signal
+import subprocess
+import sys
 from typing import Any
 
 from django.conf import settings
@@ -51,7 +54,8 @@ class Command(BaseCommand):
             raise CommandError("the demo identity provider runs only with NATTILLSYN_DEMO on")
         node = shutil.which("node")
         if node is None or not (IDP_DIR / "node_modules" / "oidc-provider").exists():
-            raise CommandError("Node.js and the provider's npm packages are needed: run `make deps`")
+            self.wait_without("Node.js and the provider's npm packages are needed: run `make deps`")
+            return
         port = demo_idp_port()
         callbacks = [f"http://{host}:8000/sso/{DEMO_IDP_SLUG}/callback" for host in ("127.0.0.1", "localhost")]
         config_path = settings.BASE_DIR / "var" / "demo-idp.json"
@@ -59,5 +63,19 @@ class Command(BaseCommand):
         config_path.write_text(
             json.dumps(idp_config(port, DEMO_IDP_SECRET, callbacks, demo_accounts(DEMO_PASSWORD))), encoding="utf-8"
         )
-        os.chdir(IDP_DIR)
-        os.execv(node, [node, str(IDP_DIR / "idp.mjs"), str(config_path)])
+        provider = subprocess.Popen([node, str(IDP_DIR / "idp.mjs"), str(config_path)], cwd=IDP_DIR)
+
+        def stop(_signal: int, _frame: Any) -> None:
+            provider.terminate()
+            sys.exit(0)
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        if provider.wait() != 0:
+            self.wait_without(f"the identity provider stopped (exit code {provider.returncode})")
+
+    def wait_without(self, reason: str) -> None:
+        self.stderr.write(f"Demo single sign-on is not available: {reason}. Everything else runs.")
+        signal.signal(signal.SIGTERM, lambda _signal, _frame: sys.exit(0))
+        while True:
+            signal.pause()
