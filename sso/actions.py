@@ -135,17 +135,13 @@ def save_provider(provider: IdentityProvider, *, actor: Any, client_secret: str 
         provider.client_secret_encrypted = encrypt(client_secret)
     created = provider.pk is None
     provider.save()
-    record(
-        actor=actor,
-        action=AuditAction.IDENTITY_PROVIDER_CHANGED,
-        obj=provider,
-        detail={
-            "provider": provider.slug,
-            "created": created,
-            "issuer": provider.issuer,
-            "enabled": provider.enabled,
-            "secret_changed": bool(client_secret),
-        },
+    _record_change(
+        provider,
+        actor,
+        created=created,
+        issuer=provider.issuer,
+        enabled=provider.enabled,
+        secret_changed=bool(client_secret),
     )
     return provider
 
@@ -154,14 +150,14 @@ def save_provider(provider: IdentityProvider, *, actor: Any, client_secret: str 
 def record_mapping_change(provider: IdentityProvider, *, actor: Any) -> None:
     """The mappings decide who gets which role: every change of them is audited with
     the whole list as it is now."""
+    mappings = sorted(f"{m.group}|{m.tenant_claim_value}|{m.tenant_id}|{m.role}" for m in provider.mappings.all())
+    _record_change(provider, actor, mappings=mappings)
+
+
+def _record_change(provider: IdentityProvider, actor: Any, **detail: Any) -> None:
     record(
         actor=actor,
         action=AuditAction.IDENTITY_PROVIDER_CHANGED,
         obj=provider,
-        detail={
-            "provider": provider.slug,
-            "mappings": sorted(
-                f"{m.group}|{m.tenant_claim_value}|{m.tenant_id}|{m.role}" for m in provider.mappings.all()
-            ),
-        },
+        detail={"provider": provider.slug, **detail},
     )
