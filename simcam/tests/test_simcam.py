@@ -340,6 +340,11 @@ def test_joining_viewers_wait_for_the_periodic_keyframe(simcam: Simulator) -> No
     with ThreadPoolExecutor(max_workers=joins) as pool:
         for future in [pool.submit(join, delay) for delay in delays]:
             future.result(timeout=15)
+    # The background viewer measures the camera's own keyframe period: let it see a few
+    # (on a busy machine its connection may have opened after the joins were done).
+    deadline = time.monotonic() + 3 * KEYINT_S + 5
+    while len(background_keyframes) < 3 and time.monotonic() < deadline:
+        time.sleep(0.1)
     stop_background.set()
     background.join(timeout=5)
 
