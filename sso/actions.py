@@ -32,7 +32,10 @@ REFUSALS = {
         "Log in again with one."
     ),
     "inactive": _("This account is switched off. Ask your administrator."),
+    "stale_login": _("The identity provider did not ask you to log in again. Log in again from the login page."),
 }
+# How much older than our request the provider's login may be (clocks differ a little).
+AUTH_TIME_LEEWAY_S = 60
 
 
 @dataclass(frozen=True)
@@ -49,13 +52,19 @@ class SignIn:
 
 
 @transaction.atomic
-def sign_in(provider: IdentityProvider, claims: Mapping[str, Any], *, ip: str | None) -> SignIn:
+def sign_in(
+    provider: IdentityProvider, claims: Mapping[str, Any], *, ip: str | None, requested_at: float | None = None
+) -> SignIn:
     """Find or create the user the provider vouches for, and give them exactly the roles
     its claims map to in the tenants it governs. Committed even when refused: a user
-    whose groups were taken away loses those roles here at their next attempt."""
+    whose groups were taken away loses those roles here at their next attempt.
+    ``requested_at`` (epoch seconds) is when we sent the browser to the provider: with
+    ``reauthenticate`` the provider's ``auth_time`` must not be older."""
     subject = claims.get("sub")
     if not isinstance(subject, str) or not subject or len(subject) > 255:
         return _refused(provider, "no_subject", None, ip)
+    if provider.reauthenticate and not _fresh(claims.get("auth_time"), requested_at):
+        return _refused(provider, "stale_login", None, ip, subject=subject, auth_time=claims.get("auth_time"))
     wanted = memberships_from_claims(provider, claims, provider.mappings.all())
     identity = (
         ExternalIdentity.objects.select_for_update()
@@ -84,6 +93,12 @@ def sign_in(provider: IdentityProvider, claims: Mapping[str, Any], *, ip: str | 
         identity.last_login_at = now
         identity.save(update_fields=["last_login_at"])
     return SignIn(user=identity.user, second_factor_proven=proven)
+
+
+def _fresh(auth_time: Any, requested_at: float | None) -> bool:
+    if requested_at is None or isinstance(auth_time, bool) or not isinstance(auth_time, int | float):
+        return False
+    return auth_time >= requested_at - AUTH_TIME_LEEWAY_S
 
 
 def _refused(provider: IdentityProvider, reason: str, user: Any, ip: str | None, **detail: Any) -> SignIn:

@@ -53,6 +53,15 @@ class IdentityProvider(models.Model):
             "registered here. Unticked, such a login is refused."
         ),
     )
+    reauthenticate = models.BooleanField(
+        _("log in at the provider every time"),
+        default=True,
+        help_text=_(
+            "Ask the provider to authenticate the user again at every login (prompt=login) and refuse a login "
+            "older than that. On a shared computer in a night office, the previous user's session at the "
+            "provider must not log the next person in."
+        ),
+    )
     enabled = models.BooleanField(_("enabled"), default=True)
 
     class Meta:

@@ -3,7 +3,9 @@ in its own Node.js process, and a way to log in at it as a user would."""
 
 from __future__ import annotations
 
+import html
 import json
+import re
 import secrets
 import socket
 import subprocess
@@ -66,12 +68,22 @@ class RunningIdentityProvider:
     client_id: str
     client_secret: str
     process: subprocess.Popen[str]
+    last_form_seen: bool = False  # did the last log_in meet the provider's login form?
 
-    def log_in(self, authorize_url: str, username: str, password: str, *, cancel: bool = False) -> str:
+    def log_in(
+        self,
+        authorize_url: str,
+        username: str,
+        password: str,
+        *,
+        cancel: bool = False,
+        browser: requests.Session | None = None,
+    ) -> str:
         """Do what the user does at the provider: open its login page from the
         authorization URL, submit the form, and follow the provider's redirects until
-        they leave it. Returns that address: the callback with code and state."""
-        browser = requests.Session()
+        they leave it. Returns that address: the callback with code and state.
+        ``browser`` keeps the provider's cookies (its own session) between logins."""
+        browser = browser or requests.Session()
         url = authorize_url
         form_seen = False
         for _hop in range(10):
@@ -83,10 +95,20 @@ class RunningIdentityProvider:
                 response = browser.post(urljoin(url, action), data=data, allow_redirects=False, timeout=10)
                 if response.status_code == 200:
                     raise PermissionError("the provider refused the password")
+            if response.status_code == 200 and "<title>Submitting Callback</title>" in response.text:
+                # The provider's self-submitting form (a browser runs its script), e.g.
+                # to end the previous user's session there before this one goes on.
+                action = html.unescape(response.text.split('action="', 1)[1].split('"', 1)[0])
+                fields = {
+                    html.unescape(name): html.unescape(value)
+                    for name, value in re.findall(r'<input type="hidden" name="([^"]*)" value="([^"]*)"', response.text)
+                }
+                response = browser.post(urljoin(url, action), data=fields, allow_redirects=False, timeout=10)
             if response.status_code not in (302, 303):
                 raise RuntimeError(f"unexpected answer from the provider: {response.status_code} {response.text[:200]}")
             url = urljoin(url, response.headers["Location"])
             if urlsplit(url).netloc != urlsplit(self.issuer).netloc:
+                self.last_form_seen = form_seen
                 return url
         raise RuntimeError("the provider kept redirecting")
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
@@ -22,6 +24,7 @@ from sso.models import IdentityProvider
 from sso.oidc import PROVIDER_ERRORS, checked_metadata, client_for, verified_claims
 
 NEXT_KEY = "sso_next"
+REQUESTED_AT_KEY = "sso_requested_at"
 
 
 class LoginView(auth_views.LoginView):
@@ -57,7 +60,8 @@ def start(request: HttpRequest, slug: str) -> HttpResponse:
     try:
         checked_metadata(client, provider)
         redirect_uri = request.build_absolute_uri(reverse("sso:callback", args=[provider.slug]))
-        response: HttpResponse = client.authorize_redirect(request, redirect_uri)
+        extra = {"prompt": "login"} if provider.reauthenticate else {}
+        response: HttpResponse = client.authorize_redirect(request, redirect_uri, **extra)
     except PROVIDER_ERRORS:
         return _back_to_login(
             request,
@@ -65,6 +69,8 @@ def start(request: HttpRequest, slug: str) -> HttpResponse:
             % {"provider": provider.name},
         )
     request.session[NEXT_KEY] = _safe_next(request, request.GET.get("next"))
+    # Wall-clock time, as the provider's auth_time is.
+    request.session[REQUESTED_AT_KEY] = time.time()
     return response
 
 
@@ -91,7 +97,7 @@ def callback(request: HttpRequest, slug: str) -> HttpResponse:
             detail={"provider": provider.slug, "reason": "invalid_response", "error": type(error).__name__},
         )
         return _back_to_login(request, _("The login could not be completed. Start again from the login page."))
-    outcome = actions.sign_in(provider, claims, ip=ip)
+    outcome = actions.sign_in(provider, claims, ip=ip, requested_at=request.session.pop(REQUESTED_AT_KEY, None))
     if outcome.refusal:
         return _back_to_login(request, outcome.message)
     target = request.session.pop(NEXT_KEY, "/")

@@ -51,14 +51,22 @@ def provider(idp: RunningIdentityProvider, home: Municipality, outsider: Municip
     return configured
 
 
-def sso_login(client: Client, idp: RunningIdentityProvider, username: str, *, next_url: str = "", cancel: bool = False):  # type: ignore[no-untyped-def]
+def sso_login(
+    client: Client,
+    idp: RunningIdentityProvider,
+    username: str,
+    *,
+    next_url: str = "",
+    cancel: bool = False,
+    browser=None,
+):  # type: ignore[no-untyped-def]
     """Click "Log in with …", log in at the provider, come back. Returns our answer."""
     start = client.get("/sso/kommun/" + (f"?{urlencode({'next': next_url})}" if next_url else ""))
     assert start.status_code == 302 and start["Location"].startswith(idp.issuer + "/auth?"), start
     query = parse_qs(urlsplit(start["Location"]).query)
     # The request carries state, nonce and a PKCE challenge (S256).
     assert query["code_challenge_method"] == ["S256"] and query["nonce"] and query["state"]
-    back = idp.log_in(start["Location"], username, f"{username}-idp-pw", cancel=cancel)
+    back = idp.log_in(start["Location"], username, f"{username}-idp-pw", cancel=cancel, browser=browser)
     assert back.startswith("http://testserver/sso/kommun/callback?")
     return client.get(back.removeprefix("http://testserver")), back
 
@@ -260,3 +268,53 @@ def test_the_client_secret_is_stored_encrypted(provider: IdentityProvider, idp: 
     assert oidc.client_for(provider).client_secret == idp.client_secret
     change = AuditEntry.objects.get(action=AuditAction.IDENTITY_PROVIDER_CHANGED)
     assert change.detail["secret_changed"] is True and idp.client_secret not in str(change.detail)
+
+
+def test_every_login_asks_the_provider_again_on_a_shared_computer(
+    idp: RunningIdentityProvider, provider: IdentityProvider
+) -> None:
+    """The night office's computer: Anna logged in at the provider earlier; the next
+    person clicking "log in with" must not come in as Anna."""
+    import requests
+
+    shared_browser = requests.Session()
+    sso_login(Client(), idp, "anna", browser=shared_browser)
+    start = Client().get("/sso/kommun/")
+    assert parse_qs(urlsplit(start["Location"]).query)["prompt"] == ["login"]
+    response, _ = sso_login(Client(), idp, "bertil", browser=shared_browser)
+    assert idp.last_form_seen  # the provider asked again, despite Anna's session there
+    assert ExternalIdentity.objects.filter(subject="bertil").exists()
+
+
+def test_without_reauthentication_the_providers_session_logs_in_silently(
+    idp: RunningIdentityProvider, provider: IdentityProvider
+) -> None:
+    import requests
+
+    provider.reauthenticate = False
+    provider.save()
+    shared_browser = requests.Session()
+    sso_login(Client(), idp, "anna", browser=shared_browser)
+    client = Client()
+    start = client.get("/sso/kommun/")
+    assert "prompt" not in parse_qs(urlsplit(start["Location"]).query)
+    back = idp.log_in(start["Location"], "nobody", "wrong", browser=shared_browser)
+    assert not idp.last_form_seen  # single sign-on: no form, Anna's session was enough
+    client.get(back.removeprefix("http://testserver"))
+    assert fully_logged_in(client)
+
+
+def test_a_login_at_the_provider_older_than_our_request_is_refused(provider: IdentityProvider) -> None:
+    """A provider that ignores prompt=login: its auth_time gives it away."""
+    import time
+
+    from sso.actions import sign_in
+
+    asked = time.time()
+    claims = {"sub": "anna", "roles": ["nattillsyn-operator"], "acr": provider.mfa_acr_values}
+    assert sign_in(provider, {**claims, "auth_time": int(asked - 3600)}, ip=None, requested_at=asked).refusal == (
+        "stale_login"
+    )
+    assert sign_in(provider, claims, ip=None, requested_at=asked).refusal == "stale_login"  # no auth_time
+    assert sign_in(provider, {**claims, "auth_time": int(asked)}, ip=None, requested_at=asked).refusal is None
+    assert ExternalIdentity.objects.filter(subject="anna").count() == 1
