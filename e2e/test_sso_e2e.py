@@ -52,7 +52,11 @@ def test_an_operator_logs_in_with_the_municipalitys_identity_provider(
         assert list(Membership.objects.filter(user=user).values_list("role", flat=True)) == ["operator"]
         login = AuditEntry.objects.get(action=AuditAction.LOGIN, actor=user)
         assert login.detail["second_factor"] == "identity_provider"
+        # Logging out here goes on to log out at the provider (RP-initiated logout),
+        # whose page asks to confirm; then back to our login page.
         page.click("[data-testid=logout]")
+        page.wait_for_url(idp.issuer + "/session/end**")
+        page.click("button[value=yes]")
         page.wait_for_url("**/login/**")
         assert AuditEntry.objects.filter(action=AuditAction.LOGOUT, actor=user).count() == 1
     finally:

@@ -1,5 +1,4 @@
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from accounts import second_factor_views, session_views, webauthn_views
@@ -25,7 +24,7 @@ urlpatterns = [
     path("mfa/keys/<int:key_id>/remove", webauthn_views.remove, name="security-key-remove"),
     path("mfa/key/options", webauthn_views.authentication_options, name="security-key-login-options"),
     path("mfa/key/verify", webauthn_views.authenticate, name="security-key-verify"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("logout/", sso_views.LogoutView.as_view(), name="logout"),
     path("sessions/end-all", session_views.end_my_sessions, name="end-my-sessions"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("console/", include("console.urls")),

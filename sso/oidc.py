@@ -67,10 +67,11 @@ def checked_metadata(client: DjangoOAuth2App, provider: IdentityProvider) -> dic
     return metadata
 
 
-def verified_claims(client: DjangoOAuth2App, provider: IdentityProvider, request: Any) -> dict[str, Any]:
+def verified_claims(client: DjangoOAuth2App, provider: IdentityProvider, request: Any) -> tuple[dict[str, Any], str]:
     """Exchange the code in ``request`` and return the user's claims: the ID token's
-    (verified), with the userinfo endpoint's added when the provider has one. Raises
-    one of ``PROVIDER_ERRORS``."""
+    (verified), with the userinfo endpoint's added when the provider has one; and the
+    ID token itself (for logging out at the provider later). Raises one of
+    ``PROVIDER_ERRORS``."""
     checked_metadata(client, provider)
     token = client.authorize_access_token(request)
     id_claims = token.get("userinfo")
@@ -86,4 +87,21 @@ def verified_claims(client: DjangoOAuth2App, provider: IdentityProvider, request
         for name in ID_TOKEN_ONLY:
             userinfo.pop(name, None)
         claims = {**userinfo, **dict(id_claims)}
-    return claims
+    return claims, str(token["id_token"])
+
+
+def logout_url(provider: IdentityProvider, id_token: str, post_logout_redirect_uri: str) -> str | None:
+    """Where to send the browser to end the user's session at the provider too
+    (OpenID Connect RP-Initiated Logout 1.0), or None if the provider has no such
+    endpoint or cannot be reached just now."""
+    client = client_for(provider)
+    try:
+        metadata = checked_metadata(client, provider)
+        if not metadata.get("end_session_endpoint"):
+            return None
+        created = client.create_logout_url(
+            post_logout_redirect_uri=post_logout_redirect_uri, id_token_hint=id_token, client_id=provider.client_id
+        )
+    except PROVIDER_ERRORS:
+        return None
+    return str(created["url"])

@@ -112,6 +112,20 @@ class RunningIdentityProvider:
                 return url
         raise RuntimeError("the provider kept redirecting")
 
+    def log_out(self, end_session_url: str, browser: requests.Session) -> str:
+        """Confirm "sign me out" on the provider's end-session page. Returns where the
+        provider sends the browser afterwards (our post-logout address)."""
+        page = browser.get(end_session_url, allow_redirects=False, timeout=10)
+        if page.status_code in (302, 303):
+            return str(page.headers["Location"])
+        action = html.unescape(re.search(r'<form[^>]*action="([^"]*)"', page.text).group(1))  # type: ignore[union-attr]
+        fields = dict(re.findall(r'<input type="hidden" name="([^"]*)" value="([^"]*)"', page.text))
+        response = browser.post(
+            urljoin(end_session_url, action), data={**fields, "logout": "yes"}, allow_redirects=False, timeout=10
+        )
+        assert response.status_code in (302, 303), response.text[:300]
+        return str(response.headers["Location"])
+
 
 def free_port() -> int:
     with socket.socket() as probe:
@@ -124,7 +138,15 @@ def idp_config(port: int, secret: str, redirect_uris: list[str], accounts: dict[
     return {
         "issuer": f"http://127.0.0.1:{port}",
         "port": port,
-        "clients": [{"client_id": CLIENT_ID, "client_secret": secret, "redirect_uris": redirect_uris}],
+        "clients": [
+            {
+                "client_id": CLIENT_ID,
+                "client_secret": secret,
+                "redirect_uris": redirect_uris,
+                # After logging out at the provider, back to our login page.
+                "post_logout_redirect_uris": sorted({uri.split("/sso/", 1)[0] + "/login/" for uri in redirect_uris}),
+            }
+        ],
         "accounts": accounts,
     }
 

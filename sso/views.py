@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -21,10 +22,13 @@ from audit.records import record
 from nattillsyn.net import client_ip
 from sso import actions
 from sso.models import IdentityProvider
-from sso.oidc import PROVIDER_ERRORS, checked_metadata, client_for, verified_claims
+from sso.oidc import PROVIDER_ERRORS, checked_metadata, client_for, logout_url, verified_claims
 
 NEXT_KEY = "sso_next"
 REQUESTED_AT_KEY = "sso_requested_at"
+# Kept for the session's life: logging out here logs out at the provider too.
+PROVIDER_KEY = "sso_provider"
+ID_TOKEN_KEY = "sso_id_token"
 
 
 class LoginView(auth_views.LoginView):
@@ -88,7 +92,7 @@ def callback(request: HttpRequest, slug: str) -> HttpResponse:
         )
         return _back_to_login(request, _("%(provider)s did not log you in.") % {"provider": provider.name})
     try:
-        claims = verified_claims(client_for(provider), provider, request)
+        claims, id_token = verified_claims(client_for(provider), provider, request)
     except PROVIDER_ERRORS as error:
         record(
             actor=None,
@@ -114,4 +118,24 @@ def callback(request: HttpRequest, slug: str) -> HttpResponse:
     login(request, outcome.user, backend="django.contrib.auth.backends.ModelBackend")
     if outcome.second_factor_proven:
         complete_login(request)
+    request.session[PROVIDER_KEY] = provider.slug
+    request.session[ID_TOKEN_KEY] = id_token
     return redirect(target)
+
+
+class LogoutView(auth_views.LogoutView):
+    """Log out here (audited), and for a user who came through an identity provider, at
+    the provider too (OpenID Connect RP-Initiated Logout): on a shared computer the next
+    person must not find the previous user still logged in there."""
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        slug, id_token = request.session.get(PROVIDER_KEY), request.session.get(ID_TOKEN_KEY)
+        response: HttpResponse = super().post(request, *args, **kwargs)
+        provider = IdentityProvider.objects.filter(slug=slug, enabled=True).first() if slug else None
+        if provider is not None and id_token:
+            url = logout_url(provider, id_token, request.build_absolute_uri(reverse("login")))
+            if url is not None:
+                # A page that goes on to the provider, not a redirect: the logout is a form
+                # post, and the CSP's form-action lets forms lead only to this site.
+                return render(request, "sso/logged_out.html", {"provider": provider, "end_session_url": url})
+        return response

@@ -8,6 +8,8 @@ real keys → our mappings decide the roles. Nothing of the protocol is mocked.
 
 from __future__ import annotations
 
+import html
+import re
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
@@ -318,3 +320,38 @@ def test_a_login_at_the_provider_older_than_our_request_is_refused(provider: Ide
     assert sign_in(provider, claims, ip=None, requested_at=asked).refusal == "stale_login"  # no auth_time
     assert sign_in(provider, {**claims, "auth_time": int(asked)}, ip=None, requested_at=asked).refusal is None
     assert ExternalIdentity.objects.filter(subject="anna").count() == 1
+
+
+def test_logging_out_here_logs_out_at_the_provider_too(
+    idp: RunningIdentityProvider, provider: IdentityProvider
+) -> None:
+    """RP-initiated logout: the next person at a shared computer does not find the
+    previous user still logged in at the provider (even where silent SSO is allowed)."""
+    import requests
+
+    provider.reauthenticate = False
+    provider.save()
+    shared_browser = requests.Session()
+    client = Client()
+    sso_login(client, idp, "anna", browser=shared_browser)
+    response = client.post("/logout/")
+    page = response.content.decode()
+    assert response.status_code == 200 and 'data-testid="sso-logged-out"' in page
+    link = re.search(r'href="([^"]*)" data-testid="sso-end-session"', page)
+    assert link is not None
+    end_session = html.unescape(link.group(1))
+    assert end_session.startswith(idp.issuer + "/session/end?") and f"url={html.escape(end_session)}" in page
+    query = parse_qs(urlsplit(end_session).query)
+    assert query["post_logout_redirect_uri"] == ["http://testserver/login/"] and query["id_token_hint"]
+    assert not fully_logged_in(client)
+    assert AuditEntry.objects.filter(action=AuditAction.LOGOUT).count() == 1
+    assert idp.log_out(end_session, shared_browser).startswith("http://testserver/login/")
+    # The provider's session is gone: the next login there asks for a password again.
+    sso_login(Client(), idp, "bertil", browser=shared_browser)
+    assert idp.last_form_seen
+
+
+def test_a_password_user_logs_out_here_only(client: Client, home: Municipality, provider: IdentityProvider) -> None:
+    client.force_login(home.user(Role.OPERATOR))
+    response = client.post("/logout/")
+    assert response.status_code == 302 and not response["Location"].startswith("http://127.0.0.1:")
