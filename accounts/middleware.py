@@ -14,12 +14,15 @@ from accounts.second_factor import SESSION_KEY, device_for
 from audit.models import AuditAction
 from audit.records import record
 from nattillsyn import clock
+from nattillsyn.net import client_ip
 
 # Reachable before the second factor: logging in and out, the second factor itself,
 # and endpoints with their own authentication.
 OPEN_PREFIXES = ("/login/", "/logout/", "/mfa/", "/sso/", "/static/", "/health", "/internal/", "/i18n/")
 # Automatic refreshes (htmx polling) are not the user being active.
 POLL_HEADER = "X-Poll"
+# What the login page is told (?expired=...) when the audit reason reads differently.
+LOGIN_PAGE_NOTICE = {"ended_everywhere": "everywhere"}
 
 
 class SessionSecurityMiddleware:
@@ -38,25 +41,16 @@ class SessionSecurityMiddleware:
         now = clock.now().timestamp()
         login_at = session.setdefault("login_at", now)
         last_seen = session.get("last_seen", now)
-        if now - login_at > settings.SESSION_COOKIE_AGE or now - last_seen > settings.SESSION_IDLE_TIMEOUT_S:
-            reason = "lifetime" if now - login_at > settings.SESSION_COOKIE_AGE else "idle"
+        reason = self.why_over(request, now, login_at, last_seen)
+        if reason is not None:
             record(
                 actor=request.user,
                 action=AuditAction.SESSION_EXPIRED,
-                ip=request.META.get("REMOTE_ADDR"),
+                ip=client_ip(request),
                 detail={"reason": reason},
             )
             logout(request)
-            return self.to_login(request, reason)
-        if self.ended_everywhere(request, login_at):
-            record(
-                actor=request.user,
-                action=AuditAction.SESSION_EXPIRED,
-                ip=request.META.get("REMOTE_ADDR"),
-                detail={"reason": "ended_everywhere"},
-            )
-            logout(request)
-            return self.to_login(request, "everywhere")
+            return self.to_login(request, LOGIN_PAGE_NOTICE.get(reason, reason))
         if not request.headers.get(POLL_HEADER):
             session["last_seen"] = now
         if not session.get(SESSION_KEY) and not request.path.startswith(OPEN_PREFIXES):
@@ -68,12 +62,19 @@ class SessionSecurityMiddleware:
         return None
 
     @staticmethod
-    def ended_everywhere(request: HttpRequest, login_at: float) -> bool:
-        """Did the user log out everywhere after this session began?"""
+    def why_over(request: HttpRequest, now: float, login_at: float, last_seen: float) -> str | None:
+        """Why this session is over ("lifetime", "idle", "ended_everywhere"), or None."""
+        if now - login_at > settings.SESSION_COOKIE_AGE:
+            return "lifetime"
+        if now - last_seen > settings.SESSION_IDLE_TIMEOUT_S:
+            return "idle"
+        # Did the user log out everywhere after this session began?
         ended_at = (
             SessionRevocation.objects.filter(user_id=request.user.pk or 0).values_list("ended_at", flat=True).first()
         )
-        return ended_at is not None and login_at < ended_at.timestamp()
+        if ended_at is not None and login_at < ended_at.timestamp():
+            return "ended_everywhere"
+        return None
 
     @staticmethod
     def to_login(request: HttpRequest, reason: str) -> HttpResponse:

@@ -24,6 +24,7 @@ from accounts.second_factor import (
 )
 from accounts.webauthn import keys_of
 from nattillsyn import clock
+from nattillsyn.net import client_ip
 
 MAX_CODE_FAILURES = 5
 
@@ -44,13 +45,13 @@ def complete_login(request: HttpRequest) -> None:
 
 def _check_code(request: HttpRequest, form: CodeForm, device: object) -> HttpResponse | None:
     """Accept the code and finish the login, or count the failure."""
-    if verify_code(device, form.cleaned_data["code"], ip=request.META.get("REMOTE_ADDR")):  # type: ignore[arg-type]
+    if verify_code(device, form.cleaned_data["code"], ip=client_ip(request)):  # type: ignore[arg-type]
         complete_login(request)
         return redirect(_next_url(request))
     failures = request.session.get("second_factor_failures", 0) + 1
     request.session["second_factor_failures"] = failures
     if failures >= MAX_CODE_FAILURES:
-        register_failure(request.user.get_username(), ip=request.META.get("REMOTE_ADDR"))
+        register_failure(request.user.get_username(), ip=client_ip(request))
         logout(request)
         messages.error(request, _("Too many wrong codes. Log in again."))
         return redirect(settings.LOGIN_URL)

@@ -11,10 +11,11 @@ from accounts.second_factor import register_failure, reset_failures
 from audit.models import AuditAction
 from audit.records import record
 from nattillsyn import clock
+from nattillsyn.net import client_ip
 
 
 def _client_ip(request: Any) -> str | None:
-    return request.META.get("REMOTE_ADDR") if request is not None else None
+    return client_ip(request) if request is not None else None
 
 
 @receiver(user_logged_in)

@@ -37,6 +37,7 @@ from accounts.models import WebAuthnCredential
 from audit.models import AuditAction
 from audit.records import record
 from nattillsyn import clock
+from nattillsyn.net import client_ip
 from people.actions import ActionRefused
 
 REGISTRATION = "webauthn_registration"
@@ -127,7 +128,7 @@ def _store_key(request: HttpRequest, verified: Any, credential: dict[str, Any], 
         actor=request.user,
         action=AuditAction.SECOND_FACTOR_ENROLLED,
         obj=key,
-        ip=request.META.get("REMOTE_ADDR"),
+        ip=client_ip(request),
         detail={"kind": "webauthn", "name": key.name},
     )
     return key
@@ -150,7 +151,7 @@ def authentication_options(request: HttpRequest) -> str:
 def verify_key(request: HttpRequest, credential: dict[str, Any]) -> bool:
     """Check an assertion from one of the user's own keys; audited either way."""
     rp_id, origin = relying_party(request)
-    ip = request.META.get("REMOTE_ADDR")
+    ip = client_ip(request)
 
     def refused(problem: str) -> bool:
         record(
@@ -204,7 +205,7 @@ def remove_key(request: HttpRequest, key: WebAuthnCredential) -> None:
         actor=request.user,
         action=AuditAction.SECOND_FACTOR_REMOVED,
         obj=key,
-        ip=request.META.get("REMOTE_ADDR"),
+        ip=client_ip(request),
         detail={"kind": "webauthn", "name": key.name},
     )
     key.delete()
