@@ -29,7 +29,8 @@ from nattillsyn.net import client_ip
 MAX_CODE_FAILURES = 5
 
 
-def _next_url(request: HttpRequest) -> str:
+def next_url(request: HttpRequest) -> str:
+    """Where to go after logging in: ``next`` if it stays on this site, else home."""
     target = request.POST.get("next") or request.GET.get("next") or "/"
     if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
         return target
@@ -47,7 +48,7 @@ def _check_code(request: HttpRequest, form: CodeForm, device: object) -> HttpRes
     """Accept the code and finish the login, or count the failure."""
     if verify_code(device, form.cleaned_data["code"], ip=client_ip(request)):  # type: ignore[arg-type]
         complete_login(request)
-        return redirect(_next_url(request))
+        return redirect(next_url(request))
     failures = request.session.get("second_factor_failures", 0) + 1
     request.session["second_factor_failures"] = failures
     if failures >= MAX_CODE_FAILURES:
@@ -63,23 +64,21 @@ def _check_code(request: HttpRequest, form: CodeForm, device: object) -> HttpRes
 def verify(request: HttpRequest) -> HttpResponse:
     device = device_for(request.user)
     if device is None or device.confirmed_at is None:
-        return redirect(f"/mfa/setup/?next={_next_url(request)}")
+        return redirect(f"/mfa/setup/?next={next_url(request)}")
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         done = _check_code(request, form, device)
         if done is not None:
             return done
     has_key = keys_of(request.user).exists()
-    return render(
-        request, "accounts/second_factor.html", {"form": form, "next": _next_url(request), "has_key": has_key}
-    )
+    return render(request, "accounts/second_factor.html", {"form": form, "next": next_url(request), "has_key": has_key})
 
 
 @login_required
 def setup(request: HttpRequest) -> HttpResponse:
     device = start_enrolment(request.user)
     if device.confirmed_at is not None:
-        return redirect(f"/mfa/?next={_next_url(request)}")
+        return redirect(f"/mfa/?next={next_url(request)}")
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         done = _check_code(request, form, device)
@@ -91,7 +90,7 @@ def setup(request: HttpRequest) -> HttpResponse:
         "accounts/second_factor_setup.html",
         {
             "form": form,
-            "next": _next_url(request),
+            "next": next_url(request),
             "secret": secret_of(device),
             "qr_svg": segno.make(uri, error="m").svg_inline(scale=5, dark="#000", light="#fff"),
         },

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 
 from accounts import webauthn
 from accounts.second_factor import SESSION_KEY
-from accounts.second_factor_views import _next_url, complete_login
+from accounts.second_factor_views import complete_login, next_url
 from accounts.webauthn import keys_of
 from people.actions import ActionRefused
 
@@ -97,4 +97,4 @@ def authenticate(request: HttpRequest) -> HttpResponse:
     if not webauthn.verify_key(request, body["credential"]):
         return JsonResponse({"error": _("The security key was not accepted.")}, status=403)
     complete_login(request)
-    return JsonResponse({"ok": True, "next": _next_url(request)})
+    return JsonResponse({"ok": True, "next": next_url(request)})

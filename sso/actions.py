@@ -62,9 +62,9 @@ def sign_in(
     ``reauthenticate`` the provider's ``auth_time`` must not be older."""
     subject = claims.get("sub")
     if not isinstance(subject, str) or not subject or len(subject) > 255:
-        return _refused(provider, "no_subject", None, ip)
+        return refuse_login(provider, "no_subject", None, ip)
     if provider.reauthenticate and not _fresh(claims.get("auth_time"), requested_at):
-        return _refused(provider, "stale_login", None, ip, subject=subject, auth_time=claims.get("auth_time"))
+        return refuse_login(provider, "stale_login", None, ip, subject=subject, auth_time=claims.get("auth_time"))
     wanted = memberships_from_claims(provider, claims, provider.mappings.all())
     identity = (
         ExternalIdentity.objects.select_for_update()
@@ -76,10 +76,10 @@ def sign_in(
     if user is not None:
         _sync_roles(user, provider, wanted)
     if not wanted:
-        return _refused(provider, "no_role", user, ip, subject=subject)
+        return refuse_login(provider, "no_role", user, ip, subject=subject)
     proven = second_factor_proven(provider, claims)
     if not proven and not provider.ask_own_second_factor:
-        return _refused(provider, "no_second_factor", user, ip, subject=subject, acr=claims.get("acr"))
+        return refuse_login(provider, "no_second_factor", user, ip, subject=subject, acr=claims.get("acr"))
     now = clock.now()
     if identity is None:
         user = _new_user(provider, claims, subject)
@@ -88,7 +88,7 @@ def sign_in(
         )
         _sync_roles(user, provider, wanted)
     elif not identity.user.is_active:
-        return _refused(provider, "inactive", identity.user, ip, subject=subject)
+        return refuse_login(provider, "inactive", identity.user, ip, subject=subject)
     else:
         identity.last_login_at = now
         identity.save(update_fields=["last_login_at"])
@@ -101,7 +101,8 @@ def _fresh(auth_time: Any, requested_at: float | None) -> bool:
     return auth_time >= requested_at - AUTH_TIME_LEEWAY_S
 
 
-def _refused(provider: IdentityProvider, reason: str, user: Any, ip: str | None, **detail: Any) -> SignIn:
+def refuse_login(provider: IdentityProvider, reason: str, user: Any, ip: str | None, **detail: Any) -> SignIn:
+    """A login through ``provider`` refused: audited with the reason (and ``detail``)."""
     record(
         actor=user,
         action=AuditAction.LOGIN_FAILED,

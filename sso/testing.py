@@ -20,10 +20,11 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 
+from sso.models import LOA3
+
 IDP_DIR = Path(__file__).resolve().parent / "testidp"
 CLIENT_ID = "nattillsyn"
 LOA2 = "http://id.elegnamnden.se/loa/1.0/loa2"
-LOA3 = "http://id.elegnamnden.se/loa/1.0/loa3"
 
 # The users the provider knows: a municipality's staff (SITHS card: LoA3, two factors),
 # someone who logged in with a password only, and an alarm centre's operator.

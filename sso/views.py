@@ -11,14 +11,11 @@ from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from accounts.second_factor_views import complete_login
-from audit.models import AuditAction
-from audit.records import record
+from accounts.second_factor_views import complete_login, next_url
 from nattillsyn.net import client_ip
 from sso import actions
 from sso.models import IdentityProvider
@@ -45,12 +42,6 @@ def _provider(slug: str) -> IdentityProvider:
     return get_object_or_404(IdentityProvider, slug=slug, enabled=True)
 
 
-def _safe_next(request: HttpRequest, target: str | None) -> str:
-    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure()):
-        return target
-    return "/"
-
-
 def _back_to_login(request: HttpRequest, message: str) -> HttpResponse:
     messages.error(request, message)
     return redirect("login")
@@ -72,7 +63,7 @@ def start(request: HttpRequest, slug: str) -> HttpResponse:
             _("%(provider)s cannot be reached just now. Try again, or log in another way.")
             % {"provider": provider.name},
         )
-    request.session[NEXT_KEY] = _safe_next(request, request.GET.get("next"))
+    request.session[NEXT_KEY] = next_url(request)
     # Wall-clock time, as the provider's auth_time is.
     request.session[REQUESTED_AT_KEY] = time.time()
     return response
@@ -84,22 +75,12 @@ def callback(request: HttpRequest, slug: str) -> HttpResponse:
     provider = _provider(slug)
     ip = client_ip(request)
     if request.GET.get("error"):
-        record(
-            actor=None,
-            action=AuditAction.LOGIN_FAILED,
-            ip=ip,
-            detail={"provider": provider.slug, "reason": "provider_refused", "error": request.GET["error"][:100]},
-        )
+        actions.refuse_login(provider, "provider_refused", None, ip, error=request.GET["error"][:100])
         return _back_to_login(request, _("%(provider)s did not log you in.") % {"provider": provider.name})
     try:
         claims, id_token = verified_claims(client_for(provider), provider, request)
     except PROVIDER_ERRORS as error:
-        record(
-            actor=None,
-            action=AuditAction.LOGIN_FAILED,
-            ip=ip,
-            detail={"provider": provider.slug, "reason": "invalid_response", "error": type(error).__name__},
-        )
+        actions.refuse_login(provider, "invalid_response", None, ip, error=type(error).__name__)
         return _back_to_login(request, _("The login could not be completed. Start again from the login page."))
     outcome = actions.sign_in(provider, claims, ip=ip, requested_at=request.session.pop(REQUESTED_AT_KEY, None))
     if outcome.refusal:

@@ -19,7 +19,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from nattillsyn.env import env_int
-from sso.testing import IDP_DIR, LOA3, idp_config
+from sso.models import LOA3
+from sso.testing import IDP_DIR, idp_config
 
 DEMO_IDP_SLUG = "demo-idp"
 DEMO_IDP_SECRET = "nattillsyn-demo-idp-secret"  # demo only, like the demo password
