@@ -71,12 +71,10 @@ def audit_log(request: HttpRequest) -> HttpResponse:
         if data["user"]:
             entries = entries.filter(actor=data["user"])
         if data["date_from"]:
-            start = datetime.combine(data["date_from"], datetime.min.time()).replace(tzinfo=clock.STOCKHOLM)
+            start = clock.day_starts(data["date_from"])
             entries = entries.filter(at__gte=start)
         if data["date_to"]:
-            end = datetime.combine(data["date_to"] + timedelta(days=1), datetime.min.time()).replace(
-                tzinfo=clock.STOCKHOLM
-            )
+            end = clock.day_starts(data["date_to"] + timedelta(days=1))
             entries = entries.filter(at__lt=end)
         if data["action"]:
             entries = entries.filter(action=data["action"])
@@ -193,9 +191,9 @@ class PeriodForm(forms.Form):
         return data
 
     def bounds(self) -> tuple[datetime, datetime]:
-        start = datetime.combine(self.cleaned_data["date_from"], datetime.min.time()).replace(tzinfo=clock.STOCKHOLM)
-        end = datetime.combine(self.cleaned_data["date_to"], datetime.min.time()).replace(tzinfo=clock.STOCKHOLM)
-        return start, end + timedelta(days=1)
+        return clock.day_starts(self.cleaned_data["date_from"]), clock.day_starts(
+            self.cleaned_data["date_to"] + timedelta(days=1)
+        )
 
 
 class SampleForm(PeriodForm):

@@ -259,6 +259,9 @@ class _ConsentFacts:
         # The model's own rule, applied to the three fields it reads.
         return Consent.is_valid_at(cast(Consent, self), moment)
 
+    def valid_span(self) -> tuple[datetime, datetime | None]:
+        return Consent.valid_span(cast(Consent, self))
+
 
 @dataclass(slots=True)
 class _DecisionFacts:
@@ -267,6 +270,9 @@ class _DecisionFacts:
 
     def covers(self, night: datetime) -> bool:
         return Decision.covers(cast(Decision, self), night)
+
+    def valid_span(self) -> tuple[datetime, datetime | None]:
+        return Decision.valid_span(cast(Decision, self))
 
 
 class _AbsenceFacts(NamedTuple):

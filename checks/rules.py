@@ -9,7 +9,7 @@ withdrawn, check closed) still stops the view.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, timedelta
 
 from checks.models import Check, CheckForm, CheckState
 from nattillsyn.clock import STOCKHOLM
@@ -67,16 +67,9 @@ def camera_allowed_until(person: Person, moment: datetime, *, needs_decision: bo
     from ``moment``: ``moment`` itself if they do not then, None if nothing registered
     ends it. A view started at ``moment`` must end by then: a trial period or a
     decision ends at midnight without anyone revoking the view that is running."""
-    consents = [
-        (consent.given_at, _earliest(consent.withdrawn_at, _day_after(consent.valid_until)))
-        for consent in person.consents.all()
-    ]
-    until = _covered_until(moment, consents)
+    until = _covered_until(moment, [consent.valid_span() for consent in person.consents.all()])
     if needs_decision:
-        decisions = [
-            (_midnight(decision.valid_from), _day_after(decision.valid_to)) for decision in person.decisions.all()
-        ]
-        until = _earliest(until, _covered_until(moment, decisions))
+        until = _earliest(until, _covered_until(moment, [decision.valid_span() for decision in person.decisions.all()]))
     return until
 
 
@@ -103,13 +96,3 @@ def _covered_until(moment: datetime, spans: Iterable[tuple[datetime, datetime | 
 def _earliest(*instants: datetime | None) -> datetime | None:
     known = [instant for instant in instants if instant is not None]
     return min(known) if known else None
-
-
-def _midnight(day: date) -> datetime:
-    # Midnight exists on every Stockholm day: the clocks change at 02:00 and 03:00.
-    return datetime.combine(day, time(0), tzinfo=STOCKHOLM)
-
-
-def _day_after(day: date | None) -> datetime | None:
-    """The instant a last day (a trial period's, a decision's) is over."""
-    return None if day is None else _midnight(day + timedelta(days=1))

@@ -7,7 +7,7 @@ night can be driven without sleeping.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.utils import timezone
@@ -19,6 +19,12 @@ _now_provider: Callable[[], datetime] = timezone.now
 
 def now() -> datetime:
     return _now_provider()
+
+
+def day_starts(day: date) -> datetime:
+    """Midnight at the start of a Swedish calendar day. It exists on every day: the
+    clocks change at 02:00 and 03:00."""
+    return datetime.combine(day, time(0), tzinfo=STOCKHOLM)
 
 
 def set_now_provider(provider: Callable[[], datetime]) -> None:

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import models
@@ -56,6 +56,15 @@ class Decision(models.Model):
         day = night.date()
         return self.valid_from <= day and (self.valid_to is None or day <= self.valid_to)
 
+    def valid_span(self) -> tuple[datetime, datetime | None]:
+        """``covers`` as instants: [its first day's midnight, the midnight after its last
+        day), Swedish time; no end if it has no last day."""
+        from nattillsyn.clock import day_starts
+
+        return day_starts(self.valid_from), None if self.valid_to is None else day_starts(
+            self.valid_to + timedelta(days=1)
+        )
+
 
 class ConsentMethod(models.TextChoices):
     ORAL = "oral", _("Oral")
@@ -88,6 +97,16 @@ class Consent(models.Model):
         if self.withdrawn_at is not None and moment >= self.withdrawn_at:
             return False
         return self.valid_until is None or moment.astimezone(STOCKHOLM).date() <= self.valid_until
+
+    def valid_span(self) -> tuple[datetime, datetime | None]:
+        """``is_valid_at`` as instants: [given, withdrawn or the trial period's last day
+        over, whichever is first); no end if neither."""
+        from nattillsyn.clock import day_starts
+
+        ends = [self.withdrawn_at] if self.withdrawn_at is not None else []
+        if self.valid_until is not None:
+            ends.append(day_starts(self.valid_until + timedelta(days=1)))
+        return self.given_at, min(ends) if ends else None
 
 
 class AbsenceKind(models.TextChoices):
