@@ -53,6 +53,20 @@ def make_municipality(name: str, slug: str) -> Municipality:
     return municipality
 
 
+def make_training_camera(municipality: Municipality) -> Camera:
+    """A simulated camera for operator training: shows nobody, belongs to no person."""
+    return save_camera(
+        None,
+        actor=municipality.user(Role.INSTALLER),
+        tenant=municipality.tenant,
+        name="training",
+        model="Sim",
+        driver="simulated",
+        stream_url="rtsp://127.0.0.1:8554/training",
+        training_only=True,
+    )
+
+
 def make_person(
     municipality: Municipality,
     name: str,

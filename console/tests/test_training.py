@@ -5,10 +5,10 @@ from django.conf import settings
 from django.test import Client
 
 from accounts.models import Role
-from cameras.actions import open_training_view, redeem_grant, save_camera
+from cameras.actions import open_training_view, redeem_grant
 from cameras.models import Camera
 from nattillsyn.clock import FakeClock
-from nattillsyn.testing import TEST_PERSONNUMMER, Municipality, make_person
+from nattillsyn.testing import TEST_PERSONNUMMER, Municipality, make_person, make_training_camera
 from people.actions import ActionRefused
 
 pytestmark = pytest.mark.django_db
@@ -16,16 +16,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def training_camera(home: Municipality) -> Camera:
-    return save_camera(
-        None,
-        actor=home.user(Role.INSTALLER),
-        tenant=home.tenant,
-        name="training",
-        model="Sim",
-        driver="simulated",
-        stream_url="rtsp://127.0.0.1:8554/training",
-        training_only=True,
-    )
+    return make_training_camera(home)
 
 
 def test_an_operator_opens_a_training_camera(client: Client, home: Municipality, training_camera: Camera) -> None:

@@ -18,7 +18,6 @@ from django.test import Client, RequestFactory
 
 from accounts.models import Role, Tenant, TotpDevice
 from audit.models import AuditAction, AuditEntry
-from cameras.actions import save_camera
 from cameras.models import Camera, ViewGrant
 from checks.engine import NightWorker
 from checks.models import Check
@@ -26,7 +25,14 @@ from nattillsyn import clock
 from nattillsyn.clock import FakeClock
 from nattillsyn.crypto import encrypt
 from nattillsyn.net import client_ip, normalise_ip
-from nattillsyn.testing import TEST_PERSONNUMMER, TEST_TOTP_SECRET, Municipality, at_stockholm, make_person
+from nattillsyn.testing import (
+    TEST_PERSONNUMMER,
+    TEST_TOTP_SECRET,
+    Municipality,
+    at_stockholm,
+    make_person,
+    make_training_camera,
+)
 
 OFFICE = "10.20.0.0/16\n2001:db8:20::/48\n"
 INSIDE, OUTSIDE = "10.20.3.4", "198.51.100.7"
@@ -182,16 +188,7 @@ def test_behind_one_proxy_the_entry_it_appended_decides(
 def test_training_and_installation_views_from_outside_are_refused(
     operator: Client, home: Municipality, office_only: Check
 ) -> None:
-    training = save_camera(
-        None,
-        actor=home.user(Role.INSTALLER),
-        tenant=home.tenant,
-        name="training",
-        model="Sim",
-        driver="simulated",
-        stream_url="rtsp://127.0.0.1:8554/training",
-        training_only=True,
-    )
+    training = make_training_camera(home)
     operator.post(f"/console/training/{training.id}/open", REMOTE_ADDR=OUTSIDE, HTTP_X_FORWARDED_FOR=INSIDE)
     installed = Camera.objects.get(person=office_only.person)
     operator.post(

@@ -17,13 +17,20 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from accounts.models import Role, WebAuthnCredential
 from audit.models import AuditEntry
-from cameras.actions import open_training_view, save_camera
+from cameras.actions import open_training_view
 from checks import actions
 from checks.engine import NightWorker
 from checks.models import Alarm, Attempt, Check, Escalation, Outcome
 from nattillsyn import clock
 from nattillsyn.clock import FakeClock
-from nattillsyn.testing import TEST_PERSONNUMMER, Municipality, SecondFactorClient, at_stockholm, make_person
+from nattillsyn.testing import (
+    TEST_PERSONNUMMER,
+    Municipality,
+    SecondFactorClient,
+    at_stockholm,
+    make_person,
+    make_training_camera,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -60,16 +67,7 @@ def home_world(home: Municipality, fake_clock: FakeClock) -> dict[str, int]:
     open_attempt, _ = actions.open_check(second, actor=operator)
     fake_clock.advance(minutes=20)
     NightWorker("t").tick(fake_clock())
-    training_camera = save_camera(
-        None,
-        actor=home.user(Role.INSTALLER),
-        tenant=home.tenant,
-        name="training",
-        model="Sim",
-        driver="simulated",
-        stream_url="rtsp://127.0.0.1:8554/training",
-        training_only=True,
-    )
+    training_camera = make_training_camera(home)
     training_grant = open_training_view(training_camera, actor=operator)
     return {
         "gid": training_grant.gid,
