@@ -11,7 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
-from gateway.service import Gateway, ViewRefused
+from gateway.service import Gateway, ViewRefused, check_camera_address
 
 log = logging.getLogger(__name__)
 
@@ -133,15 +133,16 @@ async def prepare(request: web.Request) -> web.Response:
 async def probe(request: web.Request) -> web.Response:
     body = await _internal_json(request)
     rtsp_url, seconds = body.get("rtsp_url"), body.get("seconds", 3)
-    transport = body.get("rtsp_transport") or "tcp"
-    # Only a camera's RTSP address: never a file, a device or another protocol FFmpeg
-    # would open as readily. JSON may carry NaN and Infinity: a probe must end.
-    if not isinstance(rtsp_url, str) or not rtsp_url.startswith(("rtsp://", "rtsps://")):
-        return _error(400, "rtsp_url must be an rtsp:// or rtsps:// address")
+    transport = str(body.get("rtsp_transport") or "tcp")
+    if not isinstance(rtsp_url, str):
+        return _error(400, "rtsp_url (string) is required")
+    # JSON may carry NaN and Infinity: a probe must end.
     if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not math.isfinite(seconds):
         return _error(400, "seconds must be a finite number")
-    if transport not in ("tcp", "udp"):
-        return _error(400, "rtsp_transport must be tcp or udp")
+    try:
+        check_camera_address(rtsp_url, transport)
+    except ViewRefused as exc:
+        return _error(exc.status, exc.message)
     result = await _gateway(request).probe(rtsp_url, transport, float(seconds))
     return web.json_response(result.as_dict())
 

@@ -169,8 +169,7 @@ class Gateway:
             grant = self.verify(token)
         except ViewRefused as exc:
             raise ViewRefused(400, exc.message) from exc
-        if rtsp_transport not in ("tcp", "udp") or not rtsp_url.startswith(("rtsp://", "rtsps://")):
-            raise ViewRefused(400, "bad camera address")
+        check_camera_address(rtsp_url, rtsp_transport)
         if grant.gid in self._preparations or any(s.grant.gid == grant.gid for s in self._sessions.values()):
             return
         reader = self._acquire_reader(rtsp_url, rtsp_transport, grant, f"prepare:{grant.gid}")
@@ -454,6 +453,15 @@ class Gateway:
         task = asyncio.create_task(coroutine)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+
+def check_camera_address(rtsp_url: str, rtsp_transport: str) -> None:
+    """Only a camera's RTSP address, over TCP or UDP: never a file, a device or another
+    protocol FFmpeg would open as readily. ViewRefused (400) otherwise."""
+    if not rtsp_url.startswith(("rtsp://", "rtsps://")):
+        raise ViewRefused(400, "rtsp_url must be an rtsp:// or rtsps:// address")
+    if rtsp_transport not in ("tcp", "udp"):
+        raise ViewRefused(400, "rtsp_transport must be tcp or udp")
 
 
 async def run_in_daemon_thread(function: Callable[[], T]) -> T:
