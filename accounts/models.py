@@ -38,6 +38,11 @@ class Tenant(models.Model):
         help_text=_("How long after its time a camera check may still be made; then it escalates to a visit."),
     )
     view_seconds = models.PositiveIntegerField(_("view time (seconds)"), default=30)
+    min_view_s = models.PositiveIntegerField(
+        _("shortest look before \"seen\" (seconds)"),
+        default=2,
+        help_text=_("A person can be recorded as seen only after the picture has been shown this long."),
+    )
     camera_networks = models.TextField(
         _("networks cameras may be opened from"),
         blank=True,

@@ -32,6 +32,8 @@ class AuditAction(models.TextChoices):
     CHECK_OPENED = "check_opened", _("Check opened (view granted)")
     CAMERA_VIEW = "camera_view", _("Camera viewed")
     CHECK_OUTCOME = "check_outcome", _("Check outcome recorded")
+    OUTCOME_REFUSED = "outcome_refused", _("Outcome refused (no picture seen)")
+    CHECK_RELEASED = "check_released", _("Opened check released (nobody viewing)")
     RETRY_SCHEDULED = "retry_scheduled", _("Retry scheduled")
     ESCALATED = "escalated", _("Escalated")
     ESCALATION_ACKNOWLEDGED = "escalation_acknowledged", _("Escalation acknowledged")

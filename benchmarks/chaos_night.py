@@ -399,6 +399,7 @@ def operator_loop(user: Any, tenant: Any, speed: float, stop: threading.Event, t
     from checks import actions
     from checks.models import Check, CheckForm, CheckState, Outcome
     from nattillsyn import clock
+    from nattillsyn.testing import show_picture
     from people.actions import ActionRefused
 
     rng = random.Random(seed)
@@ -429,6 +430,8 @@ def operator_loop(user: Any, tenant: Any, speed: float, stop: threading.Event, t
                     outcome = (
                         Outcome.SEEN_OK if draw < 0.90 else Outcome.NOT_VISIBLE if draw < 0.97 else Outcome.NEEDS_HELP
                     )
+                if outcome != Outcome.TECHNICAL_FAULT:
+                    show_picture(attempt, seconds=VIEW_S)  # the gateway's first-frame report
                 record_with_retries(attempt, user, outcome, tally)
                 tally.add(f"outcome_{outcome}")
             except Exception as exc:  # the database restarting under us: reconnect and go on

@@ -93,14 +93,26 @@ class AccessRefused(ActionRefused):
     transaction of the attempt that led to it is rolled back (see ``audited_refusals``)."""
 
     def __init__(
-        self, message: str, *, reason: str, actor: Any, tenant: Any, person: Any, obj: Any, ip: str | None
+        self,
+        message: str,
+        *,
+        reason: str,
+        actor: Any,
+        tenant: Any,
+        person: Any,
+        obj: Any,
+        ip: str | None,
+        action: str = AuditAction.GRANT_REFUSED,
+        detail: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(message)
         self.reason = reason
+        self.action = action
+        self.detail = {"reason": reason, **(detail or {})}
         self.audit = {"actor": actor, "tenant": tenant, "person": person, "obj": obj, "ip": ip}
 
     def record(self) -> None:
-        record(action=AuditAction.GRANT_REFUSED, detail={"reason": self.reason}, **self.audit)
+        record(action=self.action, detail=self.detail, **self.audit)
 
 
 def audited_refusals(func: Callable[P, R]) -> Callable[P, R]:
@@ -161,6 +173,7 @@ def issue_grant(
     hard_end: datetime | None = None,
     max_view_s: int | None = None,
     ip: str | None = None,
+    detail: dict[str, Any] | None = None,
 ) -> tuple[ViewGrant, str]:
     """Sign a single-use permission to view ``camera`` and ask the gateway to get ready.
 
@@ -190,7 +203,7 @@ def issue_grant(
         person=person,
         obj=grant_row,
         ip=ip,
-        detail={"purpose": purpose, "camera": camera.id, "gid": str(grant_row.gid)},
+        detail={"purpose": purpose, "camera": camera.id, "gid": str(grant_row.gid), **(detail or {})},
     )
     rtsp_url = camera_stream_for_gateway(camera)
 

@@ -17,6 +17,7 @@ from typing import Any, NamedTuple, cast
 
 from django.db import connection, transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.models import Tenant
 from audit.models import AuditAction
@@ -551,11 +552,34 @@ def _end_check(check: Check, state: str, *, reason: str, actor: Any) -> None:
 
 @audited_refusals
 def open_check(check: Check, *, actor: Any, ip: str | None = None) -> tuple[Attempt, str]:
-    """The operator opens a camera check: an attempt and a single-use view grant."""
+    """The operator opens a camera check: an attempt and a single-use view grant.
+
+    A check someone has open is theirs while anybody may still be looking at it
+    (``attempt_held_until``). The same operator may open it again at once (a late
+    start, a closed tab, a crashed browser): the old attempt's grant is revoked and a
+    new attempt gets a new grant inside the same window. Another operator is told who
+    has it and since when; the refusal is audited.
+    """
     check = Check.objects.select_for_update(of=("self",)).select_related("person", "tenant").get(pk=check.pk)
     now = clock.now()
+    reopened: Attempt | None = None
     if check.state == CheckState.IN_PROGRESS:
-        raise ActionRefused(_("Another operator has this check open."))
+        held = current_attempt(check)
+        if held is not None and held.operator_id != actor.id and now < attempt_held_until(held):
+            raise AccessRefused(
+                _("%(operator)s has had this check open since %(since)s.")
+                % {"operator": operator_name(held.operator), "since": f"{held.opened_at.astimezone(clock.STOCKHOLM):%H:%M}"},
+                reason="held_by_other",
+                actor=actor,
+                tenant=check.tenant_id,
+                person=check.person_id,
+                obj=check,
+                ip=ip,
+            )
+        reopened = held
+        # Asked as the check stood before it was opened: its window and the person's
+        # consent still decide, whoever opened it first.
+        check.state = CheckState.DUE
     refusal = camera_check_openable(check, now)
     if refusal is not None:
         raise AccessRefused(
@@ -567,6 +591,8 @@ def open_check(check: Check, *, actor: Any, ip: str | None = None) -> tuple[Atte
             obj=check,
             ip=ip,
         )
+    if reopened is not None:
+        revoke_grants_for_attempt(reopened, reason="reopened")
     attempt = Attempt.objects.create(night_check=check, operator=actor, opened_at=now)
     check.state = CheckState.IN_PROGRESS
     if check.due_at is None:
@@ -580,20 +606,55 @@ def open_check(check: Check, *, actor: Any, ip: str | None = None) -> tuple[Atte
         attempt=attempt,
         hard_end=camera_check_view_ends_by(check, now),
         ip=ip,
+        detail={"reopened_attempt": reopened.id} if reopened is not None else None,
     )
     return attempt, token
 
 
+def current_attempt(check: Check) -> Attempt | None:
+    """The newest attempt of an opened check, if it has no outcome yet."""
+    attempt = check.attempts.select_related("operator", "grant").order_by("-opened_at", "-id").first()
+    return attempt if attempt is not None and not attempt.outcome else None
+
+
+# How long an opened check stays its operator's when nobody is looking at it:
+# a page that never started its view, and the time after a view to choose an outcome.
+UNSTARTED_HOLD = timedelta(seconds=20)
+AFTER_VIEW_HOLD = timedelta(seconds=30)
+
+
+def attempt_held_until(attempt: Attempt) -> datetime:
+    """Until when an attempt without outcome keeps its check from other operators (and
+    from the worker's release): while its view may start or runs, and a short while after
+    it ended, so the operator can record what they saw. A closed tab ends the view at
+    once (the page sends DELETE), a crashed browser when the gateway cuts it at the
+    view's end; either way the check is free again within a minute."""
+    grant = getattr(attempt, "grant", None)
+    if grant is None:
+        return attempt.opened_at + UNSTARTED_HOLD
+    if grant.revoked_at is not None:
+        return grant.revoked_at + AFTER_VIEW_HOLD
+    if grant.ended_at is not None:
+        return grant.ended_at + AFTER_VIEW_HOLD
+    if grant.redeemed_at is None:
+        return min(grant.issued_at + UNSTARTED_HOLD, grant.start_by)
+    return grant.hard_end + AFTER_VIEW_HOLD
+
+
+def operator_name(user: Any) -> str:
+    return str(user.get_full_name() or user.get_username())
+
+
 REFUSAL_MESSAGES = {
-    "not_a_camera_check": _("This check is a physical visit, not a camera check."),
-    "retry_not_yet_due": _("The new attempt is not due yet."),
-    "not_yet_due": _("The check is not due yet."),
-    "check_not_open": _("The check is already closed."),
-    "outside_check_window": _("The time window for this check has passed."),
-    "no_valid_consent": _("There is no valid consent to camera supervision."),
-    "no_valid_decision": _("There is no valid decision on night supervision."),
-    "no_camera": _("No camera is assigned to the person."),
-    "camera_not_tested": _("The camera's installation test has not been passed."),
+    "not_a_camera_check": gettext_lazy("This check is a physical visit, not a camera check."),
+    "retry_not_yet_due": gettext_lazy("The new attempt is not due yet."),
+    "not_yet_due": gettext_lazy("The check is not due yet."),
+    "check_not_open": gettext_lazy("The check is already closed."),
+    "outside_check_window": gettext_lazy("The time window for this check has passed."),
+    "no_valid_consent": gettext_lazy("There is no valid consent to camera supervision."),
+    "no_valid_decision": gettext_lazy("There is no valid decision on night supervision."),
+    "no_camera": gettext_lazy("No camera is assigned to the person."),
+    "camera_not_tested": gettext_lazy("The camera's installation test has not been passed."),
 }
 
 
@@ -601,9 +662,38 @@ def refusal_message(reason: str) -> str:
     return str(REFUSAL_MESSAGES.get(reason, reason))
 
 
-@transaction.atomic
+# Outcomes that say what the operator saw in the picture; the others (needs help,
+# technical fault) must be possible without one: a person on the floor seen for an
+# instant, or no picture at all, is exactly when help must go.
+OUTCOMES_NEEDING_PICTURE = (Outcome.SEEN_OK, Outcome.NOT_VISIBLE)
+
+
+def picture_refusal(attempt: Attempt, outcome: str, now: datetime) -> str | None:
+    """Has this attempt's viewer seen the picture long enough for ``outcome``?
+
+    Only the gateway knows that frames reached the browser (its ``first_frame`` event).
+    "Seen, OK" also needs the municipality's minimum look (default 2 s); "not visible"
+    needs a picture at all, else it is a technical fault, not a person out of bed.
+    """
+    if outcome not in OUTCOMES_NEEDING_PICTURE:
+        return None
+    grant = getattr(attempt, "grant", None)
+    if grant is None or grant.first_frame_at is None:
+        return "no_picture"
+    if outcome == Outcome.SEEN_OK:
+        looked = ((grant.ended_at or now) - grant.first_frame_at).total_seconds()
+        if looked < attempt.night_check.tenant.min_view_s:
+            return "view_too_short"
+    return None
+
+
+@audited_refusals
 def record_outcome(attempt: Attempt, *, actor: Any, outcome: str) -> Check:
-    attempt = Attempt.objects.select_for_update(of=("self",)).select_related("night_check").get(pk=attempt.pk)
+    attempt = (
+        Attempt.objects.select_for_update(of=("self",))
+        .select_related("night_check__tenant", "grant")
+        .get(pk=attempt.pk)
+    )
     check = (
         Check.objects.select_for_update(of=("self",)).select_related("person__agreement").get(pk=attempt.night_check_id)
     )
@@ -614,6 +704,26 @@ def record_outcome(attempt: Attempt, *, actor: Any, outcome: str) -> Check:
     if outcome not in Outcome.values:
         raise ActionRefused(_("Unknown outcome."))
     now = clock.now()
+    newer = check.attempts.filter(opened_at__gt=attempt.opened_at).exclude(pk=attempt.pk).select_related("operator")
+    taken_over = newer.exclude(operator_id=actor.id).first()
+    if taken_over is not None and check.state == CheckState.IN_PROGRESS:
+        raise ActionRefused(
+            _("%(operator)s has opened this check again since; record the outcome there.")
+            % {"operator": operator_name(taken_over.operator)}
+        )
+    refusal = picture_refusal(attempt, outcome, now)
+    if refusal is not None:
+        raise AccessRefused(
+            str(PICTURE_REFUSAL_MESSAGES[refusal]) % {"seconds": check.tenant.min_view_s},
+            reason=refusal,
+            actor=actor,
+            tenant=check.tenant_id,
+            person=check.person_id,
+            obj=attempt,
+            ip=None,
+            action=AuditAction.OUTCOME_REFUSED,
+            detail={"outcome": outcome, "check": check.id},
+        )
     attempt.outcome = outcome
     attempt.outcome_at = now
     attempt.save(update_fields=["outcome", "outcome_at"])
@@ -663,6 +773,15 @@ def record_outcome(attempt: Attempt, *, actor: Any, outcome: str) -> Check:
     else:
         escalate(check, cause=EscalationCause.TECHNICAL_FAULT, actor=actor)
     return check
+
+
+PICTURE_REFUSAL_MESSAGES = {
+    "no_picture": gettext_lazy(
+        "No picture has reached your screen in this view, so the person cannot be recorded as seen. "
+        "Open the check again, or record a technical fault."
+    ),
+    "view_too_short": gettext_lazy("Look at the picture for at least %(seconds)s seconds before recording the person as seen."),
+}
 
 
 def escalation_plan(person: Person) -> list[str]:
@@ -897,7 +1016,21 @@ def record_camera_probe(camera: Any, *, ok: bool, problem: str, now: datetime, h
     return escalations
 
 
-def release_abandoned_attempt(check: Check) -> None:
-    """An opened check whose view ended without an outcome goes back to the queue."""
+def release_abandoned_attempt(check: Check, now: datetime) -> bool:
+    """An opened check that nobody is looking at goes back to the queue
+    (``attempt_held_until``); True if it was released."""
+    attempt = current_attempt(check)
+    if attempt is not None and now < attempt_held_until(attempt):
+        return False
     check.state = CheckState.DUE
     check.save(update_fields=["state"])
+    record(
+        actor=None,
+        action=AuditAction.CHECK_RELEASED,
+        tenant=check.tenant_id,
+        person=check.person_id,
+        obj=check,
+        detail={"attempt": attempt.id if attempt is not None else None},
+        at=now,
+    )
+    return True

@@ -23,7 +23,7 @@ from accounts.models import Tenant
 from audit.records import enforce_retention, export_head
 from cameras.actions import close_views_past_their_end
 from cameras.health import ProbeResult
-from cameras.models import Camera, ViewGrant
+from cameras.models import Camera
 from checks import actions
 from checks.models import Check, CheckForm, CheckState, Escalation, EscalationState, NightPlan, WorkerHeartbeat
 from checks.nights import night_of
@@ -41,8 +41,6 @@ PROBE_RETRY_AFTER_FAILURE = timedelta(minutes=1)
 PROBES_PER_TICK = 5
 # Seconds of probing per tick at most (a probe of a dead camera waits for its timeouts).
 PROBE_BUDGET_S = 5.0
-# An opened check whose grant ended this long ago without an outcome is released.
-ABANDONED_AFTER = timedelta(minutes=2)
 # Incremental planning looks this far behind the last plan (see plan_nights).
 REPLAN_OVERLAP = timedelta(minutes=1)
 # The audit chain's head goes to its append-only file this often (AUDIT_HEAD_EXPORT_PATH).
@@ -142,14 +140,11 @@ class NightWorker:
         report.add(
             "released",
             _claim_each(
-                Check.objects.filter(state=CheckState.IN_PROGRESS).exclude(
-                    id__in=ViewGrant.objects.filter(
-                        attempt__night_check__state=CheckState.IN_PROGRESS,
-                        attempt__outcome="",
-                        hard_end__gt=now - ABANDONED_AFTER,
-                    ).values("attempt__night_check_id")
-                ),
-                actions.release_abandoned_attempt,
+                # Only checks opened a while ago can have been abandoned (actions.attempt_held_until).
+                Check.objects.filter(state=CheckState.IN_PROGRESS)
+                .exclude(attempts__opened_at__gt=now - actions.UNSTARTED_HOLD)
+                .select_related("tenant"),
+                partial(actions.release_abandoned_attempt, now=now),
             ),
         )
         report.add(

@@ -11,12 +11,35 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
+from django.db.models import Q
+
 from checks.models import Check, CheckForm, CheckState
 from nattillsyn.clock import STOCKHOLM
 from people.models import Person
 
-# A camera check may be opened this long before its agreed time.
+# A first attempt may be opened this long before its agreed time. A retry may not be
+# opened before its agreed delay has passed: the delay is what the person agreed to
+# (time to get back to bed, to the bathroom and back), so it is not shortened.
 EARLY_OPEN = timedelta(minutes=5)
+
+
+def check_opens_at(check: Check) -> datetime | None:
+    """The earliest instant an operator may open this check (None: not a check to open)."""
+    if check.state == CheckState.RETRY_WAIT:
+        return check.next_attempt_at
+    if check.state in (CheckState.PLANNED, CheckState.DUE, CheckState.IN_PROGRESS):
+        return check.scheduled_at - EARLY_OPEN
+    return None
+
+
+def openable_checks(moment: datetime) -> Q:
+    """The ORM filter of ``check_opens_at(check) <= moment`` (the console's list of
+    the work of now); ``camera_check_openable`` still decides each open."""
+    return (
+        Q(state__in=(CheckState.DUE, CheckState.IN_PROGRESS))
+        | Q(state=CheckState.PLANNED, scheduled_at__lte=moment + EARLY_OPEN)
+        | Q(state=CheckState.RETRY_WAIT, next_attempt_at__lte=moment)
+    )
 
 
 def camera_allowed_for_person(person: Person, moment: datetime) -> str | None:
@@ -38,14 +61,11 @@ def camera_check_openable(check: Check, moment: datetime) -> str | None:
     """May an operator open the camera for this check at ``moment``?"""
     if check.form != CheckForm.CAMERA:
         return "not_a_camera_check"
-    if check.state == CheckState.RETRY_WAIT:
-        if check.next_attempt_at is None or moment < check.next_attempt_at - EARLY_OPEN:
-            return "retry_not_yet_due"
-    elif check.state == CheckState.PLANNED:
-        if moment < check.scheduled_at - EARLY_OPEN:
-            return "not_yet_due"
-    elif check.state != CheckState.DUE:
+    opens_at = check_opens_at(check)
+    if opens_at is None or check.state == CheckState.IN_PROGRESS:
         return "check_not_open"
+    if moment < opens_at:
+        return "retry_not_yet_due" if check.state == CheckState.RETRY_WAIT else "not_yet_due"
     if check.window_ends_at is not None and moment >= check.window_ends_at:
         return "outside_check_window"
     return camera_allowed_for_person(check.person, moment)

@@ -6,6 +6,7 @@ app_name = "console"
 urlpatterns = [
     path("", views.operator_console, name="operator"),
     path("checks/<int:check_id>/open", views.open_check, name="open-check"),
+    path("round-mode", views.toggle_round_mode, name="round-mode"),
     path("attempts/<int:attempt_id>/", views.attempt_view, name="attempt"),
     path("attempts/<int:attempt_id>/outcome", views.record_outcome, name="outcome"),
     path("training/", views.training, name="training"),

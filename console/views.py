@@ -8,10 +8,11 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Case, Count, DateTimeField, F, Q, When
+from django.db.models import Case, Count, DateTimeField, F, OuterRef, Subquery, When
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.access import require_role, roles_for
@@ -29,6 +30,7 @@ from checks.access import (
 from checks.forms import ResolveEscalationForm
 from checks.models import (
     Alarm,
+    Attempt,
     Check,
     CheckForm,
     CheckState,
@@ -39,7 +41,7 @@ from checks.models import (
     WorkerHeartbeat,
 )
 from checks.nights import night_of
-from checks.rules import EARLY_OPEN
+from checks.rules import check_opens_at, openable_checks
 from nattillsyn import clock
 from nattillsyn.net import client_ip
 from people.actions import ActionRefused
@@ -82,17 +84,31 @@ class ConsoleRow:
     effective_at: datetime  # the agreed time, or the retry's time
     is_overdue: bool
     is_openable: bool
+    held_by: str = ""  # who has it open (in progress), for the colleagues' lists
+    held_since: datetime | None = None
+    is_mine: bool = False  # opened by the viewing operator: "open again"
 
 
-def _console_row(check: Check, now: datetime) -> ConsoleRow:
+def _console_row(check: Check, now: datetime, user_id: int) -> ConsoleRow:
     effective_at = check.next_attempt_at if check.state == CheckState.RETRY_WAIT else check.scheduled_at
     assert effective_at is not None
     grace = timedelta(minutes=check.tenant.overdue_grace_min)
+    opens_at = check_opens_at(check)
+    in_progress = check.state == CheckState.IN_PROGRESS
+    held_by = ""
+    if in_progress:
+        held_by = " ".join(
+            part for part in (getattr(check, "holder_first", ""), getattr(check, "holder_last", "")) if part
+        ) or str(getattr(check, "holder_username", "") or "")
+    is_mine = in_progress and getattr(check, "holder_id", None) == user_id
     return ConsoleRow(
         check=check,
         effective_at=effective_at,
         is_overdue=check.state == CheckState.DUE and check.due_at is not None and check.due_at + grace <= now,
-        is_openable=check.state != CheckState.IN_PROGRESS and effective_at - EARLY_OPEN <= now,
+        is_openable=(not in_progress or is_mine) and opens_at is not None and opens_at <= now,
+        held_by=held_by,
+        held_since=getattr(check, "holder_since", None) if in_progress else None,
+        is_mine=is_mine,
     )
 
 
@@ -122,7 +138,7 @@ def _operator_checks(request: HttpRequest) -> OperatorList:
     """
     tenant_ids = require_role(request.user, Role.OPERATOR)
     now = clock.now()
-    opens_from = now + EARLY_OPEN
+    holder = Attempt.objects.filter(night_check=OuterRef("pk"), outcome="").order_by("-opened_at", "-id")
     tonight = Check.objects.filter(
         tenant_id__in=tenant_ids,
         form=CheckForm.CAMERA,
@@ -133,9 +149,15 @@ def _operator_checks(request: HttpRequest) -> OperatorList:
             When(state=CheckState.RETRY_WAIT, then=F("next_attempt_at")),
             default=F("scheduled_at"),
             output_field=DateTimeField(),
-        )
+        ),
+        # Who has an opened check, in the same query (the list stays two queries).
+        holder_id=Subquery(holder.values("operator_id")[:1]),
+        holder_username=Subquery(holder.values("operator__username")[:1]),
+        holder_first=Subquery(holder.values("operator__first_name")[:1]),
+        holder_last=Subquery(holder.values("operator__last_name")[:1]),
+        holder_since=Subquery(holder.values("opened_at")[:1]),
     )
-    openable = Q(state__in=(CheckState.DUE, CheckState.IN_PROGRESS)) | Q(effective__lte=opens_from)
+    openable = openable_checks(now)
     now_checks = list(
         tonight.filter(openable).select_related("person", "tenant").order_by("effective", "id")[: CONSOLE_NOW_LIMIT + 1]
     )
@@ -147,21 +169,39 @@ def _operator_checks(request: HttpRequest) -> OperatorList:
     # Counted only when the list is cut: the usual poll stays two queries.
     more_now = tonight.filter(openable).count() - CONSOLE_NOW_LIMIT if len(now_checks) > CONSOLE_NOW_LIMIT else 0
     more_later = tonight.exclude(openable).count() - CONSOLE_NEXT_LIMIT if len(next_checks) > CONSOLE_NEXT_LIMIT else 0
-    now_rows = [_console_row(check, now) for check in now_checks[:CONSOLE_NOW_LIMIT]]
+    user_id = request.user.pk
+    now_rows = [_console_row(check, now, user_id) for check in now_checks[:CONSOLE_NOW_LIMIT]]
     now_rows.sort(key=lambda row: (not row.is_overdue, row.effective_at))
     return OperatorList(
         now_rows=now_rows,
         more_now=more_now,
-        next_rows=[_console_row(check, now) for check in next_checks[:CONSOLE_NEXT_LIMIT]],
+        next_rows=[_console_row(check, now, user_id) for check in next_checks[:CONSOLE_NEXT_LIMIT]],
         more_later=more_later,
     )
 
 
 @login_required
 def operator_console(request: HttpRequest) -> HttpResponse:
-    context = {"checks": _operator_checks(request), "worker_silent": worker_is_silent(), "now": clock.now()}
+    context = {
+        "checks": _operator_checks(request),
+        "worker_silent": worker_is_silent(),
+        "now": clock.now(),
+        "round_mode": bool(request.session.get(ROUND_MODE_KEY)),
+    }
     template = "console/_operator_rows.html" if request.headers.get("HX-Request") else "console/operator.html"
     return render(request, template, context)
+
+
+ROUND_MODE_KEY = "console_round_mode"
+
+
+@login_required
+@require_POST
+def toggle_round_mode(request: HttpRequest) -> HttpResponse:
+    """Round mode: after an outcome, the next due check opens by itself."""
+    require_role(request.user, Role.OPERATOR)
+    request.session[ROUND_MODE_KEY] = request.POST.get("on") == "1"
+    return redirect("console:operator")
 
 
 @login_required
@@ -183,22 +223,42 @@ def attempt_view(request: HttpRequest, attempt_id: int) -> HttpResponse:
     token = None
     if grant is not None and not attempt.outcome and grant.redeemed_at is None and grant.revoked_at is None:
         # The token is signed again from the stored grant, so reloading the page before
-        # pressing "view" still works; it stays single use at the gateway.
+        # the view started still works; it stays single use at the gateway.
         token = _token_for_this_browser(request, grant)
+    check = attempt.night_check
     return render(
         request,
         "console/attempt.html",
         {
             "attempt": attempt,
-            "check": attempt.night_check,
-            "person": attempt.night_check.person,
+            "check": check,
+            "person": check.person,
             "grant": grant,
             "token": token,
             "gateway_url": settings.GATEWAY_URL,
             "outcomes": Outcome.choices,
-            "agreement": getattr(attempt.night_check.person, "agreement", None),
+            "agreement": getattr(check.person, "agreement", None),
+            # Opened again (a late start, a closed tab): same window, a new grant.
+            "can_reopen": not attempt.outcome and token is None and check.state == CheckState.IN_PROGRESS,
+            "min_view_s": check.tenant.min_view_s,
+            "live_texts": live_texts(),
         },
     )
+
+
+def live_texts() -> dict[str, str]:
+    """What the live-view script may say, translated here: never a code or the gateway's English."""
+    return {
+        "connecting": _("Connecting to the camera…"),
+        "live": _("Live. Nothing is recorded."),
+        "ended": _("The view has ended."),
+        "ended_choose": _("The view has ended. Record what you saw, or open the camera again."),
+        "connection_lost": _("The connection to the camera was lost. Open the camera again, or record a technical fault."),
+        "grant_not_valid": _("This view is no longer valid. Open the camera again."),
+        "camera_unreachable": _("The camera does not answer. Open it again, or record a technical fault."),
+        "gateway_unavailable": _("The camera server does not answer right now. Open again, or record a technical fault."),
+        "browser_unsupported": _("This browser could not receive the picture (video format). Call support."),
+    }
 
 
 def _token_for_this_browser(request: HttpRequest, grant: ViewGrant) -> str | None:
@@ -213,12 +273,48 @@ def _token_for_this_browser(request: HttpRequest, grant: ViewGrant) -> str | Non
 @require_POST
 def record_outcome(request: HttpRequest, attempt_id: int) -> HttpResponse:
     attempt = get_attempt_for_operator(request, attempt_id)
+    outcome = request.POST.get("outcome", "")
     try:
-        check = actions.record_outcome(attempt, actor=request.user, outcome=request.POST.get("outcome", ""))
+        check = actions.record_outcome(attempt, actor=request.user, outcome=outcome)
     except ActionRefused as refusal:
         messages.error(request, str(refusal))
         return redirect("console:attempt", attempt_id=attempt.id)
-    messages.success(request, f"{check.person.name}: {Outcome(request.POST['outcome']).label}")
+    level, text = _what_happens_next(check, outcome)
+    messages.add_message(request, level, text)
+    if request.session.get(ROUND_MODE_KEY):
+        return _open_next_due_check(request)
+    return redirect("console:operator")
+
+
+def _what_happens_next(check: Check, outcome: str) -> tuple[int, str]:
+    """The banner after an outcome: what the operator did, and what follows from it."""
+    name = check.person.name
+    if check.state == CheckState.DONE:
+        return messages.SUCCESS, _("%(person)s: seen, OK. The check is done.") % {"person": name}
+    if check.state == CheckState.RETRY_WAIT and check.next_attempt_at is not None:
+        return messages.WARNING, _("%(person)s: not visible. New attempt at %(time)s.") % {
+            "person": name,
+            "time": f"{check.next_attempt_at.astimezone(clock.STOCKHOLM):%H:%M}",
+        }
+    if check.state == CheckState.ESCALATED:
+        return messages.ERROR, _("%(person)s: %(outcome)s. Handed to the night patrol.") % {
+            "person": name,
+            "outcome": Outcome(outcome).label.lower(),
+        }
+    return messages.INFO, _("%(person)s: %(outcome)s recorded.") % {"person": name, "outcome": Outcome(outcome).label}
+
+
+def _open_next_due_check(request: HttpRequest) -> HttpResponse:
+    """Round mode: open the first check of the console's list that can be opened now."""
+    for row in _operator_checks(request).now_rows:
+        if not row.is_openable or row.check.state == CheckState.IN_PROGRESS:
+            continue
+        try:
+            attempt, _token = actions.open_check(row.check, actor=request.user, ip=client_ip(request))
+        except ActionRefused:
+            continue  # a colleague took it meanwhile, or its window closed: the next one
+        return redirect("console:attempt", attempt_id=attempt.id)
+    messages.info(request, _("No more checks to open right now."))
     return redirect("console:operator")
 
 
@@ -268,6 +364,7 @@ def grant_view(request: HttpRequest, gid: str) -> HttpResponse:
             "grant": grant,
             "token": _token_for_this_browser(request, grant) if usable else None,
             "gateway_url": settings.GATEWAY_URL,
+            "live_texts": live_texts(),
         },
     )
 

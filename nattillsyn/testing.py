@@ -170,3 +170,11 @@ class SecondFactorClient(Client):
             session["login_at"] = session["last_seen"] = clock.now().timestamp()
             session.save()
         return super().request(**request)
+
+
+def show_picture(attempt: Any, *, seconds: float = 3.0) -> None:
+    """What the gateway reports when the operator's browser got the picture: a first
+    frame ``seconds`` ago (an outcome of "seen" needs one; checks.actions.picture_refusal)."""
+    from cameras.actions import record_view_event
+
+    record_view_event(str(attempt.grant.gid), event="first_frame", at=clock.now() - timedelta(seconds=seconds))

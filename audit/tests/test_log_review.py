@@ -12,7 +12,7 @@ from checks import actions
 from checks.engine import NightWorker
 from checks.models import Check, Outcome
 from nattillsyn.clock import FakeClock
-from nattillsyn.testing import TEST_PERSONNUMMER, Municipality, at_stockholm, make_person
+from nattillsyn.testing import TEST_PERSONNUMMER, Municipality, at_stockholm, make_person, show_picture
 
 pytestmark = pytest.mark.django_db
 
@@ -23,6 +23,7 @@ def viewed_person(home: Municipality, fake_clock: FakeClock):  # type: ignore[no
     fake_clock.set(at_stockholm(2026, 11, 23, 23, 0))
     NightWorker("t").tick(fake_clock())
     attempt, _ = actions.open_check(Check.objects.filter(person=person).first(), actor=home.user(Role.OPERATOR))
+    show_picture(attempt)
     actions.record_outcome(attempt, actor=home.user(Role.OPERATOR), outcome=Outcome.SEEN_OK)
     return person
 

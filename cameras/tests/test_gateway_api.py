@@ -18,7 +18,7 @@ from checks.engine import NightWorker
 from checks.models import Check, Outcome
 from gateway.grants import verify_grant
 from nattillsyn.clock import FakeClock
-from nattillsyn.testing import TEST_PERSONNUMMER, Municipality, at_stockholm, make_person
+from nattillsyn.testing import TEST_PERSONNUMMER, Municipality, at_stockholm, make_person, show_picture
 from people.actions import end_decision, withdraw_consent
 
 pytestmark = pytest.mark.django_db
@@ -103,6 +103,7 @@ def test_ending_the_decision_revokes_a_running_view(
 def test_recording_the_outcome_revokes_the_view(client: Client, opened, home: Municipality) -> None:
     _person, attempt, grant = opened
     gateway_post(client, "/internal/gateway/redeem", {"gid": grant.gid})
+    show_picture(attempt)
     actions.record_outcome(attempt, actor=home.user(Role.OPERATOR), outcome=Outcome.SEEN_OK)
     assert gateway_post(client, "/internal/gateway/revoked", {"gids": [grant.gid]}).json()["revoked"] == [grant.gid]
 

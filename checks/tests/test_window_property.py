@@ -23,7 +23,7 @@ allowed:
 
 1. a camera check may be opened from 5 minutes before its agreed local time until the
    municipality's check window after it has passed; after a "not visible" attempt, from
-   5 minutes before the retry (the agreed delay after that outcome) until the check
+   the retry (the agreed delay after that outcome, never shortened) until the check
    window after the retry; never once the check has ended;
 2. only with a consent given and not withdrawn at that instant, within its trial period
    if it has one (Swedish calendar days), a decision covering that Swedish day, and a
@@ -139,7 +139,7 @@ class Story:
         """[opens, closes) of the attempt that can be made at ``moment``."""
         if self.not_visible_at is not None and moment >= self.not_visible_at:
             retry_at = self.not_visible_at + timedelta(minutes=self.retry_delay_min)
-            return retry_at - EARLY, retry_at + timedelta(minutes=self.window_min)
+            return retry_at, retry_at + timedelta(minutes=self.window_min)
         return self.agreed_at - EARLY, self.agreed_at + timedelta(minutes=self.window_min)
 
     def permitted(self, moment: datetime) -> bool:
@@ -455,7 +455,7 @@ def replay(story: Story, pick: int, home: Any, fake_clock: Any) -> str:
     from checks import actions
     from checks.engine import NightWorker
     from checks.models import AgreedTime, Agreement, Check, CheckForm, Outcome
-    from nattillsyn.testing import TEST_PERSONNUMMER
+    from nattillsyn.testing import TEST_PERSONNUMMER, show_picture
     from people.actions import ActionRefused, save_person
     from people.models import Consent, Decision
 
@@ -516,6 +516,7 @@ def replay(story: Story, pick: int, home: Any, fake_clock: Any) -> str:
             story = replace(story, not_visible_at=None)
         else:
             fake_clock.set(story.not_visible_at)
+            show_picture(attempt)
             actions.record_outcome(attempt, actor=operator, outcome=Outcome.NOT_VISIBLE)
             check.refresh_from_db()
             assert check.state == CheckState.RETRY_WAIT

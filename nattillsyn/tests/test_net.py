@@ -264,6 +264,7 @@ def tenant_form(tenant: Tenant, camera_networks: str) -> dict[str, object]:
         "escalation_ack_min": tenant.escalation_ack_min,
         "check_window_min": tenant.check_window_min,
         "view_seconds": tenant.view_seconds,
+        "min_view_s": tenant.min_view_s,
         "camera_networks": camera_networks,
         "memberships-TOTAL_FORMS": 0,
         "memberships-INITIAL_FORMS": 0,

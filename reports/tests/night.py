@@ -26,7 +26,7 @@ from checks import actions
 from checks.engine import NightWorker
 from checks.models import Attempt, Check, Escalation, EscalationResult, Outcome
 from nattillsyn.clock import FakeClock
-from nattillsyn.testing import TEST_PERSONNUMMER, Municipality, SecondFactorClient, at_stockholm, make_person
+from nattillsyn.testing import TEST_PERSONNUMMER, Municipality, SecondFactorClient, at_stockholm, make_person, show_picture
 from people.actions import save_person
 from people.models import Person
 
@@ -79,6 +79,7 @@ def drive_sample_night(home: Municipality, fake_clock: FakeClock) -> SampleNight
             gid = str(attempt.grant.gid)
             record_view_event(gid, event="first_frame", at=fake_clock())
             record_view_event(gid, event="ended", at=fake_clock() + timedelta(seconds=view_s))
+        show_picture(attempt)
         actions.record_outcome(attempt, actor=operator, outcome=outcome)
         return attempt
 

@@ -16,7 +16,7 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Role
 from nattillsyn.clock import FakeClock
-from nattillsyn.testing import Municipality, at_stockholm, make_person
+from nattillsyn.testing import Municipality, at_stockholm, make_person, show_picture
 from people.personnummer import luhn_valid
 from reports import figures
 from reports.tests.night import SampleNight, drive_sample_night, report_client
@@ -98,6 +98,7 @@ def test_a_month_is_the_nights_that_begin_in_it(home: Municipality, fake_clock: 
     NightWorker("t").tick(fake_clock())
     check = Check.objects.get(person=person, night=date(2026, 11, 30))
     attempt, _token = actions.open_check(check, actor=home.user(Role.OPERATOR))
+    show_picture(attempt)
     actions.record_outcome(attempt, actor=home.user(Role.OPERATOR), outcome=Outcome.SEEN_OK)
     assert figures.monthly_figures(home.tenant, NOVEMBER).total.done == 1
     assert figures.monthly_figures(home.tenant, date(2026, 12, 1)).total.done == 0

@@ -14,7 +14,7 @@ from checks import actions
 from checks.engine import NightWorker
 from checks.models import Check, Outcome
 from nattillsyn.clock import FakeClock
-from nattillsyn.testing import TEST_PERSONNUMMER, Municipality, at_stockholm, make_person
+from nattillsyn.testing import TEST_PERSONNUMMER, Municipality, at_stockholm, make_person, show_picture
 from reports.tests.night import NIGHT, drive_sample_night, report_client
 
 pytestmark = pytest.mark.django_db
@@ -37,6 +37,7 @@ def test_the_board_counts_tonight_as_it_goes(home: Municipality, fake_clock: Fak
     for person, outcome in [(seen, Outcome.SEEN_OK), (retried, Outcome.NOT_VISIBLE), (helped, Outcome.NEEDS_HELP)]:
         check = Check.objects.get(person=person, scheduled_at=at_stockholm(2026, 11, 23, 22, 0))
         attempt, _token = actions.open_check(check, actor=operator)
+        show_picture(attempt)
         actions.record_outcome(attempt, actor=operator, outcome=outcome)
     fake_clock.set(at_stockholm(2026, 11, 23, 22, 12))
     worker.tick(fake_clock())  # the late one has waited 12 minutes: overdue

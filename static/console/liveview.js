@@ -1,89 +1,142 @@
-// Live view over WHEP: one POST of the SDP offer to the gateway with the grant as
-// bearer token. The gateway cuts the stream at the grant's end; the countdown here
-// is only for the operator's eyes.
+// The live view of a check (or a training/installation view) over WHEP, started as
+// soon as the page loads: one POST of the SDP offer to the gateway with the grant as
+// bearer token. The gateway cuts the stream at the grant's end; the countdown here is
+// only for the operator's eyes. The server decides whether "seen" may be recorded (it
+// knows from the gateway whether frames reached this browser); the buttons here are
+// enabled at the same moment only to spare the operator a refusal.
 (function () {
   "use strict";
   const live = document.getElementById("live");
-  const button = document.getElementById("start-view");
-  if (!live || !button) return;
+  if (!live) return;
   const video = document.getElementById("live-video");
   const status = document.getElementById("live-status");
   const countdown = document.getElementById("countdown");
   const texts = JSON.parse(document.getElementById("live-texts").textContent);
   const maxView = parseInt(live.dataset.maxView, 10) || 30;
+  const minView = parseInt(live.dataset.minView, 10) || 0;
+  const outcomes = document.getElementById("outcomes");
+  const pictureButtons = outcomes ? outcomes.querySelectorAll("[value=seen_ok], [value=not_visible]") : [];
   let pc = null;
   let sessionUrl = null;
   let timer = null;
+  let firstFrameAt = null;
+
+  function setStatus(state, message) {
+    live.dataset.state = state;
+    status.textContent = message;
+  }
 
   function waitForIce(peer) {
     if (peer.iceGatheringState === "complete") return Promise.resolve();
     return new Promise((resolve) => {
       const done = () => { if (peer.iceGatheringState === "complete") resolve(); };
       peer.addEventListener("icegatheringstatechange", done);
-      setTimeout(resolve, 2000); // loopback candidates arrive at once; never hang the operator
+      setTimeout(resolve, 1000); // host candidates come at once; never hang the operator
     });
   }
 
-  function stop(message) {
-    if (timer) clearInterval(timer);
+  // The end of a view: tell the gateway first (DELETE), then close our side, so the
+  // gateway reports an explicit end and frees the check at once.
+  function stop(state, message) {
+    if (timer) { clearInterval(timer); timer = null; }
     countdown.textContent = "";
-    if (pc) { pc.close(); pc = null; }
-    video.srcObject = null;
     if (sessionUrl) {
-      fetch(sessionUrl, { method: "DELETE", headers: { Authorization: "Bearer " + live.dataset.token } }).catch(() => {});
+      fetch(sessionUrl, { method: "DELETE", keepalive: true, headers: { Authorization: "Bearer " + live.dataset.token } }).catch(() => {});
       sessionUrl = null;
     }
-    status.textContent = message || texts.ended;
-    live.dataset.state = "ended";
+    if (pc) { pc.close(); pc = null; }
+    video.srcObject = null;
+    if (document.fullscreenElement) document.exitFullscreen().catch(() => {});
+    if (live.dataset.state === "ended" || live.dataset.state === "refused") return;
+    setStatus(state || "ended", message || (outcomes ? texts.ended_choose : texts.ended));
   }
 
-  function startCountdown() {
-    const endsAt = Date.now() + maxView * 1000;
+  function refusalText(code) {
+    if (code === 401 || code === 403 || code === 409) return texts.grant_not_valid;
+    if (code === 502 || code === 504) return texts.camera_unreachable;
+    if (code === 400 || code === 406 || code === 415) return texts.browser_unsupported;
+    return texts.gateway_unavailable;
+  }
+
+  function onFirstFrame() {
+    if (firstFrameAt !== null || !pc) return;
+    firstFrameAt = Date.now();
+    setStatus("live", texts.live);
+    const endsAt = firstFrameAt + maxView * 1000;
     const tick = () => {
-      const left = Math.max(0, Math.ceil((endsAt - Date.now()) / 1000));
+      const now = Date.now();
+      const left = Math.max(0, Math.ceil((endsAt - now) / 1000));
       countdown.textContent = left + " s";
+      if (now - firstFrameAt >= minView * 1000) pictureButtons.forEach((button) => { button.disabled = false; });
       if (left <= 0) stop();
     };
     tick();
-    timer = setInterval(tick, 250);
+    timer = setInterval(tick, 200);
   }
 
   async function start() {
-    button.disabled = true;
-    status.textContent = texts.connecting;
-    live.dataset.state = "connecting";
+    setStatus("connecting", texts.connecting);
     pc = new RTCPeerConnection({ iceServers: [] });
     pc.addTransceiver("video", { direction: "recvonly" });
-    pc.ontrack = (event) => { video.srcObject = event.streams[0] || new MediaStream([event.track]); };
+    pc.ontrack = (event) => {
+      video.srcObject = event.streams[0] || new MediaStream([event.track]);
+      video.play().catch(() => {}); // muted: autoplay is allowed
+    };
     pc.onconnectionstatechange = () => {
-      if (pc && (pc.connectionState === "failed" || pc.connectionState === "closed" || pc.connectionState === "disconnected")) stop();
+      if (!pc) return;
+      if (pc.connectionState === "failed" || pc.connectionState === "closed") stop("ended", texts.connection_lost);
     };
     await pc.setLocalDescription(await pc.createOffer());
     await waitForIce(pc);
-    const response = await fetch(live.dataset.gateway + "/whep", {
-      method: "POST",
-      headers: { "Content-Type": "application/sdp", Authorization: "Bearer " + live.dataset.token },
-      body: pc.localDescription.sdp,
-    });
+    let response;
+    try {
+      response = await fetch(live.dataset.gateway + "/whep", {
+        method: "POST",
+        headers: { "Content-Type": "application/sdp", Authorization: "Bearer " + live.dataset.token },
+        body: pc.localDescription.sdp,
+      });
+    } catch (error) {
+      stop("refused", texts.gateway_unavailable);
+      return;
+    }
     if (response.status !== 201) {
-      let reason = response.status;
-      try { reason = (await response.json()).error || reason; } catch (e) { /* not JSON */ }
-      stop(texts.refused + " " + reason);
-      live.dataset.state = "refused";
+      stop("refused", refusalText(response.status));
       return;
     }
     const location = response.headers.get("Location");
     sessionUrl = location ? new URL(location, live.dataset.gateway).href : null;
     await pc.setRemoteDescription({ type: "answer", sdp: await response.text() });
-    const onFirstFrame = () => {
-      live.dataset.state = "live";
-      status.textContent = texts.live;
-      startCountdown();
-    };
     if ("requestVideoFrameCallback" in video) video.requestVideoFrameCallback(onFirstFrame);
     else video.addEventListener("playing", onFirstFrame, { once: true });
   }
 
-  button.addEventListener("click", () => { start().catch((error) => stop(texts.refused + " " + error)); });
+  function toggleFullscreen() {
+    if (document.fullscreenElement) document.exitFullscreen().catch(() => {});
+    else live.requestFullscreen().catch(() => {});
+  }
+  const fullscreen = document.getElementById("fullscreen");
+  if (fullscreen) fullscreen.addEventListener("click", toggleFullscreen);
+
+  // One key per outcome (shown on each button), so a check is one key after the picture.
+  document.addEventListener("keydown", (event) => {
+    if (event.ctrlKey || event.metaKey || event.altKey || event.repeat) return;
+    const target = event.target;
+    if (target && (target.tagName === "INPUT" || target.tagName === "TEXTAREA" || target.tagName === "SELECT")) return;
+    const key = event.key.length === 1 ? event.key.toLowerCase() : event.key;
+    if (key === "z") { event.preventDefault(); toggleFullscreen(); return; }
+    const button = document.querySelector('button[data-key="' + key + '"]');
+    if (!button || button.disabled) return;
+    // Enter on another focused button (e.g. "open again") keeps its own meaning.
+    if (key === "Enter" && target && target.tagName === "BUTTON" && target !== button) return;
+    event.preventDefault();
+    button.form.requestSubmit(button);
+  });
+
+  if (outcomes) {
+    // The outcome leaves the page: the view ends with it (the server revokes the grant too).
+    outcomes.addEventListener("submit", () => stop());
+  }
   window.addEventListener("pagehide", () => stop());
+
+  if (live.dataset.token) start().catch(() => stop("refused", texts.gateway_unavailable));
 })();
