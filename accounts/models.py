@@ -39,7 +39,7 @@ class Tenant(models.Model):
     )
     view_seconds = models.PositiveIntegerField(_("view time (seconds)"), default=30)
     min_view_s = models.PositiveIntegerField(
-        _("shortest look before \"seen\" (seconds)"),
+        _('shortest look before "seen" (seconds)'),
         default=2,
         help_text=_("A person can be recorded as seen only after the picture has been shown this long."),
     )

@@ -30,6 +30,7 @@ class AuditAction(models.TextChoices):
     CHECK_CANCELLED = "check_cancelled", _("Check cancelled")
     CHECK_DUE = "check_due", _("Check due")
     CHECK_OPENED = "check_opened", _("Check opened (view granted)")
+    CAMERA_PREPARED = "camera_prepared", _("Camera readied for a due check (nobody sees it)")
     CAMERA_VIEW = "camera_view", _("Camera viewed")
     CHECK_OUTCOME = "check_outcome", _("Check outcome recorded")
     OUTCOME_REFUSED = "outcome_refused", _("Outcome refused (no picture seen)")

@@ -174,15 +174,24 @@ def issue_grant(
     max_view_s: int | None = None,
     ip: str | None = None,
     detail: dict[str, Any] | None = None,
+    prepared_check: Any = None,
 ) -> tuple[ViewGrant, str]:
     """Sign a single-use permission to view ``camera`` and ask the gateway to get ready.
 
     The caller has already checked the rules for ``purpose``; the grant only
-    carries the result, and the gateway redeems it once.
+    carries the result, and the gateway redeems it once. A preparation (the worker's,
+    for a due check) is never redeemable and shows nobody anything, so it has no viewer
+    whose network could be asked.
     """
-    refuse_outside_networks(camera.tenant, actor=actor, person=person, obj=camera, ip=ip)
+    if purpose != GrantPurpose.PREPARE:
+        refuse_outside_networks(camera.tenant, actor=actor, person=person, obj=camera, ip=ip)
     now = clock.now()
-    limits = grant_limits(now, max_view_s or camera.tenant.view_seconds, hard_end)
+    if purpose == GrantPurpose.PREPARE:
+        if hard_end is None:
+            raise ValueError("a preparation needs its end")
+        limits = GrantLimits(hard_end, hard_end, 0)  # held until then at most; never viewed
+    else:
+        limits = grant_limits(now, max_view_s or camera.tenant.view_seconds, hard_end)
     grant_row = ViewGrant.objects.create(
         tenant_id=camera.tenant_id,
         camera=camera,
@@ -190,6 +199,7 @@ def issue_grant(
         attempt=attempt,
         operator=actor,
         purpose=purpose,
+        prepared_check=prepared_check,
         issued_at=now,
         start_by=limits.start_by,
         hard_end=limits.hard_end,
@@ -198,7 +208,7 @@ def issue_grant(
     token = grant_token(grant_row)
     record(
         actor=actor,
-        action=AuditAction.CHECK_OPENED,
+        action=AuditAction.CAMERA_PREPARED if purpose == GrantPurpose.PREPARE else AuditAction.CHECK_OPENED,
         tenant=camera.tenant_id,
         person=person,
         obj=grant_row,
@@ -222,7 +232,7 @@ def grant_token(grant: ViewGrant) -> str:
             gid=str(grant.gid),
             gateway="*",
             tenant=grant.tenant_id,
-            operator=grant.operator_id,
+            operator=grant.operator_id or 0,
             person=grant.person_id or 0,
             camera=grant.camera_id,
             check=grant.attempt.night_check_id if grant.attempt is not None else None,
@@ -264,6 +274,8 @@ def grant_refusal(grant: ViewGrant, now: datetime) -> str | None:
     """Is this grant still good for starting a view? Asked when the gateway redeems it."""
     from checks.rules import camera_view_startable
 
+    if grant.purpose == GrantPurpose.PREPARE:
+        return "not_viewable"
     if grant.revoked_at is not None:
         return "revoked"
     if now >= grant.start_by or now >= grant.hard_end:
@@ -398,14 +410,31 @@ def record_view_event(
                 "gid": str(grant.gid),
             },
         )
-        transaction.on_commit(lambda: return_camera_to_privacy(grant.id))
+        transaction.on_commit(lambda: return_camera_to_privacy(grant.camera_id))
     return grant
 
 
-def return_camera_to_privacy(grant_id: int) -> None:
-    grant = ViewGrant.objects.select_related("camera").get(id=grant_id)
-    driver_for(grant.camera).close_view()
-    ViewGrant.objects.filter(id=grant_id).update(camera_returned_to_privacy=True)
+def covering_grants(now: datetime) -> Any:
+    """The grants that may keep a camera out of its privacy position at ``now``: not
+    revoked, not ended, before their hard end, and either started or still startable.
+    The one statement of the privacy rule; everything that moves a camera asks it."""
+    return ViewGrant.objects.filter(revoked_at__isnull=True, ended_at__isnull=True, hard_end__gt=now).filter(
+        Q(redeemed_at__isnull=False) | Q(start_by__gt=now)
+    )
+
+
+def return_camera_to_privacy(camera_id: int) -> bool:
+    """Back to the privacy position, unless another grant still covers the camera (the
+    next attempt of the same check, a preparation). True if it was sent back."""
+    now = clock.now()
+    if covering_grants(now).filter(camera_id=camera_id).exists():
+        return False
+    camera = Camera.objects.get(id=camera_id)
+    driver_for(camera).close_view()
+    ViewGrant.objects.filter(camera_id=camera_id, camera_returned_to_privacy=False, issued_at__lte=now).update(
+        camera_returned_to_privacy=True
+    )
+    return True
 
 
 def revoke_grants_for_person(person: Person, *, reason: str) -> int:
@@ -420,6 +449,11 @@ def revoke_grants_for_attempt(attempt: Any, *, reason: str) -> int:
     now = clock.now()
     live = ViewGrant.objects.filter(attempt=attempt, revoked_at__isnull=True, ended_at__isnull=True, hard_end__gt=now)
     return _revoke(live, reason=reason, now=now)
+
+
+def revoke_grants(grants: Any, *, reason: str) -> int:
+    """Stop these grants (the gateway drops them at its next poll, within a second)."""
+    return _revoke(grants.filter(revoked_at__isnull=True), reason=reason, now=clock.now())
 
 
 def _revoke(grants: Any, *, reason: str, now: datetime) -> int:
@@ -458,21 +492,29 @@ def revoked_gids(gids: list[str]) -> list[str]:
 
 
 def close_views_past_their_end(now: datetime, *, budget_s: float = 10.0) -> int:
-    """Worker safety net: any camera whose grant has ended goes back to privacy,
-    even if the gateway never reported the end.
+    """Worker safety net: every camera some grant took out of privacy goes back once no
+    grant covers it (ended, revoked, expired unused, past its hard end), even if the
+    gateway never reported the end.
 
     Each camera is asked over the network; a few dead camera APIs, each waiting out
     its timeout, must not hold up the rest of the tick (making checks due, alarms),
     so this stops after ``budget_s`` and the next tick takes the rest, oldest first.
     """
     started = time.monotonic()
-    overdue = ViewGrant.objects.filter(hard_end__lte=now, camera_returned_to_privacy=False).order_by("hard_end")
+    uncovered = (
+        ViewGrant.objects.filter(camera_returned_to_privacy=False)
+        .exclude(camera_id__in=covering_grants(now).values("camera_id"))
+        .order_by("hard_end")
+    )
     count = 0
-    for grant_id in overdue.values_list("id", flat=True)[:200]:
+    seen: set[int] = set()
+    for camera_id in uncovered.values_list("camera_id", flat=True)[:200]:
+        if camera_id in seen:
+            continue
+        seen.add(camera_id)
         if time.monotonic() - started >= budget_s:
             break
-        return_camera_to_privacy(grant_id)
-        count += 1
+        count += return_camera_to_privacy(camera_id)
     return count
 
 
@@ -518,7 +560,4 @@ def record_privacy_restored(camera: Camera) -> None:
 
 def camera_is_in_view(camera: Camera) -> bool:
     """A granted view is running, so the camera is rightly out of its privacy position."""
-    now = clock.now()
-    return ViewGrant.objects.filter(
-        camera=camera, revoked_at__isnull=True, ended_at__isnull=True, hard_end__gt=now
-    ).exists()
+    return covering_grants(clock.now()).filter(camera=camera).exists()

@@ -73,6 +73,9 @@ class GrantPurpose(models.TextChoices):
     CHECK = "check", _("Check")
     INSTALL_TEST = "install_test", _("Installation test")
     TRAINING = "training", _("Training")
+    # The gateway pulls the camera of a due check before anyone opens it, so the picture
+    # is there at the click (docs/ARCHITECTURE.md). Never redeemable: nobody sees it.
+    PREPARE = "prepare", _("Prepared for a due check (nobody sees it)")
 
 
 class ViewGrant(models.Model):
@@ -85,8 +88,12 @@ class ViewGrant(models.Model):
     attempt = models.OneToOneField(
         "checks.Attempt", null=True, blank=True, on_delete=models.PROTECT, related_name="grant"
     )
-    operator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # None for a preparation, which the worker issues and nobody views.
+    operator = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
     purpose = models.CharField(max_length=20, choices=GrantPurpose.choices)
+    prepared_check = models.ForeignKey(
+        "checks.Check", null=True, blank=True, on_delete=models.PROTECT, related_name="preparations"
+    )
     issued_at = models.DateTimeField()
     start_by = models.DateTimeField()
     hard_end = models.DateTimeField()

@@ -148,6 +148,19 @@ class NightWorker:
             ),
         )
         report.add(
+            "preparations_ended",
+            actions.end_preparations(actions.preparations_no_longer_wanted(now), reason="not_needed"),
+        )
+        report.add(
+            "prepared",
+            _claim_each(
+                Check.objects.filter(id__in=actions.checks_to_prepare(now), state=CheckState.DUE)
+                .select_related("person__camera__tenant", "tenant")
+                .prefetch_related("person__consents", "person__decisions", "person__camera__installation_tests"),
+                partial(actions.prepare_check, now=now),
+            ),
+        )
+        report.add(
             "missed",
             _claim_each(
                 Check.objects.filter(

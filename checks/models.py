@@ -240,3 +240,13 @@ class NightReconciliation(models.Model):
 class WorkerHeartbeat(models.Model):
     name = models.CharField(max_length=100, unique=True)
     last_seen = models.DateTimeField()
+
+
+class ConsolePresence(models.Model):
+    """When an operator's console of a municipality last asked for its list. The worker
+    readies the cameras of due checks only while someone is there to open them: a
+    camera pulled for nobody costs 4G data and keeps the camera out of its privacy
+    position for nothing."""
+
+    tenant = models.OneToOneField("accounts.Tenant", on_delete=models.CASCADE)
+    last_seen = models.DateTimeField()

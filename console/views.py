@@ -138,6 +138,7 @@ def _operator_checks(request: HttpRequest) -> OperatorList:
     """
     tenant_ids = require_role(request.user, Role.OPERATOR)
     now = clock.now()
+    actions.note_console_open(tenant_ids, now)  # the worker readies the first due cameras
     holder = Attempt.objects.filter(night_check=OuterRef("pk"), outcome="").order_by("-opened_at", "-id")
     tonight = Check.objects.filter(
         tenant_id__in=tenant_ids,
@@ -253,10 +254,14 @@ def live_texts() -> dict[str, str]:
         "live": _("Live. Nothing is recorded."),
         "ended": _("The view has ended."),
         "ended_choose": _("The view has ended. Record what you saw, or open the camera again."),
-        "connection_lost": _("The connection to the camera was lost. Open the camera again, or record a technical fault."),
+        "connection_lost": _(
+            "The connection to the camera was lost. Open the camera again, or record a technical fault."
+        ),
         "grant_not_valid": _("This view is no longer valid. Open the camera again."),
         "camera_unreachable": _("The camera does not answer. Open it again, or record a technical fault."),
-        "gateway_unavailable": _("The camera server does not answer right now. Open again, or record a technical fault."),
+        "gateway_unavailable": _(
+            "The camera server does not answer right now. Open again, or record a technical fault."
+        ),
         "browser_unsupported": _("This browser could not receive the picture (video format). Call support."),
     }
 

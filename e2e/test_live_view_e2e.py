@@ -46,8 +46,13 @@ def opened(system: dict[str, Any], new_page: Any) -> dict[str, Any]:
     NightWorker("e2e").tick(clock.now())
     page = new_page("nattby-operator")
     page.goto(system["url"] + "/console/")
+    # The page starts its view by itself; these tests spend the grant their own way, so
+    # the page's own attempt is stopped before it reaches the gateway.
+    page.route(system["gateway"] + "/whep", lambda route: route.abort())
     page.locator("[data-testid=open-check]").first.click()
     page.wait_for_url("**/console/attempts/*/")
+    page.wait_for_selector("#live[data-state=refused]")
+    page.unroute(system["gateway"] + "/whep")
     token = page.get_attribute("#live", "data-token")
     assert token and token.startswith("v1.")
     return {"home": home, "person": person, "page": page, "token": token, "gateway": system["gateway"]}

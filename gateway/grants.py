@@ -17,7 +17,7 @@ import json
 from dataclasses import asdict, dataclass
 
 VERSION = "v1"
-PURPOSES = ("check", "install_test", "training")
+PURPOSES = ("check", "install_test", "training", "prepare")
 
 
 class GrantError(Exception):

@@ -193,8 +193,10 @@ for _name, _value in [
     if not _value:
         raise ConfigError(f"{_name} must be set when NATTILLSYN_DEMO is off")
 
-# How long an operator has, after opening a check, to start the view.
-GRANT_START_WINDOW_S = env_int("NATTILLSYN_GRANT_START_WINDOW_S", 120)
+# How long a grant may wait to be used. The check page starts its view as it loads, so
+# this only covers a slow page; a late start is opened again (a new grant) instead,
+# and an unused grant must not keep a camera out of its privacy position for long.
+GRANT_START_WINDOW_S = env_int("NATTILLSYN_GRANT_START_WINDOW_S", 30)
 # The hard maximum for one view, whatever a tenant configures.
 MAX_VIEW_HARD_LIMIT_S = 60
 SIMCAM_API_URL = env_str("SIMCAM_API_URL", "http://127.0.0.1:8555")

@@ -28,7 +28,7 @@ def ended_grants(home: Municipality, fake_clock: FakeClock) -> list[int]:
     for check in Check.objects.filter(state="due"):
         actions.open_check(check, actor=home.user(Role.OPERATOR))
     fake_clock.advance(minutes=5)  # every grant is past its hard end, none reported ended
-    return list(ViewGrant.objects.order_by("hard_end").values_list("id", flat=True))
+    return list(ViewGrant.objects.order_by("hard_end").values_list("camera_id", flat=True))
 
 
 def test_it_returns_every_camera_whose_grant_ended(ended_grants: list[int], fake_clock: FakeClock) -> None:
@@ -44,10 +44,11 @@ def test_slow_cameras_do_not_hold_up_the_tick(
     monotonic = [0.0]
     returned: list[int] = []
 
-    def slow_return(grant_id: int) -> None:  # each camera API waits out its 2 s timeout
+    def slow_return(camera_id: int) -> bool:  # each camera API waits out its 2 s timeout
         monotonic[0] += 2.0
-        returned.append(grant_id)
-        ViewGrant.objects.filter(id=grant_id).update(camera_returned_to_privacy=True)
+        returned.append(camera_id)
+        ViewGrant.objects.filter(camera_id=camera_id).update(camera_returned_to_privacy=True)
+        return True
 
     monkeypatch.setattr(camera_actions, "time", SimpleNamespace(monotonic=lambda: monotonic[0]))
     monkeypatch.setattr(camera_actions, "return_camera_to_privacy", slow_return)

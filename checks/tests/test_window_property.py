@@ -416,8 +416,9 @@ def test_a_view_ends_when_a_trial_consent_does_at_midnight(monkeypatch: pytest.M
 
 def test_a_retry_has_its_own_window() -> None:
     story = ordinary(not_visible_at=local(23, 55), retry_delay_min=15)  # retry at 00:10, window to 01:10
-    assert violations_at(story, local(0, 4, day=24)) == []  # not yet: refused, as it must be
-    assert story.may_open(local(0, 5, day=24)) and story.may_open(local(1, 9, 59, day=24))
+    assert violations_at(story, local(0, 9, day=24)) == []  # not yet: refused, as it must be
+    assert not story.may_open(local(0, 9, 59, day=24))  # the agreed delay is not shortened
+    assert story.may_open(local(0, 10, day=24)) and story.may_open(local(1, 9, 59, day=24))
     assert not story.may_open(local(1, 10, day=24))
     assert violations_at(story, local(1, 9, 59, day=24)) == []
 

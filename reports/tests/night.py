@@ -26,7 +26,14 @@ from checks import actions
 from checks.engine import NightWorker
 from checks.models import Attempt, Check, Escalation, EscalationResult, Outcome
 from nattillsyn.clock import FakeClock
-from nattillsyn.testing import TEST_PERSONNUMMER, Municipality, SecondFactorClient, at_stockholm, make_person, show_picture
+from nattillsyn.testing import (
+    TEST_PERSONNUMMER,
+    Municipality,
+    SecondFactorClient,
+    at_stockholm,
+    make_person,
+    show_picture,
+)
 from people.actions import save_person
 from people.models import Person
 
