@@ -19,7 +19,7 @@ from aiortc.sdp import parse_h264_profile_level_id
 
 from gateway.reader import CameraReader, FeedClosed, ViewerFeed
 from gateway.rtsp import VIDEO_CLOCK_HZ, MediaPacket
-from gateway.sdp_offer import OfferError, OfferPlan, complete_answer
+from gateway.sdp_offer import CodecRefused, OfferError, OfferPlan, complete_answer
 
 VIDEO_TIME_BASE = Fraction(1, VIDEO_CLOCK_HZ)
 BURST_STEP_TICKS = VIDEO_CLOCK_HZ // 1000  # cached pictures are sent 1 ms apart
@@ -111,7 +111,7 @@ def codec_preferences(camera_profile: tuple[int, int] | None, offered: list[str]
         if codec.mimeType == "video/H264" and codec.parameters.get("profile-level-id") == profile_level_id
     ]
     if not chosen:
-        raise OfferError("no acceptable video codec: the browser does not offer the camera's H.264 profile")
+        raise CodecRefused("no acceptable video codec: the browser does not offer the camera's H.264 profile")
     # Retransmissions (RTX) repair losses the browser reports; there is no encoder to ask.
     return chosen + [codec for codec in capabilities if codec.mimeType == "video/rtx"]
 
