@@ -35,7 +35,7 @@ from gateway.control import ControlPlane, ControlPlaneUnavailable, EventReporter
 from gateway.grants import Grant, GrantError, verify_grant
 from gateway.probe import ProbeResult, probe_camera
 from gateway.reader import CameraReader, ViewerFeed
-from gateway.relay import OutputClock, RelayTrack, answer_offer, new_peer_connection
+from gateway.relay import OutputClock, RelayTrack, answer_offer, close_peer_connection, new_peer_connection
 from gateway.rtsp import CameraOpener, CameraUnreachable, MediaPacket, pyav_opener
 from gateway.sdp_offer import CodecRefused, OfferError, plan_offer
 
@@ -357,7 +357,7 @@ class Gateway:
             session.feed.dropped,
         )
         try:
-            await asyncio.wait_for(session.pc.close(), 5.0)
+            await asyncio.wait_for(close_peer_connection(session.pc), 5.0)
         except Exception as exc:  # a stuck transport must not keep the view alive in our books
             log.warning("session %s: closing the peer connection failed: %s", session.sid, type(exc).__name__)
 

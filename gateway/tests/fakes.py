@@ -252,8 +252,7 @@ async def running_gateway(
             control_url=control_url,
             grant_key=GRANT_KEY,
             gateway_token=GATEWAY_TOKEN,
-            allowed_origins=(ORIGIN,),
-            **settings,
+            **{"allowed_origins": (ORIGIN,), **settings},
         )
         gateway = Gateway(
             config,
