@@ -215,7 +215,7 @@ async def answer_offer(
     return complete_answer(pc.localDescription.sdp, plan)
 
 
-async def close_peer_connection(pc: RTCPeerConnection, settle_s: float = 0.3) -> None:
+async def close_peer_connection(pc: RTCPeerConnection, *, fail_remote: bool = True, settle_s: float = 0.3) -> None:
     """End a view so that the browser's RTCPeerConnection notices at once, then free it.
 
     A DTLS close_notify (all that ``pc.close()`` sends besides an RTCP BYE) sets only
@@ -235,12 +235,16 @@ async def close_peer_connection(pc: RTCPeerConnection, settle_s: float = 0.3) ->
     4. ``pc.close()`` closes DTLS and ICE. OpenSSL sends no close_notify in the middle
        of a handshake, so where step 2 did not apply (never connected), step 4 is the
        plain close_notify. There is no SCTP association: data sections are declined.
+
+    Without ``fail_remote`` (the viewer ended the view itself with DELETE) step 2 is
+    left out: its player is closing anyway, and a failed connection would make some
+    players (Eyevinn's) reconnect once.
     """
     transports = {transceiver.sender.transport for transceiver in pc.getTransceivers()}
     for transceiver in pc.getTransceivers():
         await transceiver.sender.stop()
     poked = False
-    for transport in transports:
+    for transport in transports if fail_remote else ():
         if transport.state == "connected":
             poked = await _refuse_to_continue(transport) or poked
     if poked:

@@ -357,7 +357,7 @@ class Gateway:
             session.feed.dropped,
         )
         try:
-            await asyncio.wait_for(close_peer_connection(session.pc), 5.0)
+            await asyncio.wait_for(close_peer_connection(session.pc, fail_remote=reason != "viewer_deleted"), 5.0)
         except Exception as exc:  # a stuck transport must not keep the view alive in our books
             log.warning("session %s: closing the peer connection failed: %s", session.sid, type(exc).__name__)
 
