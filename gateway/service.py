@@ -152,7 +152,9 @@ class Gateway:
         try:
             return verify_grant(token, self.config.grant_key, self._wall_clock(), self.config.gateway_id)
         except GrantError as exc:
-            raise ViewRefused(403 if self._fails_only_on_time(token) else 401, str(exc)) from exc
+            if self._fails_only_on_time(token):
+                raise ViewRefused(403, str(exc), "grant_refused") from exc
+            raise ViewRefused(401, str(exc), "grant_invalid") from exc
 
     def _fails_only_on_time(self, token: str) -> bool:
         """True for a genuine grant for this gateway that is merely expired or early.

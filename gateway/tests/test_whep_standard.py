@@ -131,6 +131,7 @@ async def test_a_spent_expired_or_revoked_grant_gets_a_final_403_never_409() -> 
             client = WhepClient()
             assert await client.connect(harness.url, grant) == 403
             assert client.error is not None and client.error["error"]
+            assert client.error["code"] == "grant_refused"
             await client.close()
         await first.close()
 
