@@ -19,7 +19,15 @@ $(IDP_STAMP): sso/testidp/package-lock.json
 	npm ci --prefix sso/testidp --no-audit --no-fund --loglevel=error
 	touch $(IDP_STAMP)
 
-deps: $(STAMP) $(IDP_STAMP)
+PLAYER_STAMP := e2e/whep_player/node_modules/.installed
+
+# An independent WHEP player (Eyevinn's @eyevinn/webrtc-player, bundled with esbuild)
+# the gateway's standards test plays with (e2e/test_whep_third_party.py).
+$(PLAYER_STAMP): e2e/whep_player/package-lock.json
+	npm ci --prefix e2e/whep_player --no-audit --no-fund --loglevel=error
+	touch $(PLAYER_STAMP)
+
+deps: $(STAMP) $(IDP_STAMP) $(PLAYER_STAMP)
 	scripts/install-system-packages
 	$(PY) manage.py compilemessages -v 0 --ignore=.venv
 

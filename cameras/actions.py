@@ -24,6 +24,7 @@ from cameras.drivers import driver_for
 from cameras.models import Camera, GrantPurpose, InstallationTest, ViewGrant
 from gateway.grants import Grant, sign_grant
 from nattillsyn import clock
+from nattillsyn.net import normalise_ip
 from people.actions import ActionRefused
 from people.models import Person
 
@@ -204,6 +205,7 @@ def issue_grant(
         start_by=limits.start_by,
         hard_end=limits.hard_end,
         max_view_s=limits.view_s,
+        issued_ip=ip,
     )
     token = grant_token(grant_row)
     record(
@@ -339,8 +341,14 @@ def open_installation_view(camera: Camera, *, actor: Any, consent_given_by: str,
 
 
 @transaction.atomic
-def redeem_grant(gid: str, *, gateway: str) -> tuple[ViewGrant | None, str | None]:
-    """Mark the grant used, once. Returns (grant, None) or (grant or None, refusal reason)."""
+def redeem_grant(
+    gid: str, *, gateway: str, viewer_ip: str | None = None, address_reported: bool = False
+) -> tuple[ViewGrant | None, str | None]:
+    """Mark the grant used, once. Returns (grant, None) or (grant or None, refusal reason).
+
+    ``viewer_ip`` is the address the gateway saw the WHEP offer come from (None: it
+    could not tell); ``address_reported`` is False for a gateway that does not send it.
+    """
     grant = (
         ViewGrant.objects.select_for_update(of=("self",))
         .select_related("camera", "person", "attempt__night_check__person", "tenant")
@@ -353,14 +361,18 @@ def redeem_grant(gid: str, *, gateway: str) -> tuple[ViewGrant | None, str | Non
         return grant, "already_used"
     now = clock.now()
     refusal = grant_refusal(grant, now)
-    ip = None
-    if refusal is None and parse_networks(grant.tenant.camera_networks):
-        # The gateway does not report the viewer's address (docs/GATEWAY_PROTOCOL.md), so
-        # the grant is bound to the address it was issued to, and that must still be
-        # inside the municipality's networks now (they may have been narrowed since).
-        ip = issuing_ip(grant)
-        if not address_allowed(grant.tenant.camera_networks, ip):
-            refusal = "network_not_allowed"
+    issued_ip = normalise_ip(grant.issued_ip)
+    viewer = normalise_ip(viewer_ip)
+    ip = issued_ip
+    if refusal is None and address_reported and issued_ip is not None and viewer != issued_ip:
+        # A grant lifted from the page (a shared screen, a proxy log, malware) is
+        # useless from anywhere else; an unknown viewer address fails closed.
+        refusal, ip = "address_mismatch", viewer
+    # The address the grant was issued to (which the viewer's must equal) must still be
+    # inside the municipality's networks now: they may have been narrowed since.
+    networks = grant.tenant.camera_networks
+    if refusal is None and parse_networks(networks) and not address_allowed(networks, issued_ip):
+        refusal = "network_not_allowed"
     if refusal is not None:
         record(
             actor=None,

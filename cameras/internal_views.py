@@ -57,14 +57,28 @@ def redeem(request: HttpRequest, body: dict[str, Any]) -> HttpResponse:
         return JsonResponse({"error": "gid missing"}, status=400)
     if not _is_gid(gid):
         return JsonResponse({"error": "unknown"}, status=404)
-    grant, refusal = redeem_grant(gid, gateway=str(body.get("gateway", "")))
+    viewer_ip = body.get("viewer_ip")
+    if viewer_ip is not None and not isinstance(viewer_ip, str):
+        return JsonResponse({"error": "viewer_ip must be a string or null"}, status=400)
+    grant, refusal = redeem_grant(
+        gid, gateway=str(body.get("gateway", "")), viewer_ip=viewer_ip, address_reported="viewer_ip" in body
+    )
     if refusal == "unknown" or grant is None:
         return JsonResponse({"error": "unknown"}, status=404)
     if refusal == "already_used":
         return JsonResponse({"error": "already used"}, status=409)
     if refusal is not None:
         return JsonResponse({"error": refusal}, status=403)
-    return JsonResponse({"rtsp_url": camera_stream_for_gateway(grant.camera), "rtsp_transport": "tcp"})
+    # The view's limits as stored now, which the gateway applies (the signed grant's
+    # own limits are only a ceiling there): one place decides how long anyone looks.
+    return JsonResponse(
+        {
+            "rtsp_url": camera_stream_for_gateway(grant.camera),
+            "rtsp_transport": "tcp",
+            "hard_end": grant.hard_end.timestamp(),
+            "max_view_s": grant.max_view_s,
+        }
+    )
 
 
 @gateway_only

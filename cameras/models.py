@@ -98,6 +98,9 @@ class ViewGrant(models.Model):
     start_by = models.DateTimeField()
     hard_end = models.DateTimeField()
     max_view_s = models.PositiveIntegerField()
+    # The address the operator's browser had when the grant was issued; the gateway's
+    # redeem must come for a viewer at the same address (a lifted grant is useless elsewhere).
+    issued_ip = models.GenericIPAddressField(null=True, blank=True)
     redeemed_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
     revoke_reason = models.CharField(max_length=100, blank=True)

@@ -32,8 +32,24 @@ def env_str(env: Mapping[str, str], name: str, default: str) -> str:
     return value
 
 
-def env_secret(env: Mapping[str, str], name: str, default: str) -> str:
-    """``NAME`` or the contents of the file named by ``NAME_FILE`` (not both)."""
+def env_bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    """The same spellings as the web side's ``nattillsyn.env.env_bool``."""
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name}={raw!r} is not a boolean (use true/false)")
+
+
+def env_secret(env: Mapping[str, str], name: str, default: str, *, demo: bool = True) -> str:
+    """``NAME`` or the contents of the file named by ``NAME_FILE`` (not both).
+
+    Outside the demo a missing secret, or the demo's published one, stops the
+    gateway: anyone could sign grants for every camera with the published key.
+    """
     file_name = env.get(f"{name}_FILE")
     if file_name is not None:
         if name in env:
@@ -44,11 +60,22 @@ def env_secret(env: Mapping[str, str], name: str, default: str) -> str:
             raise ConfigError(f"{name}_FILE: cannot read {file_name}: {exc.strerror}") from exc
         if not value:
             raise ConfigError(f"{name}_FILE: {file_name} is empty")
-        return value
-    value = env_str(env, name, default)
+    else:
+        if not demo and not env.get(name, "").strip():
+            raise ConfigError(f"{name} must be set when NATTILLSYN_DEMO is off")
+        value = env_str(env, name, default)
     if value == default:
+        if not demo:
+            raise ConfigError(f"{name} is the demo's published default; set a real secret")
         log.warning("%s is the demo default; set a real secret outside the demo", name)
     return value
+
+
+def env_optional_secret(env: Mapping[str, str], name: str) -> str:
+    """``NAME`` or ``NAME_FILE``, or empty when neither is set."""
+    if f"{name}_FILE" not in env and not env.get(name, "").strip():
+        return ""
+    return env_secret(env, name, "")
 
 
 def env_float(
@@ -104,6 +131,17 @@ def env_origins(env: Mapping[str, str], name: str, default: str) -> tuple[str, .
     return origins
 
 
+def env_ice_servers(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """Space-separated STUN/TURN URLs (RFC 7064/7065) handed to WHEP players as
+    ``Link: <url>; rel="ice-server"``; none by default (the gateway is reached directly)."""
+    servers = tuple(env.get(name, "").split())
+    for server in servers:
+        scheme, sep, rest = server.partition(":")
+        if scheme not in ("stun", "stuns", "turn", "turns") or not sep or not rest or any(c in server for c in '<>"'):
+            raise ConfigError(f"{name}: {server!r} is not a stun:, stuns:, turn: or turns: URL")
+    return servers
+
+
 def env_host_port(env: Mapping[str, str], name: str, default: str) -> tuple[str, int]:
     value = env_str(env, name, default)
     host, sep, port_text = value.rpartition(":")
@@ -133,18 +171,26 @@ class GatewayConfig:
     viewer_queue_packets: int = 400  # ≥ one GOP at 30 fps and 8 s keyframe interval
     gop_cache_bytes: int = 16 * 1024 * 1024
     probe_max_s: float = 10.0
+    demo: bool = True
+    # Reverse proxies in front of the gateway that append to X-Forwarded-For, as
+    # TRUSTED_PROXY_COUNT on the web side: 0 means the socket's peer is the viewer.
+    trusted_proxy_count: int = 0
+    ice_servers: tuple[str, ...] = ()  # stun:/turn: URLs for WHEP players (Link headers)
+    ice_username: str = ""  # long-term TURN credentials sent with the turn: URLs
+    ice_credential: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> GatewayConfig:
         env = os.environ if env is None else env
         bind_host, bind_port = env_host_port(env, "GATEWAY_BIND", "127.0.0.1:8010")
+        demo = env_bool(env, "NATTILLSYN_DEMO", True)
         return cls(
             gateway_id=env_str(env, "GATEWAY_ID", "gw1"),
             bind_host=bind_host,
             bind_port=bind_port,
             control_url=env_url(env, "NATTILLSYN_CONTROL_URL", "http://127.0.0.1:8000"),
-            grant_key=env_secret(env, "NATTILLSYN_GRANT_KEY", DEMO_GRANT_KEY).encode(),
-            gateway_token=env_secret(env, "NATTILLSYN_GATEWAY_TOKEN", DEMO_GATEWAY_TOKEN),
+            grant_key=env_secret(env, "NATTILLSYN_GRANT_KEY", DEMO_GRANT_KEY, demo=demo).encode(),
+            gateway_token=env_secret(env, "NATTILLSYN_GATEWAY_TOKEN", DEMO_GATEWAY_TOKEN, demo=demo),
             allowed_origins=env_origins(env, "GATEWAY_ALLOWED_ORIGINS", "http://127.0.0.1:8000,http://localhost:8000"),
             camera_open_timeout_s=env_float(env, "GATEWAY_CAMERA_OPEN_TIMEOUT_S", 5.0, minimum=0.5, maximum=60),
             camera_read_timeout_s=env_float(env, "GATEWAY_CAMERA_READ_TIMEOUT_S", 5.0, minimum=0.5, maximum=60),
@@ -156,4 +202,9 @@ class GatewayConfig:
             viewer_queue_packets=env_int(env, "GATEWAY_VIEWER_QUEUE_PACKETS", 400, minimum=16, maximum=10_000),
             gop_cache_bytes=env_int(env, "GATEWAY_GOP_CACHE_BYTES", 16 * 1024 * 1024, minimum=64 * 1024),
             probe_max_s=env_float(env, "GATEWAY_PROBE_MAX_S", 10.0, minimum=1, maximum=60),
+            demo=demo,
+            trusted_proxy_count=env_int(env, "GATEWAY_TRUSTED_PROXY_COUNT", 0, minimum=0, maximum=5),
+            ice_servers=env_ice_servers(env, "GATEWAY_ICE_SERVERS"),
+            ice_username=env.get("GATEWAY_ICE_USERNAME", "").strip(),
+            ice_credential=env_optional_secret(env, "GATEWAY_ICE_CREDENTIAL"),
         )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,9 +33,23 @@ class RedeemRefused(Exception):
 
 
 @dataclass(frozen=True)
-class CameraAddress:
+class Redeemed:
+    """The control plane's answer to a redeem: the camera, and the view's limits as the
+    stored grant holds them now (``None`` from a control plane that does not send them)."""
+
     rtsp_url: str
     rtsp_transport: str
+    hard_end: float | None = None  # unix seconds
+    max_view_s: float | None = None
+
+
+def _limit(payload: dict[str, Any], name: str) -> float | None:
+    value = payload.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+        raise ControlPlaneUnavailable(f"redeem: bad {name} {value!r}")
+    return float(value)
 
 
 class ControlPlane:
@@ -65,17 +80,27 @@ class ControlPlane:
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise ControlPlaneUnavailable(f"{path}: {type(exc).__name__}") from exc
 
-    async def redeem(self, gid: str) -> CameraAddress:
-        """Mark the grant used (atomically, on the control plane) and get the camera."""
-        status, payload = await self._post("/internal/gateway/redeem", {"gid": gid, "gateway": self._gateway_id})
+    async def redeem(self, gid: str, viewer_ip: str | None) -> Redeemed:
+        """Mark the grant used (atomically, on the control plane) and get the camera.
+
+        ``viewer_ip`` is the address the WHEP offer came from (None: unknown); the
+        control plane refuses the grant when it was issued to another address.
+        """
+        status, payload = await self._post(
+            "/internal/gateway/redeem", {"gid": gid, "gateway": self._gateway_id, "viewer_ip": viewer_ip}
+        )
         if status == 200 and isinstance(payload, dict) and isinstance(payload.get("rtsp_url"), str):
             transport = payload.get("rtsp_transport") or "tcp"
             if transport not in ("tcp", "udp"):
                 raise ControlPlaneUnavailable(f"redeem: unknown rtsp_transport {transport!r}")
-            return CameraAddress(payload["rtsp_url"], transport)
+            return Redeemed(payload["rtsp_url"], transport, _limit(payload, "hard_end"), _limit(payload, "max_view_s"))
         reason = payload.get("error", "") if isinstance(payload, dict) else ""
+        if not isinstance(reason, str):
+            reason = ""
+        # A spent grant is as final for the viewer as a revoked one: 403, never 409,
+        # which WHEP players take for a conflict worth retrying.
         if status == 409:
-            raise RedeemRefused(409, reason or "grant already used")
+            raise RedeemRefused(403, "grant already used")
         if status in (403, 404):
             raise RedeemRefused(403, reason or "refused by the control plane")
         raise ControlPlaneUnavailable(f"redeem: HTTP {status}")

@@ -72,6 +72,8 @@ def verify_grant(token: str, key: bytes, now: float, gateway_id: str | None = No
     Checks only what the token itself can prove. Single use and revocation are the
     control plane's to decide when the gateway redeems the grant.
     """
+    if not token.isascii():  # what follows encodes it as ASCII
+        raise GrantError("malformed grant")
     parts = token.split(".")
     if len(parts) != 3 or parts[0] != VERSION:
         raise GrantError("malformed grant")

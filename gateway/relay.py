@@ -7,19 +7,25 @@ relay without transcoding.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from collections.abc import Callable
 from fractions import Fraction
 
 import av
-from aiortc import RTCConfiguration, RTCPeerConnection, RTCRtpSender, RTCSessionDescription
+from aiortc import RTCConfiguration, RTCDtlsTransport, RTCPeerConnection, RTCRtpSender, RTCSessionDescription
 from aiortc.codecs import CODECS
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from aiortc.rtcrtpparameters import RTCRtcpFeedback, RTCRtpCodecCapability, RTCRtpCodecParameters
 from aiortc.sdp import parse_h264_profile_level_id
+from OpenSSL import SSL
 
 from gateway.reader import CameraReader, FeedClosed, ViewerFeed
 from gateway.rtsp import VIDEO_CLOCK_HZ, MediaPacket
-from gateway.sdp_offer import OfferError, OfferPlan, complete_answer
+from gateway.sdp_offer import CodecRefused, OfferError, OfferPlan, complete_answer
+
+log = logging.getLogger(__name__)
 
 VIDEO_TIME_BASE = Fraction(1, VIDEO_CLOCK_HZ)
 BURST_STEP_TICKS = VIDEO_CLOCK_HZ // 1000  # cached pictures are sent 1 ms apart
@@ -111,7 +117,7 @@ def codec_preferences(camera_profile: tuple[int, int] | None, offered: list[str]
         if codec.mimeType == "video/H264" and codec.parameters.get("profile-level-id") == profile_level_id
     ]
     if not chosen:
-        raise OfferError("no acceptable video codec: the browser does not offer the camera's H.264 profile")
+        raise CodecRefused("no acceptable video codec: the browser does not offer the camera's H.264 profile")
     # Retransmissions (RTX) repair losses the browser reports; there is no encoder to ask.
     return chosen + [codec for codec in capabilities if codec.mimeType == "video/rtx"]
 
@@ -207,6 +213,64 @@ async def answer_offer(
         raise OfferError(f"bad SDP offer: {exc}") from exc
     await pc.setLocalDescription(await pc.createAnswer())  # gathers every candidate first
     return complete_answer(pc.localDescription.sdp, plan)
+
+
+async def close_peer_connection(pc: RTCPeerConnection, *, fail_remote: bool = True, settle_s: float = 0.3) -> None:
+    """End a view so that the browser's RTCPeerConnection notices at once, then free it.
+
+    A DTLS close_notify (all that ``pc.close()`` sends besides an RTCP BYE) sets only
+    the browser's RTCDtlsTransport to "closed", and by the W3C rules (webrtc-pc,
+    RTCPeerConnectionState) connectionState stays "connected" until ICE consent
+    freshness runs out: 7 s in Chromium, measured. No WHEP player watches the DTLS
+    transport, so:
+
+    1. every sender stops: aiortc sends an RTCP BYE for its track;
+    2. DTLS renegotiation starts. WebRTC endpoints never renegotiate DTLS, and
+       BoringSSL (Chrome, Edge, Safari) answers a handshake message after the
+       handshake with a fatal alert: the browser's DTLS transport and with it the
+       RTCPeerConnection go to "failed" as soon as the message arrives (2 ms on
+       loopback, measured in Chromium). An endpoint that refuses more politely
+       (a no_renegotiation warning) gets OpenSSL's fatal alert back;
+    3. a short wait lets that exchange happen before the transports go;
+    4. ``pc.close()`` closes DTLS and ICE. OpenSSL sends no close_notify in the middle
+       of a handshake, so where step 2 did not apply (never connected), step 4 is the
+       plain close_notify. There is no SCTP association: data sections are declined.
+
+    Without ``fail_remote`` (the viewer ended the view itself with DELETE) step 2 is
+    left out: its player is closing anyway, and a failed connection would make some
+    players (Eyevinn's) reconnect once.
+    """
+    transports = {transceiver.sender.transport for transceiver in pc.getTransceivers()}
+    for transceiver in pc.getTransceivers():
+        await transceiver.sender.stop()
+    poked = False
+    for transport in transports if fail_remote else ():
+        if transport.state == "connected":
+            poked = await _refuse_to_continue(transport) or poked
+    if poked:
+        await asyncio.sleep(settle_s)
+    await pc.close()
+
+
+async def _refuse_to_continue(transport: RTCDtlsTransport) -> bool:
+    """Start a DTLS renegotiation on ``transport`` (see close_peer_connection).
+
+    aiortc has no API for this: its OpenSSL connection (``_ssl``) and the flush
+    (``_write_ssl``) are private, so any surprise there (aiortc is pinned) only
+    costs the browser the slow way of noticing.
+    """
+    try:
+        connection = transport._ssl
+        if connection is None:
+            return False
+        connection.renegotiate()
+        with contextlib.suppress(SSL.WantReadError):
+            connection.do_handshake()
+        await transport._write_ssl()
+    except (AttributeError, SSL.Error, ConnectionError) as exc:
+        log.info("could not fail the viewer's DTLS at once: %s", type(exc).__name__)
+        return False
+    return True
 
 
 def new_peer_connection() -> RTCPeerConnection:

@@ -15,6 +15,14 @@ class OfferError(ValueError):
     """The offer cannot be served (400 to the browser)."""
 
 
+class CodecRefused(OfferError):
+    """A well-formed offer without a codec the gateway sends (406: H.264 is required).
+
+    Not a 400: WHEP players read a 400 as "this server wants a different kind of
+    request" and some fall back to other modes or retry.
+    """
+
+
 @dataclass
 class _Section:
     lines: list[str]
@@ -110,7 +118,7 @@ def plan_offer(offer: str) -> OfferPlan:
         raise OfferError("the offer has no a=mid (needed for BUNDLE)")
     profiles = _h264_profiles(video)
     if not profiles:
-        raise OfferError("no acceptable video codec: H.264 with packetization-mode=1 is required")
+        raise CodecRefused("no acceptable video codec: H.264 with packetization-mode=1 is required")
     rejected = {index: section.rejected() for index, section in enumerate(sections) if index != video_index}
     kept_session = [f"a=group:BUNDLE {video.mid}" if line.startswith("a=group:BUNDLE") else line for line in session]
     video_offer = "\r\n".join(kept_session + video.lines) + "\r\n"
@@ -125,9 +133,16 @@ def _readable_by_aiortc(offer: str) -> None:
     from aiortc import sdp as aiortc_sdp
 
     try:
-        aiortc_sdp.SessionDescription.parse(offer)
+        parsed = aiortc_sdp.SessionDescription.parse(offer)
     except Exception as exc:  # its parser raises whatever the malformed line causes
         raise OfferError(f"the offer cannot be read ({type(exc).__name__})") from exc
+    # Found by fuzzing too: an offer cut before a=setup parses, with no DTLS role, and
+    # setRemoteDescription then fails on it.
+    for media in parsed.media:
+        if media.dtls is None or not media.dtls.fingerprints:
+            raise OfferError("the offer has no DTLS fingerprint and setup role")
+        if media.ice is None or not media.ice.usernameFragment or not media.ice.password:
+            raise OfferError("the offer has no ICE credentials")
 
 
 def complete_answer(answer: str, plan: OfferPlan) -> str:

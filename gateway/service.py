@@ -8,9 +8,10 @@ threads. A view's life:
 3. the control plane redeems the grant (single use, revocation, consent) and names
    the camera; only then is the camera pulled (or a prepared pull reused);
 4. the answer is sent; media starts with the cached keyframe once DTLS is up;
-5. the view is cut at ``grant.view_end(first frame)``, on revocation, on DELETE, when
-   the browser goes away, when the camera is lost, or on shutdown; one ``ended``
-   event reports why and how many bytes were sent.
+5. the view is cut at ``min(first frame + max_view_s, hard_end)`` (the limits the
+   control plane's redeem answered, the grant's own only as an upper bound), on
+   revocation, on DELETE, when the browser goes away, when the camera is lost, or on
+   shutdown; one ``ended`` event reports why and how many bytes were sent.
 """
 
 from __future__ import annotations
@@ -34,9 +35,9 @@ from gateway.control import ControlPlane, ControlPlaneUnavailable, EventReporter
 from gateway.grants import Grant, GrantError, verify_grant
 from gateway.probe import ProbeResult, probe_camera
 from gateway.reader import CameraReader, ViewerFeed
-from gateway.relay import OutputClock, RelayTrack, answer_offer, new_peer_connection
+from gateway.relay import OutputClock, RelayTrack, answer_offer, close_peer_connection, new_peer_connection
 from gateway.rtsp import CameraOpener, CameraUnreachable, MediaPacket, pyav_opener
-from gateway.sdp_offer import OfferError, plan_offer
+from gateway.sdp_offer import CodecRefused, OfferError, plan_offer
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -47,10 +48,11 @@ END_STATUS = {"revoked": 403, "shutdown": 503, "camera_lost": 502}  # a view end
 class ViewRefused(Exception):
     """A request the gateway turns down; ``status`` is the HTTP answer."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, code: str = "") -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.code = code  # a stable word for clients, where the message alone is not enough
 
 
 @dataclass(eq=False)
@@ -71,6 +73,8 @@ class ViewSession:
     track: RelayTrack
     started_at: float  # wall clock
     started_monotonic: float
+    hard_end: float  # unix seconds: the stream is cut here whatever happens
+    max_view_s: float  # from the first frame
     first_frame_at: float | None = None
     first_frame_cached: bool = False  # the viewer started at a keyframe read before it asked
     end_reason: str | None = None
@@ -134,7 +138,12 @@ class Gateway:
         await self._control.close()
 
     def health(self) -> dict[str, Any]:
+        """Counts for the control plane only: they tell an outsider when someone is being looked at."""
         return {"gateway": self.config.gateway_id, "sessions": len(self._sessions), "readers": len(self._readers)}
+
+    @property
+    def up(self) -> bool:
+        return not self._closing
 
     # -- grants -------------------------------------------------------------------------
 
@@ -143,7 +152,9 @@ class Gateway:
         try:
             return verify_grant(token, self.config.grant_key, self._wall_clock(), self.config.gateway_id)
         except GrantError as exc:
-            raise ViewRefused(403 if self._fails_only_on_time(token) else 401, str(exc)) from exc
+            if self._fails_only_on_time(token):
+                raise ViewRefused(403, str(exc), "grant_refused") from exc
+            raise ViewRefused(401, str(exc), "grant_invalid") from exc
 
     def _fails_only_on_time(self, token: str) -> bool:
         """True for a genuine grant for this gateway that is merely expired or early.
@@ -190,20 +201,25 @@ class Gateway:
 
     # -- views --------------------------------------------------------------------------
 
-    async def open_view(self, token: str, offer_sdp: str) -> tuple[str, str]:
-        """Answer a WHEP offer: (session id, SDP answer), or ViewRefused."""
+    async def open_view(self, token: str, offer_sdp: str, viewer_ip: str | None = None) -> tuple[str, str]:
+        """Answer a WHEP offer: (session id, SDP answer), or ViewRefused.
+
+        ``viewer_ip`` is where the offer came from; the control plane binds the grant to it.
+        """
         if self._closing:
             raise ViewRefused(503, "shutting down")
         grant = self.verify(token)
         received_at = time.monotonic()
         try:
             plan = plan_offer(offer_sdp)  # before redeeming: a bad offer must not spend the grant
+        except CodecRefused as exc:
+            raise ViewRefused(406, str(exc), "codec_not_supported") from exc
         except OfferError as exc:
-            raise ViewRefused(400, str(exc)) from exc
+            raise ViewRefused(400, str(exc), "bad_offer") from exc
         try:
-            camera = await self._control.redeem(grant.gid)
+            camera = await self._control.redeem(grant.gid, viewer_ip)
         except RedeemRefused as exc:
-            raise ViewRefused(exc.status, exc.reason) from exc
+            raise ViewRefused(exc.status, exc.reason, "grant_refused") from exc
         except ControlPlaneUnavailable as exc:
             log.warning("grant %s not redeemed: %s", grant.gid, exc)
             raise ViewRefused(503, "control plane unavailable") from exc
@@ -229,6 +245,10 @@ class Gateway:
             ),
             started_at=self._wall_clock(),
             started_monotonic=time.monotonic(),
+            # The stored grant may have been shortened since it was signed (a window
+            # moved, a tenant's view time lowered); the signed values remain a ceiling.
+            hard_end=min(grant.hard_end, camera.hard_end if camera.hard_end is not None else grant.hard_end),
+            max_view_s=min(grant.max_view_s, camera.max_view_s if camera.max_view_s is not None else grant.max_view_s),
         )
         self._sessions[sid] = session  # from here on revocation and shutdown can find it
         self._report(session, "started")
@@ -243,9 +263,12 @@ class Gateway:
         except CameraUnreachable as exc:
             await self.end_session(session, "camera_lost")
             raise ViewRefused(502, "camera unreachable") from exc
+        except CodecRefused as exc:  # the camera's profile is not among the browser's
+            await self.end_session(session, "")
+            raise ViewRefused(406, str(exc), "codec_not_supported") from exc
         except OfferError as exc:
             await self.end_session(session, "")
-            raise ViewRefused(400, str(exc)) from exc
+            raise ViewRefused(400, str(exc), "bad_offer") from exc
         except Exception as exc:
             if session.end_reason is None:  # not a race with an ending view: a bug
                 log.exception("session %s: negotiation failed", sid)
@@ -261,7 +284,7 @@ class Gateway:
 
         now = self._wall_clock()
         self._end_later(session, self.config.connect_timeout_s, "viewer_closed")  # never connected
-        self._end_later(session, session.grant.hard_end - now, "grant_end")  # whatever happens
+        self._end_later(session, session.hard_end - now, "grant_end")  # whatever happens
         log.info(
             "session %s answered in %.3f s (redeem %.3f, camera %.3f, negotiation %.3f)",
             sid,
@@ -272,14 +295,21 @@ class Gateway:
         )
         return sid, answer
 
+    def has_session(self, sid: str) -> bool:
+        return sid in self._sessions
+
     async def close_view(self, sid: str, token: str) -> None:
-        """WHEP DELETE: only the holder of the session's grant may end it."""
+        """WHEP DELETE: only the holder of the session's grant may end it.
+
+        A session that has ended, for whatever reason, is gone: 404, as for one that
+        never existed, so a late DELETE learns nothing about how the view ended.
+        """
         session = self._sessions.get(sid)
         if session is None:
             raise ViewRefused(404, "no such session")
         if not secrets.compare_digest(session.token.encode(), token.encode()):
             raise ViewRefused(401, "not this session's grant")
-        await self.end_session(session, "viewer_closed")
+        await self.end_session(session, "viewer_deleted")
 
     def _on_first_frame(self, session: ViewSession, packet: MediaPacket) -> None:
         session.first_frame_at = self._wall_clock()
@@ -287,8 +317,8 @@ class Gateway:
         for timer in session.timers:  # the connect timeout no longer applies
             timer.cancel()
         session.timers.clear()
-        # view_end() already caps at the grant's hard end.
-        self._end_later(session, session.grant.view_end(session.first_frame_at) - session.first_frame_at, "grant_end")
+        view_end = min(session.first_frame_at + session.max_view_s, session.hard_end)
+        self._end_later(session, view_end - session.first_frame_at, "grant_end")
         self._report(session, "first_frame")
         log.info(
             "session %s first frame %.3f s after offer (keyframe=%s, cached=%s, %d bytes)",
@@ -329,7 +359,7 @@ class Gateway:
             session.feed.dropped,
         )
         try:
-            await asyncio.wait_for(session.pc.close(), 5.0)
+            await asyncio.wait_for(close_peer_connection(session.pc, fail_remote=reason != "viewer_deleted"), 5.0)
         except Exception as exc:  # a stuck transport must not keep the view alive in our books
             log.warning("session %s: closing the peer connection failed: %s", session.sid, type(exc).__name__)
 

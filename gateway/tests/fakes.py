@@ -71,6 +71,8 @@ class FakeControlPlane:
     revoked: set[str] = field(default_factory=set)
     down: bool = False  # answer 503 to everything
     redeemed: list[str] = field(default_factory=list)
+    redeem_bodies: list[dict[str, Any]] = field(default_factory=list)  # as the gateway sent them
+    limits: dict[str, float] = field(default_factory=dict)  # hard_end / max_view_s to answer with
     events: list[dict[str, Any]] = field(default_factory=list)
     revocation_polls: int = 0
     url: str = ""
@@ -82,14 +84,16 @@ class FakeControlPlane:
     async def _redeem(self, request: web.Request) -> web.Response:
         if self.down or not self._authorised(request):
             return web.json_response({"error": "down"}, status=503 if self.down else 401)
-        gid = (await request.json())["gid"]
+        body = await request.json()
+        self.redeem_bodies.append(body)
+        gid = body["gid"]
         if gid in self.redeem_answers:
             status, body = self.redeem_answers[gid]
             return web.json_response(body, status=status)
         if gid in self.redeemed:
             return web.json_response({"error": "already used"}, status=409)
         self.redeemed.append(gid)
-        return web.json_response({"rtsp_url": self.rtsp_url, "rtsp_transport": "tcp"})
+        return web.json_response({"rtsp_url": self.rtsp_url, "rtsp_transport": "tcp", **self.limits})
 
     async def _revoked(self, request: web.Request) -> web.Response:
         if self.down or not self._authorised(request):
@@ -248,8 +252,7 @@ async def running_gateway(
             control_url=control_url,
             grant_key=GRANT_KEY,
             gateway_token=GATEWAY_TOKEN,
-            allowed_origins=(ORIGIN,),
-            **settings,
+            **{"allowed_origins": (ORIGIN,), **settings},
         )
         gateway = Gateway(
             config,

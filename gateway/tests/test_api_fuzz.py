@@ -69,12 +69,15 @@ def mutated_offers(draw: Any) -> str:
     return "\r\n".join(lines) + "\r\n"
 
 
-# WHEP bodies: the real offer, broken versions of it, and anything at all.
+# WHEP bodies: the real offer, broken versions of it, anything at all, and bytes that
+# are not UTF-8 (such a body once gave a 500).
 SDP_BODIES = st.one_of(
-    st.builds(browser_offer),
-    mutated_offers(),
-    st.text(max_size=2000),
-).map(str.encode)
+    st.builds(browser_offer).map(str.encode),
+    mutated_offers().map(str.encode),
+    st.text(max_size=2000).map(str.encode),
+    st.binary(max_size=2000),
+    mutated_offers().map(lambda offer: offer.encode() + b"a=x:\xff\xfe\r\n"),
+)
 schemathesis.openapi.media_type("application/sdp", SDP_BODIES)
 
 

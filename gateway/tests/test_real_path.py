@@ -38,7 +38,7 @@ async def test_a_real_camera_reaches_a_webrtc_receiver_fast_after_prepare() -> N
             assert len(client.received) >= 10  # live after the cached burst, at 10 fps
             assert await client.delete(harness.url, grant) == 200
             ended = await control.wait_event("ended", client.session_id)
-            assert ended["reason"] == "viewer_closed" and ended["bytes_sent"] > 10_000
+            assert ended["reason"] == "viewer_deleted" and ended["bytes_sent"] > 10_000
             assert ended["transcoded"] is False
             await client.close()
 

@@ -50,13 +50,14 @@ async def test_it_refuses_an_expired_grant_with_403() -> None:
         assert harness.control.redeemed == []
 
 
-async def test_it_passes_on_a_reused_grant_as_409() -> None:
+async def test_it_refuses_a_reused_grant_with_403_not_409() -> None:
+    # WHEP players retry a 409 (a conflict that may pass); a spent grant never will.
     async with running_gateway() as harness:
         grant = make_grant("g-reused")
         first, second = WhepClient(), WhepClient()
         assert await first.connect(harness.url, grant) == 201
-        assert await second.connect(harness.url, grant) == 409
-        assert second.error == {"error": "already used"}
+        assert await second.connect(harness.url, grant) == 403
+        assert second.error == {"error": "grant already used", "code": "grant_refused"}
         await first.close()
         await second.close()
         assert harness.camera.opens == 1
@@ -94,14 +95,16 @@ async def test_it_answers_502_when_the_camera_is_unreachable() -> None:
         assert ended["reason"] == "camera_lost" and ended["bytes_sent"] == 0
 
 
-async def test_it_refuses_an_offer_without_h264_before_spending_the_grant() -> None:
+async def test_it_refuses_an_offer_without_h264_with_406_before_spending_the_grant() -> None:
     async with running_gateway() as harness:
         client = WhepClient()
         sdp = await client.offer_sdp()
         vp8_only = "\r\n".join(line for line in sdp.split("\r\n") if "H264" not in line and "apt=" not in line)
         vp8_only = vp8_only.replace("packetization-mode=1", "")
-        assert await client.connect(harness.url, make_grant("g-vp8"), sdp=vp8_only.replace("H264", "XXXX")) in (400,)
+        assert await client.connect(harness.url, make_grant("g-vp8"), sdp=vp8_only.replace("H264", "XXXX")) == 406
         await client.close()
+        assert client.error is not None and "H.264" in client.error["error"]
+        assert client.error["code"] == "codec_not_supported"
         assert harness.control.redeemed == []
 
 
@@ -155,5 +158,5 @@ async def test_only_the_grant_holder_can_delete_a_session() -> None:
         assert await client.delete(harness.url, grant) == 200
         assert await client.delete(harness.url, grant) == 404
         ended = await harness.control.wait_event("ended", client.session_id)
-        assert ended["reason"] == "viewer_closed"
+        assert ended["reason"] == "viewer_deleted"  # not "viewer_closed": the viewer said so
         await client.close()
