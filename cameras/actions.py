@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Tenant
 from accounts.networks import address_allowed, parse_networks
-from audit.models import AuditAction, AuditEntry
+from audit.models import AuditAction
 from audit.records import record
 from cameras import gateway_client
 from cameras.credentials import encrypt_password, stream_url_with_credentials
@@ -219,8 +219,13 @@ def issue_grant(
     )
     rtsp_url = camera_stream_for_gateway(camera)
 
+    # A camera another grant already covers (the worker readied it for this check) is
+    # out of its privacy position already: asking it again would only delay the picture.
+    already_out = covering_grants(now).filter(camera=camera).exclude(pk=grant_row.pk).exists()
+
     def get_camera_ready() -> None:
-        driver_for(camera).open_view()
+        if not already_out:
+            driver_for(camera).open_view()
         gateway_client.prepare(token, rtsp_url)
 
     transaction.on_commit(get_camera_ready)
@@ -255,21 +260,6 @@ def grant_token_for_viewer(grant: ViewGrant, *, actor: Any, ip: str | None) -> s
     session, so the municipality's networks are asked again here, not only at the click."""
     refuse_outside_networks(grant.tenant, actor=actor, person=grant.person_id, obj=grant, ip=ip)
     return grant_token(grant)
-
-
-def issuing_ip(grant: ViewGrant) -> str | None:
-    """The address the grant was issued to, as its CHECK_OPENED audit entry holds it."""
-    return (
-        AuditEntry.objects.filter(
-            tenant_id=grant.tenant_id,
-            at__gte=grant.issued_at,
-            action=AuditAction.CHECK_OPENED,
-            object_type=ViewGrant.__name__,
-            object_id=str(grant.pk),
-        )
-        .values_list("ip", flat=True)
-        .first()
-    )
 
 
 def grant_refusal(grant: ViewGrant, now: datetime) -> str | None:

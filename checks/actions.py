@@ -15,6 +15,7 @@ from itertools import islice
 from operator import itemgetter
 from typing import Any, NamedTuple, cast
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -1051,10 +1052,10 @@ def release_abandoned_attempt(check: Check, now: datetime) -> bool:
 
 # --- Readying cameras before the click ------------------------------------------------------------------
 
-# The first due checks of a municipality whose cameras the gateway pulls before anyone
-# clicks, so the picture starts from the camera's newest keyframe at once instead of
-# waiting up to a keyframe interval (and a pan/tilt camera's 1–3 s move) after it.
-PREPARE_AHEAD = 4
+# The first settings.PREPARE_AHEAD due checks of a municipality have their cameras
+# pulled by the gateway before anyone clicks, so the picture starts from the camera's
+# newest keyframe at once instead of waiting up to a keyframe interval (and a pan/tilt
+# camera's 1–3 s move) after the click.
 # A preparation lasts at most this long (renewed while still wanted), never past the
 # check's window, consent or decision.
 PREPARATION_LEASE = timedelta(minutes=5)
@@ -1086,8 +1087,10 @@ def preparations_no_longer_wanted(now: datetime) -> Any:
 
 
 def checks_to_prepare(now: datetime) -> list[int]:
-    """The first PREPARE_AHEAD due camera checks of each municipality with a console
-    open, that have no preparation lasting beyond the next renewal."""
+    """The first settings.PREPARE_AHEAD due camera checks of each municipality with a
+    console open, that have no preparation lasting beyond the next renewal."""
+    if settings.PREPARE_AHEAD <= 0:
+        return []
     present = ConsolePresence.objects.filter(last_seen__gte=now - CONSOLE_PRESENT).values_list("tenant_id", flat=True)
     prepared = set(
         covering_grants(now)
@@ -1098,7 +1101,7 @@ def checks_to_prepare(now: datetime) -> list[int]:
     for tenant_id in present:
         first = Check.objects.filter(tenant_id=tenant_id, state=CheckState.DUE, form=CheckForm.CAMERA).order_by(
             "due_at", "scheduled_at", "id"
-        )[:PREPARE_AHEAD]
+        )[: settings.PREPARE_AHEAD]
         wanted.extend(check_id for check_id in first.values_list("id", flat=True) if check_id not in prepared)
     return wanted
 

@@ -136,7 +136,7 @@ def test_withdrawn_consent_stops_the_camera_check(system: dict[str, Any], world:
     # The running view stops (the gateway polls revocations every second), and the page
     # says so in Swedish; opening again is refused.
     operator.wait_for_selector("#live[data-state=ended]", timeout=25_000)
-    assert "anslutningen" in operator.inner_text("[data-testid=live-status]").lower()
+    assert "Visningen har avslutats" in operator.inner_text("[data-testid=live-status]")
     operator.reload()
     assert operator.locator("[data-testid=reopen]").count() == 0
     # The check is no longer a camera check; the patrol goes instead.

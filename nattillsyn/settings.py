@@ -197,6 +197,9 @@ for _name, _value in [
 # this only covers a slow page; a late start is opened again (a new grant) instead,
 # and an unused grant must not keep a camera out of its privacy position for long.
 GRANT_START_WINDOW_S = env_int("NATTILLSYN_GRANT_START_WINDOW_S", 30)
+# How many due checks per municipality have their cameras readied before the click
+# (checks.actions.checks_to_prepare); 0 turns readying off (the benchmarks' reference).
+PREPARE_AHEAD = env_int("NATTILLSYN_PREPARE_AHEAD", 4)
 # The hard maximum for one view, whatever a tenant configures.
 MAX_VIEW_HARD_LIMIT_S = 60
 SIMCAM_API_URL = env_str("SIMCAM_API_URL", "http://127.0.0.1:8555")

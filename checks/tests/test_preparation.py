@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import time, timedelta
 
 import pytest
+from django.conf import settings
 from django.test import Client
 
 from accounts.models import Role
@@ -71,9 +72,9 @@ def test_it_readies_the_first_due_cameras_only_while_a_console_is_open(
     client.get("/console/")
     tick()
     prepared = preparations(fake_clock())
-    assert len(prepared) == actions.PREPARE_AHEAD < len(persons)
+    assert len(prepared) == settings.PREPARE_AHEAD < len(persons)
     assert all(grant.hard_end <= fake_clock() + actions.PREPARATION_LEASE for grant in prepared)
-    assert AuditEntry.objects.filter(action=AuditAction.CAMERA_PREPARED).count() == actions.PREPARE_AHEAD
+    assert AuditEntry.objects.filter(action=AuditAction.CAMERA_PREPARED).count() == settings.PREPARE_AHEAD
     assert sorted(camera for camera, move in moves if move == "view") == sorted(g.camera_id for g in prepared)
     # A preparation is never a view: the gateway's redeem refuses it.
     assert camera_actions.redeem_grant(str(prepared[0].gid), gateway="gw")[1] == "not_viewable"

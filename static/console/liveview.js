@@ -61,6 +61,7 @@
   function onFirstFrame() {
     if (firstFrameAt !== null || !pc) return;
     firstFrameAt = Date.now();
+    live.dataset.firstFrameAt = String(firstFrameAt); // read by benchmarks/operator_flow.py
     setStatus("live", texts.live);
     const endsAt = firstFrameAt + maxView * 1000;
     const tick = () => {
@@ -84,10 +85,15 @@
     };
     pc.onconnectionstatechange = () => {
       if (!pc) return;
-      if (pc.connectionState === "failed" || pc.connectionState === "closed") stop("ended", texts.connection_lost);
+      // After the picture was shown, a failed connection is the gateway ending the view
+      // (its time is up, or it was revoked): never reconnect, the grant is spent.
+      if (pc.connectionState === "failed" || pc.connectionState === "closed") {
+        stop("ended", firstFrameAt === null ? texts.connection_lost : null);
+      }
     };
     await pc.setLocalDescription(await pc.createOffer());
     await waitForIce(pc);
+    live.dataset.offerSentAt = String(Date.now()); // read by benchmarks/operator_flow.py
     let response;
     try {
       response = await fetch(live.dataset.gateway + "/whep", {
@@ -103,6 +109,7 @@
       stop("refused", refusalText(response.status));
       return;
     }
+    live.dataset.answerAt = String(Date.now());
     const location = response.headers.get("Location");
     sessionUrl = location ? new URL(location, live.dataset.gateway).href : null;
     await pc.setRemoteDescription({ type: "answer", sdp: await response.text() });

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('cameras', '0003_probe_failures'),
+        ('cameras', '0004_viewgrant_issued_ip'),
         ('checks', '0004_lighter_check_writes'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
