@@ -211,7 +211,8 @@ def one_check(page: Any, *, look_s: float) -> dict[str, float]:
     first_frame_ms = float(page.get_attribute("#live", "data-first-frame-at") or "nan")
     # Where the time went: the page's own navigation timing and the live view's marks.
     marks = page.evaluate(
-        """() => { const n = performance.getEntriesByType("navigation")[0]; const live = document.getElementById("live");
+        """() => { const n = performance.getEntriesByType("navigation")[0];
+                   const live = document.getElementById("live");
                    return {start: performance.timeOrigin, response: performance.timeOrigin + n.responseEnd,
                            ready: performance.timeOrigin + n.domContentLoadedEventEnd,
                            offer: Number(live.dataset.offerSentAt), answer: Number(live.dataset.answerAt)}; }"""
