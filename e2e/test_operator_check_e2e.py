@@ -115,9 +115,10 @@ def test_a_closed_tab_frees_the_check_within_a_minute(
     page = new_page("nattby-operator")
     open_check_in_console(page, system, "Astrid Andersson")
     page.wait_for_selector("#live[data-state=live]")
-    page.context.close()  # the tab goes: the page ends its view (DELETE) as it unloads
+    page.close()  # the tab goes: the page ends its view (DELETE) as it unloads
     grant = world["check"].attempts.get().grant
-    wait_until(lambda: type(grant).objects.get(pk=grant.pk).ended_at is not None, what="the view's end")
+    wait_until(lambda: type(grant).objects.get(pk=grant.pk).ended_at is not None, timeout=40, what="the view's end")
+    assert type(grant).objects.get(pk=grant.pk).end_reason in ("viewer_deleted", "viewer_closed")
     system["clock"].advance(seconds=31)
     NightWorker("e2e").tick(clock.now())
     world["check"].refresh_from_db()
