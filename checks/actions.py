@@ -40,7 +40,14 @@ from checks.models import (
     EscalationStep,
     Outcome,
 )
-from checks.nights import night_bounds, scheduled_instant
+from checks.nights import (
+    clock_gap,
+    is_skipped,
+    night_bounds,
+    person_instants,
+    scheduled_instant,
+    spring_forward_refusal,
+)
 from checks.rules import camera_allowed_for_person, camera_check_openable, camera_check_view_ends_by
 from nattillsyn import clock
 from people.actions import ActionRefused
@@ -72,6 +79,19 @@ def save_agreement(
         raise ActionRefused(_("Agree on at least one check time."))
     if len({agreed for agreed, _form in times}) != len(times):
         raise ActionRefused(_("The same time is given twice."))
+    collision = spring_forward_refusal([agreed for agreed, _form in times], now.astimezone(clock.STOCKHOLM).date())
+    if collision is not None:
+        raise ActionRefused(
+            _(
+                "On %(day)s the clocks go forward and the hour 02:00–03:00 does not exist. There is no free "
+                "minute to move %(times)s to between the check times before and after it: choose times further "
+                "apart."
+            )
+            % {
+                "day": f"{collision.night + timedelta(days=1):%Y-%m-%d}",
+                "times": ", ".join(f"{t:%H:%M}" for t in collision.skipped),
+            }
+        )
     if (
         not person.decisions.filter(valid_to__isnull=True).exists()
         and not person.decisions.filter(valid_to__gte=now.date()).exists()
@@ -150,12 +170,15 @@ def plan_night(tenant: Tenant, night: Any, *, now: datetime, changed_since: date
     agreed_times = AgreedTime.objects.filter(agreement__person__in=person_ids).order_by()
     # Only a time agreed during the night can have been agreed after its window closed.
     agreed_tonight = dict(agreed_times.filter(created_at__gt=night_start).values_list("id", "created_at"))
-    for agreed_id, person_id, agreed_time, form in _fetch(
-        agreed_times.values_list("id", "agreement__person_id", "time", "form")
-    ):
-        scheduled_at = instants.get(agreed_time)
+    rows = list(_fetch(agreed_times.values_list("id", "agreement__person_id", "time", "form")))
+    # Only on the spring-forward night does a person's instant depend on their other times.
+    moved = _moved_instants(night, rows) if clock_gap(night) is not None else {}
+    for agreed_id, person_id, agreed_time, form in rows:
+        scheduled_at = moved.get((person_id, agreed_time)) if moved else None
         if scheduled_at is None:
-            scheduled_at = instants[agreed_time] = scheduled_instant(night, agreed_time)
+            scheduled_at = instants.get(agreed_time)
+            if scheduled_at is None:
+                scheduled_at = instants[agreed_time] = scheduled_instant(night, agreed_time)
         if agreed_id in agreed_tonight and scheduled_at + window <= agreed_tonight[agreed_id]:
             continue  # agreed after this check's window had closed
         wanted.append((person_id, agreed_id, scheduled_at, form))
@@ -172,14 +195,20 @@ def plan_night(tenant: Tenant, night: Any, *, now: datetime, changed_since: date
         return 0
 
     facts = _planning_facts(person_ids, night_start, night_end)
-    local_dates = {scheduled_at: scheduled_at.astimezone(clock.STOCKHOLM) for scheduled_at in instants.values()}
-    ends = {scheduled_at: scheduled_at + window for scheduled_at in instants.values()}
+    all_instants = {*instants.values(), *moved.values()}
+    local_dates = {scheduled_at: scheduled_at.astimezone(clock.STOCKHOLM) for scheduled_at in all_instants}
+    ends = {scheduled_at: scheduled_at + window for scheduled_at in all_instants}
     # In the unique index's order: each index page is then visited once, in sequence,
     # rather than at random (40 % less write-ahead log on PostgreSQL).
     wanted.sort(key=itemgetter(0, 2))
     # Checks cancelled at planning for an absence, per person: each gets its own entry so
     # the person's audit extract shows why no one looked that night.
     cancelled: dict[int, list[tuple[datetime, str]]] = defaultdict(list)
+    # Checks of agreed times the spring-forward clock skips, per person (see checks.nights).
+    moved_planned: dict[int, list[tuple[time, datetime]]] = defaultdict(list)
+    agreed_at = (
+        {(person_id, agreed_id): agreed_time for agreed_id, person_id, agreed_time, _form in rows} if moved else {}
+    )
 
     def planned_rows() -> Iterator[tuple[Any, ...]]:
         """The new checks, in the order of _PLANNED_COLUMNS, made while the database
@@ -208,6 +237,8 @@ def plan_night(tenant: Tenant, night: Any, *, now: datetime, changed_since: date
                 if person.absences
                 else None
             )
+            if moved and (person_id, agreed_at.get((person_id, agreed_id))) in moved:
+                moved_planned[person_id].append((agreed_at[(person_id, agreed_id)], scheduled_at))
             if absence is not None:
                 state, ended_at, end_reason = CheckState.CANCELLED, scheduled_at, f"absence:{absence.kind}"
                 cancelled[person_id].append((scheduled_at, end_reason))
@@ -226,6 +257,20 @@ def plan_night(tenant: Tenant, night: Any, *, now: datetime, changed_since: date
                 detail={"night": str(night), "checks": planned},
                 at=now,
             )
+        for person_id, moves in moved_planned.items():
+            # No agreed time is dropped silently: the person's extract shows where it went.
+            record(
+                actor=None,
+                action=AuditAction.CHECKS_PLANNED,
+                tenant=tenant,
+                person=person_id,
+                detail={
+                    "night": str(night),
+                    "reason": "clock_change",
+                    "moved": {f"{agreed:%H:%M}": scheduled_at.isoformat() for agreed, scheduled_at in moves},
+                },
+                at=now,
+            )
         for person_id, times in cancelled.items():
             record(
                 actor=None,
@@ -240,6 +285,22 @@ def plan_night(tenant: Tenant, night: Any, *, now: datetime, changed_since: date
                 at=now,
             )
     return planned
+
+
+def _moved_instants(night: date, rows: list[tuple[int, int, time, str]]) -> dict[tuple[int, time], datetime]:
+    """On the spring-forward night: the instants of the agreed times the clock skips,
+    per (person, time), placed by the rule of ``checks.nights.person_instants``."""
+    skipped_persons = {person_id for _id, person_id, agreed, _form in rows if is_skipped(night, agreed)}
+    times: dict[int, list[time]] = defaultdict(list)
+    for _id, person_id, agreed, _form in rows:
+        if person_id in skipped_persons:
+            times[person_id].append(agreed)
+    return {
+        (person_id, agreed): instant
+        for person_id, agreed_times in times.items()
+        for agreed, instant in person_instants(night, agreed_times).items()
+        if is_skipped(night, agreed)
+    }
 
 
 class _Related(list):  # type: ignore[type-arg]
@@ -434,8 +495,12 @@ def _insert_checks(tenant: Tenant, night: Any, new_rows: Iterable[tuple[Any, ...
         rows.extend(new_rows)
         # The embedded SQLite setup plans a few hundred persons: the ORM is fast enough.
         checks = [Check(**fixed, **dict(zip(_PLANNED_COLUMNS, row, strict=True))) for row in rows]
+        # bulk_create with ignore_conflicts does not say what it skipped; counted around it
+        # (SQLite has one writer, so nothing else changes the count meanwhile).
+        night_checks = Check.objects.filter(tenant_id=tenant.id, night=night)
+        before = night_checks.count()
         Check.objects.bulk_create(checks, ignore_conflicts=True, batch_size=2000)
-        return len(rows)
+        return night_checks.count() - before
     # PostgreSQL: COPY, the fastest way in, straight into the table. The rows were checked
     # against the planned checks already and one worker plans a tenant at a time, so a
     # conflict is all but impossible; should one happen anyway, the COPY is rolled back to
