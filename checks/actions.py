@@ -16,6 +16,7 @@ from operator import itemgetter
 from typing import Any, NamedTuple, cast
 
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from accounts.models import Tenant
@@ -36,6 +37,7 @@ from checks.models import (
     Escalation,
     EscalationCause,
     EscalationKind,
+    EscalationResult,
     EscalationState,
     EscalationStep,
     Outcome,
@@ -582,17 +584,58 @@ def switch_open_camera_checks_to_physical(person: Person, *, reason: str) -> Non
 
 
 def cancel_checks_during_absence(absence: Absence, *, actor: Any) -> int:
-    checks = Check.objects.select_for_update().filter(
-        person_id=absence.person_id,
+    """Nobody is home: cancel every open check and pending visit the absence covers.
+
+    1. Checks scheduled within the absence that nobody has opened: planned, due,
+       waiting for a retry, or handed to the patrol as a visit.
+    2. An absence that has begun ("from now") also covers what is live at its start:
+       a check due at 23:00 and still waiting at 23:05 finds nobody home either.
+    3. A pending visit's escalation is closed with the result "cancelled: away", so it
+       leaves the patrol's list instead of sending someone to an empty home.
+    A check an operator has open (in progress) is left to the operator's outcome.
+    """
+    reason = f"absence:{absence.kind}"
+    covered = Q(
         scheduled_at__gte=absence.starts_at,
         scheduled_at__lt=absence.ends_at,
-        state__in=(CheckState.PLANNED, CheckState.DUE, CheckState.RETRY_WAIT),
+        state__in=(CheckState.PLANNED, CheckState.DUE, CheckState.RETRY_WAIT, CheckState.VISIT_PENDING),
     )
+    if absence.starts_at <= clock.now():
+        covered |= Q(
+            scheduled_at__lt=absence.ends_at,
+            state__in=(CheckState.DUE, CheckState.RETRY_WAIT, CheckState.VISIT_PENDING),
+        )
+    checks = Check.objects.select_for_update(of=("self",)).filter(covered, person_id=absence.person_id)
     count = 0
     for check in checks:
-        _end_check(check, CheckState.CANCELLED, reason=f"absence:{absence.kind}", actor=actor)
+        if check.state == CheckState.VISIT_PENDING:
+            _cancel_planned_visit(check, reason=reason, actor=actor)
+        _end_check(check, CheckState.CANCELLED, reason=reason, actor=actor)
         count += 1
     return count
+
+
+def _cancel_planned_visit(check: Check, *, reason: str, actor: Any) -> None:
+    visits = Escalation.objects.select_for_update().filter(
+        night_check=check,
+        cause=EscalationCause.PLANNED_VISIT,
+        state__in=(EscalationState.OPEN, EscalationState.ACKNOWLEDGED),
+    )
+    for escalation in visits:
+        escalation.state = EscalationState.RESOLVED
+        escalation.result = EscalationResult.CANCELLED_ABSENCE
+        escalation.result_note = reason
+        escalation.resolved_at = clock.now()
+        escalation.resolved_by = actor
+        escalation.save(update_fields=["state", "result", "result_note", "resolved_at", "resolved_by"])
+        record(
+            actor=actor,
+            action=AuditAction.ESCALATION_RESOLVED,
+            tenant=escalation.tenant_id,
+            person=escalation.person_id,
+            obj=escalation,
+            detail={"result": EscalationResult.CANCELLED_ABSENCE, "reason": reason, "check": check.id},
+        )
 
 
 def _end_check(check: Check, state: str, *, reason: str, actor: Any) -> None:
