@@ -175,9 +175,13 @@ def plan_night(tenant: Tenant, night: Any, *, now: datetime, changed_since: date
     rows = list(_fetch(agreed_times.values_list("id", "agreement__person_id", "time", "form")))
     # Only on the spring-forward night does a person's instant depend on their other times.
     moved = _moved_instants(night, rows) if clock_gap(night) is not None else {}
+    # The agreed times (by id) whose check is moved, with the local time agreed.
+    moved_agreed: dict[int, time] = {}
     for agreed_id, person_id, agreed_time, form in rows:
         scheduled_at = moved.get((person_id, agreed_time)) if moved else None
-        if scheduled_at is None:
+        if scheduled_at is not None:
+            moved_agreed[agreed_id] = agreed_time
+        else:
             scheduled_at = instants.get(agreed_time)
             if scheduled_at is None:
                 scheduled_at = instants[agreed_time] = scheduled_instant(night, agreed_time)
@@ -208,9 +212,6 @@ def plan_night(tenant: Tenant, night: Any, *, now: datetime, changed_since: date
     cancelled: dict[int, list[tuple[datetime, str]]] = defaultdict(list)
     # Checks of agreed times the spring-forward clock skips, per person (see checks.nights).
     moved_planned: dict[int, list[tuple[time, datetime]]] = defaultdict(list)
-    agreed_at = (
-        {(person_id, agreed_id): agreed_time for agreed_id, person_id, agreed_time, _form in rows} if moved else {}
-    )
 
     def planned_rows() -> Iterator[tuple[Any, ...]]:
         """The new checks, in the order of _PLANNED_COLUMNS, made while the database
@@ -239,8 +240,8 @@ def plan_night(tenant: Tenant, night: Any, *, now: datetime, changed_since: date
                 if person.absences
                 else None
             )
-            if moved and (person_id, agreed_at.get((person_id, agreed_id))) in moved:
-                moved_planned[person_id].append((agreed_at[(person_id, agreed_id)], scheduled_at))
+            if moved_agreed and agreed_id in moved_agreed:
+                moved_planned[person_id].append((moved_agreed[agreed_id], scheduled_at))
             if absence is not None:
                 state, ended_at, end_reason = CheckState.CANCELLED, scheduled_at, f"absence:{absence.kind}"
                 cancelled[person_id].append((scheduled_at, end_reason))
@@ -291,18 +292,27 @@ def plan_night(tenant: Tenant, night: Any, *, now: datetime, changed_since: date
 
 def _moved_instants(night: date, rows: list[tuple[int, int, time, str]]) -> dict[tuple[int, time], datetime]:
     """On the spring-forward night: the instants of the agreed times the clock skips,
-    per (person, time), placed by the rule of ``checks.nights.person_instants``."""
-    skipped_persons = {person_id for _id, person_id, agreed, _form in rows if is_skipped(night, agreed)}
+    per (person, time), placed by the rule of ``checks.nights.person_instants``.
+
+    Most persons share a few sets of times, so each set is placed once, not per person.
+    """
+    skipped = {agreed for agreed in {row[2] for row in rows} if is_skipped(night, agreed)}
+    if not skipped:
+        return {}
     times: dict[int, list[time]] = defaultdict(list)
     for _id, person_id, agreed, _form in rows:
-        if person_id in skipped_persons:
-            times[person_id].append(agreed)
-    return {
-        (person_id, agreed): instant
-        for person_id, agreed_times in times.items()
-        for agreed, instant in person_instants(night, agreed_times).items()
-        if is_skipped(night, agreed)
-    }
+        times[person_id].append(agreed)
+    placed: dict[frozenset[time], dict[time, datetime]] = {}
+    moved: dict[tuple[int, time], datetime] = {}
+    for person_id, agreed_times in times.items():
+        key = frozenset(agreed_times)
+        if key.isdisjoint(skipped):
+            continue
+        if key not in placed:
+            placed[key] = {agreed: at for agreed, at in person_instants(night, key).items() if agreed in skipped}
+        for agreed, instant in placed[key].items():
+            moved[(person_id, agreed)] = instant
+    return moved
 
 
 class _Related(list):  # type: ignore[type-arg]
