@@ -111,10 +111,15 @@ def save_agreement(
             _cancel_planned_checks(agreed, reason="agreement_changed")
             agreed.delete()
         elif agreed.form != wanted[agreed_time]:
-            _cancel_planned_checks(agreed, reason="agreement_changed")
+            # The planned checks stay, with the new form as their forecast (settle_form
+            # decides again at due time). Cancelled, they would be lost: the cancelled row
+            # keeps the (person, time) that a new check would need.
             agreed.form = wanted[agreed_time]
-            agreed.created_at = now
-            agreed.save()
+            agreed.save(update_fields=["form"])
+            physical = agreed.form == CheckForm.PHYSICAL
+            Check.objects.filter(agreed_time=agreed, state=CheckState.PLANNED).update(
+                form=agreed.form, form_note="agreed_physical" if physical else ""
+            )
     for agreed_time, form in wanted.items():
         if agreed_time not in existing:
             AgreedTime.objects.create(agreement=agreement, time=agreed_time, form=form, created_at=now)
