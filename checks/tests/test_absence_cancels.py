@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import time
 
 import pytest
+from django.test import Client
+from django.urls import reverse
 
 from accounts.models import Role
 from audit.models import AuditAction, AuditEntry
@@ -97,3 +99,20 @@ def test_a_later_absence_leaves_the_check_due_now(home: Municipality, fake_clock
     # Another person's visit is not touched.
     assert Escalation.objects.get(person=other).state == EscalationState.OPEN
     assert Check.objects.get(person=other, night="2026-11-23").form == CheckForm.PHYSICAL
+
+
+def test_skip_tonight_cancels_the_check_due_now_and_the_visit_with_the_patrol(
+    client: Client, home: Municipality, fake_clock: FakeClock
+) -> None:
+
+    camera = make_person(home, "Kamera", personnummer=TEST_PERSONNUMMER[0], times=[time(23)])
+    visit = make_person(home, "Besök", personnummer=TEST_PERSONNUMMER[1], times=[time(23)], consent=False)
+    fake_clock.set(at_stockholm(2026, 11, 23, 23, 0))
+    NightWorker("t").tick(fake_clock())
+    fake_clock.set(at_stockholm(2026, 11, 23, 23, 3))
+    client.force_login(home.user(Role.SHIFT_LEAD))
+    for person in (camera, visit):
+        response = client.post(reverse("people:skip-tonight", args=[person.id]), {"note": "Sover hos dottern"})
+        assert response.status_code == 302
+        assert states(person) == [CheckState.CANCELLED]
+    assert Escalation.objects.get(person=visit).result == EscalationResult.CANCELLED_ABSENCE
