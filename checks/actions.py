@@ -193,6 +193,9 @@ def plan_night(tenant: Tenant, night: Any, *, now: datetime, changed_since: date
         if agreed_id in agreed_tonight and scheduled_at + window <= agreed_tonight[agreed_id]:
             continue  # agreed after this check's window had closed
         wanted.append((person_id, agreed_id, scheduled_at, form))
+    if moved_agreed and changed_since is not None:
+        # Re-planning a changed agreement: its skipped times may have new neighbours.
+        _follow_new_placement(tenant, night, moved, moved_agreed, window=window, now=now)
     if wanted:
         existing = set(
             Check.objects.filter(
@@ -318,6 +321,63 @@ def _moved_instants(night: date, rows: list[tuple[int, int, time, str]]) -> dict
         for agreed, instant in placed[key].items():
             moved[(person_id, agreed)] = instant
     return moved
+
+
+def _follow_new_placement(
+    tenant: Tenant,
+    night: date,
+    moved: dict[tuple[int, time], datetime],
+    moved_agreed: dict[int, time],
+    *,
+    window: timedelta,
+    now: datetime,
+) -> None:
+    """Planned checks of skipped times move to their new place on the spring night.
+
+    A time agreed or removed after the night was planned changes where the person's
+    skipped times go (checks.nights.person_instants); left in place, a check would sit
+    where a new time wants one. A check whose new place is taken (even by a cancelled
+    row) stays where it is: still a check for its agreed time.
+    """
+    checks = list(
+        Check.objects.select_for_update(of=("self",)).filter(
+            tenant=tenant, night=night, agreed_time_id__in=list(moved_agreed), state=CheckState.PLANNED
+        )
+    )
+    agreed_of = {c.id: moved_agreed[c.agreed_time_id] for c in checks if c.agreed_time_id is not None}
+    to_move = [c for c in checks if c.scheduled_at != moved[(c.person_id, agreed_of[c.id])]]
+    if not to_move:
+        return
+    taken = set(
+        Check.objects.filter(person_id__in={c.person_id for c in to_move}, night=night).values_list(
+            "person_id", "scheduled_at"
+        )
+    )
+    moves: dict[int, dict[str, str]] = defaultdict(dict)
+    progress = True
+    while to_move and progress:  # one check may move into the place another leaves
+        progress = False
+        for check in list(to_move):
+            agreed = agreed_of[check.id]
+            target = moved[(check.person_id, agreed)]
+            if (check.person_id, target) in taken:
+                continue
+            taken.discard((check.person_id, check.scheduled_at))
+            taken.add((check.person_id, target))
+            moves[check.person_id][f"{agreed:%H:%M}"] = target.isoformat()
+            check.scheduled_at, check.window_ends_at = target, target + window
+            check.save(update_fields=["scheduled_at", "window_ends_at"])
+            to_move.remove(check)
+            progress = True
+    for person_id, moved_to in moves.items():
+        record(
+            actor=None,
+            action=AuditAction.CHECKS_PLANNED,
+            tenant=tenant,
+            person=person_id,
+            detail={"night": str(night), "reason": "clock_change", "moved": moved_to},
+            at=now,
+        )
 
 
 class _Related(list):  # type: ignore[type-arg]

@@ -122,3 +122,36 @@ def test_the_planned_count_is_the_rows_inserted(home: Municipality, fake_clock: 
         assert _insert_checks(home.tenant, SPRING, [row]) == 1
     with transaction.atomic():
         assert _insert_checks(home.tenant, SPRING, [row]) == 0  # planned already: not counted again
+
+
+def test_a_time_added_after_planning_moves_the_skipped_check_to_its_new_place(
+    home: Municipality, fake_clock: FakeClock
+) -> None:
+    from checks.engine import NightWorker
+
+    fake_clock.set(at_stockholm(2026, 3, 28, 13, 0))
+    person = make_person(home, "Ändrad", personnummer=TEST_PERSONNUMMER[0], times=[time(1), time(2), time(3)])
+    worker = NightWorker("t")
+    worker.tick(fake_clock())
+    assert local_readings(person.id, SPRING) == ["01:00 CET", "01:30 CET", "03:00 CEST"]
+    fake_clock.advance(minutes=10)
+    times = [(agreed, CheckForm.CAMERA) for agreed in (time(1), time(1, 30), time(2), time(3))]
+    save_agreement(
+        person, actor=home.user(Role.PLANNER), retry_delay_min=15, notes="", times=times, escalation_steps=[]
+    )
+    worker.tick(fake_clock())
+    # 02:00 now lies between 01:30 and 03:00 summer time; 01:30 gets its own check.
+    checks = Check.objects.filter(person=person, night=SPRING).order_by("scheduled_at").select_related("agreed_time")
+    assert [
+        (f"{c.agreed_time.time:%H:%M}", c.scheduled_at.astimezone(STOCKHOLM).strftime("%H:%M")) for c in checks
+    ] == [
+        ("01:00", "01:00"),
+        ("01:30", "01:30"),
+        ("02:00", "01:45"),
+        ("03:00", "03:00"),
+    ]
+    moved = AuditEntry.objects.filter(action=AuditAction.CHECKS_PLANNED, person=person).order_by("id")
+    assert [entry.detail["moved"] for entry in moved] == [
+        {"02:00": datetime(2026, 3, 29, 0, 30, tzinfo=UTC).isoformat()},
+        {"02:00": datetime(2026, 3, 29, 0, 45, tzinfo=UTC).isoformat()},
+    ]
