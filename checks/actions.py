@@ -17,6 +17,7 @@ from typing import Any, NamedTuple, cast
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -46,11 +47,19 @@ from checks.models import (
     Escalation,
     EscalationCause,
     EscalationKind,
+    EscalationResult,
     EscalationState,
     EscalationStep,
     Outcome,
 )
-from checks.nights import night_bounds, scheduled_instant
+from checks.nights import (
+    clock_gap,
+    is_skipped,
+    night_bounds,
+    person_instants,
+    scheduled_instant,
+    spring_forward_refusal,
+)
 from checks.rules import camera_allowed_for_person, camera_check_openable, camera_check_view_ends_by
 from nattillsyn import clock
 from people.actions import ActionRefused
@@ -82,6 +91,19 @@ def save_agreement(
         raise ActionRefused(_("Agree on at least one check time."))
     if len({agreed for agreed, _form in times}) != len(times):
         raise ActionRefused(_("The same time is given twice."))
+    collision = spring_forward_refusal([agreed for agreed, _form in times], now.astimezone(clock.STOCKHOLM).date())
+    if collision is not None:
+        raise ActionRefused(
+            _(
+                "On %(day)s the clocks go forward and the hour 02:00–03:00 does not exist. There is no free "
+                "minute to move %(times)s to between the check times before and after it: choose times further "
+                "apart."
+            )
+            % {
+                "day": f"{collision.night + timedelta(days=1):%Y-%m-%d}",
+                "times": ", ".join(f"{t:%H:%M}" for t in collision.skipped),
+            }
+        )
     if (
         not person.decisions.filter(valid_to__isnull=True).exists()
         and not person.decisions.filter(valid_to__gte=now.date()).exists()
@@ -99,10 +121,15 @@ def save_agreement(
             _cancel_planned_checks(agreed, reason="agreement_changed")
             agreed.delete()
         elif agreed.form != wanted[agreed_time]:
-            _cancel_planned_checks(agreed, reason="agreement_changed")
+            # The planned checks stay, with the new form as their forecast (settle_form
+            # decides again at due time). Cancelled, they would be lost: the cancelled row
+            # keeps the (person, time) that a new check would need.
             agreed.form = wanted[agreed_time]
-            agreed.created_at = now
-            agreed.save()
+            agreed.save(update_fields=["form"])
+            physical = agreed.form == CheckForm.PHYSICAL
+            Check.objects.filter(agreed_time=agreed, state=CheckState.PLANNED).update(
+                form=agreed.form, form_note="agreed_physical" if physical else ""
+            )
     for agreed_time, form in wanted.items():
         if agreed_time not in existing:
             AgreedTime.objects.create(agreement=agreement, time=agreed_time, form=form, created_at=now)
@@ -160,15 +187,25 @@ def plan_night(tenant: Tenant, night: Any, *, now: datetime, changed_since: date
     agreed_times = AgreedTime.objects.filter(agreement__person__in=person_ids).order_by()
     # Only a time agreed during the night can have been agreed after its window closed.
     agreed_tonight = dict(agreed_times.filter(created_at__gt=night_start).values_list("id", "created_at"))
-    for agreed_id, person_id, agreed_time, form in _fetch(
-        agreed_times.values_list("id", "agreement__person_id", "time", "form")
-    ):
-        scheduled_at = instants.get(agreed_time)
-        if scheduled_at is None:
-            scheduled_at = instants[agreed_time] = scheduled_instant(night, agreed_time)
+    rows = list(_fetch(agreed_times.values_list("id", "agreement__person_id", "time", "form")))
+    # Only on the spring-forward night does a person's instant depend on their other times.
+    moved = _moved_instants(night, rows) if clock_gap(night) is not None else {}
+    # The agreed times (by id) whose check is moved, with the local time agreed.
+    moved_agreed: dict[int, time] = {}
+    for agreed_id, person_id, agreed_time, form in rows:
+        scheduled_at = moved.get((person_id, agreed_time)) if moved else None
+        if scheduled_at is not None:
+            moved_agreed[agreed_id] = agreed_time
+        else:
+            scheduled_at = instants.get(agreed_time)
+            if scheduled_at is None:
+                scheduled_at = instants[agreed_time] = scheduled_instant(night, agreed_time)
         if agreed_id in agreed_tonight and scheduled_at + window <= agreed_tonight[agreed_id]:
             continue  # agreed after this check's window had closed
         wanted.append((person_id, agreed_id, scheduled_at, form))
+    if moved_agreed and changed_since is not None:
+        # Re-planning a changed agreement: its skipped times may have new neighbours.
+        _follow_new_placement(tenant, night, moved, moved_agreed, window=window, now=now)
     if wanted:
         existing = set(
             Check.objects.filter(
@@ -182,14 +219,17 @@ def plan_night(tenant: Tenant, night: Any, *, now: datetime, changed_since: date
         return 0
 
     facts = _planning_facts(person_ids, night_start, night_end)
-    local_dates = {scheduled_at: scheduled_at.astimezone(clock.STOCKHOLM) for scheduled_at in instants.values()}
-    ends = {scheduled_at: scheduled_at + window for scheduled_at in instants.values()}
+    all_instants = {*instants.values(), *moved.values()}
+    local_dates = {scheduled_at: scheduled_at.astimezone(clock.STOCKHOLM) for scheduled_at in all_instants}
+    ends = {scheduled_at: scheduled_at + window for scheduled_at in all_instants}
     # In the unique index's order: each index page is then visited once, in sequence,
     # rather than at random (40 % less write-ahead log on PostgreSQL).
     wanted.sort(key=itemgetter(0, 2))
     # Checks cancelled at planning for an absence, per person: each gets its own entry so
     # the person's audit extract shows why no one looked that night.
     cancelled: dict[int, list[tuple[datetime, str]]] = defaultdict(list)
+    # Checks of agreed times the spring-forward clock skips, per person (see checks.nights).
+    moved_planned: dict[int, list[tuple[time, datetime]]] = defaultdict(list)
 
     def planned_rows() -> Iterator[tuple[Any, ...]]:
         """The new checks, in the order of _PLANNED_COLUMNS, made while the database
@@ -218,6 +258,8 @@ def plan_night(tenant: Tenant, night: Any, *, now: datetime, changed_since: date
                 if person.absences
                 else None
             )
+            if moved_agreed and agreed_id in moved_agreed:
+                moved_planned[person_id].append((moved_agreed[agreed_id], scheduled_at))
             if absence is not None:
                 state, ended_at, end_reason = CheckState.CANCELLED, scheduled_at, f"absence:{absence.kind}"
                 cancelled[person_id].append((scheduled_at, end_reason))
@@ -236,6 +278,20 @@ def plan_night(tenant: Tenant, night: Any, *, now: datetime, changed_since: date
                 detail={"night": str(night), "checks": planned},
                 at=now,
             )
+        for person_id, moves in moved_planned.items():
+            # No agreed time is dropped silently: the person's extract shows where it went.
+            record(
+                actor=None,
+                action=AuditAction.CHECKS_PLANNED,
+                tenant=tenant,
+                person=person_id,
+                detail={
+                    "night": str(night),
+                    "reason": "clock_change",
+                    "moved": {f"{agreed:%H:%M}": scheduled_at.isoformat() for agreed, scheduled_at in moves},
+                },
+                at=now,
+            )
         for person_id, times in cancelled.items():
             record(
                 actor=None,
@@ -250,6 +306,88 @@ def plan_night(tenant: Tenant, night: Any, *, now: datetime, changed_since: date
                 at=now,
             )
     return planned
+
+
+def _moved_instants(night: date, rows: list[tuple[int, int, time, str]]) -> dict[tuple[int, time], datetime]:
+    """On the spring-forward night: the instants of the agreed times the clock skips,
+    per (person, time), placed by the rule of ``checks.nights.person_instants``.
+
+    Most persons share a few sets of times, so each set is placed once, not per person.
+    """
+    skipped = {agreed for agreed in {row[2] for row in rows} if is_skipped(night, agreed)}
+    if not skipped:
+        return {}
+    times: dict[int, list[time]] = defaultdict(list)
+    for _id, person_id, agreed, _form in rows:
+        times[person_id].append(agreed)
+    placed: dict[frozenset[time], dict[time, datetime]] = {}
+    moved: dict[tuple[int, time], datetime] = {}
+    for person_id, agreed_times in times.items():
+        key = frozenset(agreed_times)
+        if key.isdisjoint(skipped):
+            continue
+        if key not in placed:
+            placed[key] = {agreed: at for agreed, at in person_instants(night, key).items() if agreed in skipped}
+        for agreed, instant in placed[key].items():
+            moved[(person_id, agreed)] = instant
+    return moved
+
+
+def _follow_new_placement(
+    tenant: Tenant,
+    night: date,
+    moved: dict[tuple[int, time], datetime],
+    moved_agreed: dict[int, time],
+    *,
+    window: timedelta,
+    now: datetime,
+) -> None:
+    """Planned checks of skipped times move to their new place on the spring night.
+
+    A time agreed or removed after the night was planned changes where the person's
+    skipped times go (checks.nights.person_instants); left in place, a check would sit
+    where a new time wants one. A check whose new place is taken (even by a cancelled
+    row) stays where it is: still a check for its agreed time.
+    """
+    checks = list(
+        Check.objects.select_for_update(of=("self",)).filter(
+            tenant=tenant, night=night, agreed_time_id__in=list(moved_agreed), state=CheckState.PLANNED
+        )
+    )
+    agreed_of = {c.id: moved_agreed[c.agreed_time_id] for c in checks if c.agreed_time_id is not None}
+    to_move = [c for c in checks if c.scheduled_at != moved[(c.person_id, agreed_of[c.id])]]
+    if not to_move:
+        return
+    taken = set(
+        Check.objects.filter(person_id__in={c.person_id for c in to_move}, night=night).values_list(
+            "person_id", "scheduled_at"
+        )
+    )
+    moves: dict[int, dict[str, str]] = defaultdict(dict)
+    progress = True
+    while to_move and progress:  # one check may move into the place another leaves
+        progress = False
+        for check in list(to_move):
+            agreed = agreed_of[check.id]
+            target = moved[(check.person_id, agreed)]
+            if (check.person_id, target) in taken:
+                continue
+            taken.discard((check.person_id, check.scheduled_at))
+            taken.add((check.person_id, target))
+            moves[check.person_id][f"{agreed:%H:%M}"] = target.isoformat()
+            check.scheduled_at, check.window_ends_at = target, target + window
+            check.save(update_fields=["scheduled_at", "window_ends_at"])
+            to_move.remove(check)
+            progress = True
+    for person_id, moved_to in moves.items():
+        record(
+            actor=None,
+            action=AuditAction.CHECKS_PLANNED,
+            tenant=tenant,
+            person=person_id,
+            detail={"night": str(night), "reason": "clock_change", "moved": moved_to},
+            at=now,
+        )
 
 
 class _Related(list):  # type: ignore[type-arg]
@@ -444,8 +582,12 @@ def _insert_checks(tenant: Tenant, night: Any, new_rows: Iterable[tuple[Any, ...
         rows.extend(new_rows)
         # The embedded SQLite setup plans a few hundred persons: the ORM is fast enough.
         checks = [Check(**fixed, **dict(zip(_PLANNED_COLUMNS, row, strict=True))) for row in rows]
+        # bulk_create with ignore_conflicts does not say what it skipped; counted around it
+        # (SQLite has one writer, so nothing else changes the count meanwhile).
+        night_checks = Check.objects.filter(tenant_id=tenant.id, night=night)
+        before = night_checks.count()
         Check.objects.bulk_create(checks, ignore_conflicts=True, batch_size=2000)
-        return len(rows)
+        return night_checks.count() - before
     # PostgreSQL: COPY, the fastest way in, straight into the table. The rows were checked
     # against the planned checks already and one worker plans a tenant at a time, so a
     # conflict is all but impossible; should one happen anyway, the COPY is rolled back to
@@ -527,17 +669,58 @@ def switch_open_camera_checks_to_physical(person: Person, *, reason: str) -> Non
 
 
 def cancel_checks_during_absence(absence: Absence, *, actor: Any) -> int:
-    checks = Check.objects.select_for_update().filter(
-        person_id=absence.person_id,
+    """Nobody is home: cancel every open check and pending visit the absence covers.
+
+    1. Checks scheduled within the absence that nobody has opened: planned, due,
+       waiting for a retry, or handed to the patrol as a visit.
+    2. An absence that has begun ("from now") also covers what is live at its start:
+       a check due at 23:00 and still waiting at 23:05 finds nobody home either.
+    3. A pending visit's escalation is closed with the result "cancelled: away", so it
+       leaves the patrol's list instead of sending someone to an empty home.
+    A check an operator has open (in progress) is left to the operator's outcome.
+    """
+    reason = f"absence:{absence.kind}"
+    covered = Q(
         scheduled_at__gte=absence.starts_at,
         scheduled_at__lt=absence.ends_at,
-        state__in=(CheckState.PLANNED, CheckState.DUE, CheckState.RETRY_WAIT),
+        state__in=(CheckState.PLANNED, CheckState.DUE, CheckState.RETRY_WAIT, CheckState.VISIT_PENDING),
     )
+    if absence.starts_at <= clock.now():
+        covered |= Q(
+            scheduled_at__lt=absence.ends_at,
+            state__in=(CheckState.DUE, CheckState.RETRY_WAIT, CheckState.VISIT_PENDING),
+        )
+    checks = Check.objects.select_for_update(of=("self",)).filter(covered, person_id=absence.person_id)
     count = 0
     for check in checks:
-        _end_check(check, CheckState.CANCELLED, reason=f"absence:{absence.kind}", actor=actor)
+        if check.state == CheckState.VISIT_PENDING:
+            _cancel_planned_visit(check, reason=reason, actor=actor)
+        _end_check(check, CheckState.CANCELLED, reason=reason, actor=actor)
         count += 1
     return count
+
+
+def _cancel_planned_visit(check: Check, *, reason: str, actor: Any) -> None:
+    visits = Escalation.objects.select_for_update().filter(
+        night_check=check,
+        cause=EscalationCause.PLANNED_VISIT,
+        state__in=(EscalationState.OPEN, EscalationState.ACKNOWLEDGED),
+    )
+    for escalation in visits:
+        escalation.state = EscalationState.RESOLVED
+        escalation.result = EscalationResult.CANCELLED_ABSENCE
+        escalation.result_note = reason
+        escalation.resolved_at = clock.now()
+        escalation.resolved_by = actor
+        escalation.save(update_fields=["state", "result", "result_note", "resolved_at", "resolved_by"])
+        record(
+            actor=actor,
+            action=AuditAction.ESCALATION_RESOLVED,
+            tenant=escalation.tenant_id,
+            person=escalation.person_id,
+            obj=escalation,
+            detail={"result": EscalationResult.CANCELLED_ABSENCE, "reason": reason, "check": check.id},
+        )
 
 
 def _end_check(check: Check, state: str, *, reason: str, actor: Any) -> None:

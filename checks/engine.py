@@ -17,7 +17,7 @@ from functools import partial
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import DateTimeField, Exists, ExpressionWrapper, OuterRef, Q, QuerySet
 
 from accounts.models import Tenant
 from audit.records import enforce_retention, export_head
@@ -38,6 +38,10 @@ PROBE_HORIZON = timedelta(minutes=30)
 PROBE_EVERY = timedelta(minutes=10)
 # A failed probe is repeated soon, to confirm or clear the fault.
 PROBE_RETRY_AFTER_FAILURE = timedelta(minutes=1)
+# Every camera check is preceded by a probe this long before it, however recent the last
+# routine one: a camera failing in the ten minutes before its check would otherwise be
+# found only after the check is due (two failed probes make a fault, a minute apart).
+PRE_CHECK_PROBE = timedelta(minutes=5)
 PROBES_PER_TICK = 5
 # Seconds of probing per tick at most (a probe of a dead camera waits for its timeouts).
 PROBE_BUDGET_S = 5.0
@@ -231,7 +235,9 @@ class NightWorker:
         return planned
 
     def probe_cameras_due_soon(self, now: datetime) -> int:
-        """Probe cameras whose person has a camera check within PROBE_HORIZON.
+        """Probe cameras whose person has a camera check within PROBE_HORIZON: every
+        PROBE_EVERY, once more PRE_CHECK_PROBE before each camera check, and a minute
+        after a failed probe.
 
         Each camera is claimed with a conditional update of ``last_probe_at``, so two
         workers never probe the same camera; the probe itself (seconds of network
@@ -249,8 +255,30 @@ class NightWorker:
             | Q(last_probe_at__lte=now - PROBE_EVERY)
             | Q(last_probe_ok=False, last_probe_at__lte=now - PROBE_RETRY_AFTER_FAILURE)
         )
+        # A camera check (or its retry) at T within PRE_CHECK_PROBE, and no probe since T − PRE_CHECK_PROBE.
+        probed_before_pre_check = ExpressionWrapper(
+            OuterRef("last_probe_at") + PRE_CHECK_PROBE, output_field=DateTimeField()
+        )
+        pre_check_due = Exists(
+            Check.objects.filter(person_id=OuterRef("person_id"), form=CheckForm.CAMERA).filter(
+                Q(
+                    state=CheckState.PLANNED,
+                    scheduled_at__lte=now + PRE_CHECK_PROBE,
+                    scheduled_at__gt=probed_before_pre_check,
+                )
+                | Q(
+                    state=CheckState.RETRY_WAIT,
+                    next_attempt_at__lte=now + PRE_CHECK_PROBE,
+                    next_attempt_at__gt=probed_before_pre_check,
+                )
+            )
+        )
         candidates = list(
-            Camera.objects.filter(stale, person_id__in=due_soon).select_related("tenant")[:PROBES_PER_TICK]
+            Camera.objects.annotate(pre_check=pre_check_due)
+            .filter(stale | Q(pre_check=True), person_id__in=due_soon)
+            .select_related("tenant")
+            # Pre-check probes first: their checks are the nearest.
+            .order_by("-pre_check", "id")[:PROBES_PER_TICK]
         )
         probed = 0
         started = time.monotonic()

@@ -62,9 +62,9 @@ class ResolveEscalationForm(forms.Form):
     note = forms.CharField(label=_("Note"), max_length=500, required=False)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        from checks.models import EscalationResult
+        from checks.models import PATROL_RESULTS
 
         super().__init__(*args, **kwargs)
         result_field = self.fields["result"]
         assert isinstance(result_field, forms.ChoiceField)
-        result_field.choices = EscalationResult.choices
+        result_field.choices = PATROL_RESULTS

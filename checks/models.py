@@ -154,6 +154,12 @@ class EscalationResult(models.TextChoices):
     NOT_HOME = "not_home", _("Visited: not home")
     CALLED_OK = "called_ok", _("Phone call made: OK")
     CALLED_NO_ANSWER = "called_no_answer", _("Phone call made: no answer")
+    # Set by register_absence for a planned visit nobody needs to make, never by the patrol.
+    CANCELLED_ABSENCE = "cancelled_absence", _("Cancelled: the person is away (absence registered)")
+
+
+# What the night patrol can record; the rest are set by the system.
+PATROL_RESULTS = [choice for choice in EscalationResult.choices if choice[0] != EscalationResult.CANCELLED_ABSENCE]
 
 
 class Escalation(models.Model):

@@ -7,7 +7,7 @@ night can be driven without sleeping.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.utils import timezone
@@ -37,7 +37,12 @@ def reset() -> None:
 
 
 class FakeClock:
-    """A clock that only moves when told to."""
+    """A clock that only moves when told to.
+
+    ``advance`` adds absolute time: aware arithmetic in Europe/Stockholm adds wall-clock
+    time, which would make a test stepping across a daylight-saving change skip an hour
+    (spring) or run backwards (autumn), as no real clock does.
+    """
 
     def __init__(self, start: datetime) -> None:
         if start.tzinfo is None:
@@ -48,7 +53,8 @@ class FakeClock:
         return self.current
 
     def advance(self, **kwargs: float) -> datetime:
-        self.current = self.current + timedelta(**kwargs)
+        zone = self.current.tzinfo
+        self.current = (self.current.astimezone(UTC) + timedelta(**kwargs)).astimezone(zone)
         return self.current
 
     def set(self, moment: datetime) -> None:

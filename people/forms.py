@@ -17,6 +17,7 @@ PERSONNUMMER_ERRORS = {
     "format": _("Write the personal identity number as YYYYMMDD-NNNN."),
     "checksum": _("The personal identity number's check digit is wrong. Check the number."),
     "date": _("The personal identity number does not contain a valid date of birth."),
+    "age": _("The personal identity number gives an age over 130 years. Check the number and its + or - sign."),
 }
 
 
@@ -37,7 +38,7 @@ class PersonForm(forms.ModelForm):
 
     def clean_personnummer(self) -> str:
         try:
-            number = normalize(self.cleaned_data["personnummer"], clock.now().astimezone(clock.STOCKHOLM).date())
+            number = normalize(self.cleaned_data["personnummer"])
         except InvalidPersonnummer as exc:
             raise forms.ValidationError(PERSONNUMMER_ERRORS[str(exc)]) from exc
         duplicate = Person.objects.filter(tenant=self.tenant, personnummer=number).exclude(pk=self.instance.pk)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from datetime import date
 
-_PATTERN = re.compile(r"^(\d{2})?(\d{2})(\d{2})(\d{2})[-+]?(\d{4})$")
+_PATTERN = re.compile(r"^(\d{2})?(\d{2})(\d{2})(\d{2})([-+]?)(\d{4})$")
+# Nobody registered for care is older; an older date is a typing error (or a '+' too many).
+OLDEST_AGE = 130
 
 
 class InvalidPersonnummer(ValueError):
@@ -20,34 +22,55 @@ def luhn_valid(digits: str) -> bool:
     return total % 10 == 0
 
 
-def normalize(raw: str, today: date) -> str:
+def normalize(raw: str, today: date | None = None) -> str:
     """Return the number as 12 digits (YYYYMMDDNNNC) or raise InvalidPersonnummer.
 
-    Accepts YYYYMMDD-NNNC, YYMMDD-NNNC (a '+' means 100 years or older) and
-    coordination numbers (day + 60). The last digit is a Luhn check digit over
-    the 10-digit form.
+    Accepts YYYYMMDD-NNNC (the century given) and YYMMDD-NNNC, whose sign gives the
+    century as the Swedish Tax Agency writes it (folkbokföringslagen 18 §):
+    1. ``-`` (or none): under 100 years old on ``today``, so a 99-year-old whose
+       birthday is still to come this year is born 100 years ago, not this year;
+    2. ``+``: 100 or older. The Tax Agency changes the sign at the start of the year
+       one turns 100, so a ``+`` also reads as someone turning 100 later this year.
+    A date of birth after ``today``, or more than OLDEST_AGE years before it, is refused.
+    Coordination numbers (samordningsnummer) carry the day + 60. The last digit is a
+    Luhn check digit over the 10-digit form. ``today`` defaults to the injected clock's
+    Swedish date.
     """
+    if today is None:
+        from nattillsyn import clock
+
+        today = clock.now().astimezone(clock.STOCKHOLM).date()
     text = raw.strip().replace(" ", "")
     match = _PATTERN.match(text)
     if not match:
         raise InvalidPersonnummer("format")
-    century, yy, mm, dd, serial = match.groups()
+    century, yy, mm, dd, sign, serial = match.groups()
     if not luhn_valid(f"{yy}{mm}{dd}{serial}"):
         raise InvalidPersonnummer("checksum")
-    if century is None:
-        year = today.year - (today.year - int(yy)) % 100
-        if "+" in text:
-            year -= 100
-    else:
-        year = int(century + yy)
     day = int(dd) - 60 if int(dd) > 60 else int(dd)
+    if century is not None:
+        year = int(century + yy)
+    elif sign == "+":
+        latest = today.year - 100
+        year = latest - (latest - int(yy)) % 100
+    else:
+        # The latest year with these two digits whose date is not after today: under 100.
+        year = today.year - (today.year - int(yy)) % 100
+        if (int(mm), day) > (today.month, today.day) and year == today.year:
+            year -= 100
     try:
         born = date(year, int(mm), day)
     except ValueError as exc:
         raise InvalidPersonnummer("date") from exc
     if born > today:
         raise InvalidPersonnummer("date")
+    if _age(born, today) > OLDEST_AGE:
+        raise InvalidPersonnummer("age")
     return f"{year:04d}{mm}{dd}{serial}"
+
+
+def _age(born: date, today: date) -> int:
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
 
 def display(normalized: str) -> str:

@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0005_tenant_min_view_s'),
-        ('checks', '0004_lighter_check_writes'),
+        ('checks', '0005_escalation_cancelled_for_absence'),
     ]
 
     operations = [
