@@ -81,7 +81,7 @@ class TickReport:
             self.counts[step] = self.counts.get(step, 0) + count
 
 
-def _claim_each(queryset: QuerySet[Check] | QuerySet[Escalation], handle: Callable[..., None]) -> Claimed:
+def _claim_each(queryset: QuerySet[Check] | QuerySet[Escalation], handle: Callable[..., object]) -> Claimed:
     """Claim up to BATCH rows and handle each inside the claiming transaction.
 
     The row lock is the lease: it lasts exactly as long as the transaction, so a worker
@@ -107,7 +107,7 @@ def _claim_each(queryset: QuerySet[Check] | QuerySet[Escalation], handle: Callab
     return Claimed(handled, failed, full=len(rows) >= BATCH and handled > 0)
 
 
-def _name(handle: Callable[..., None]) -> str:
+def _name(handle: Callable[..., object]) -> str:
     return str(getattr(getattr(handle, "func", handle), "__name__", repr(handle)))
 
 

@@ -89,7 +89,7 @@ class ConsoleRow:
     is_mine: bool = False  # opened by the viewing operator: "open again"
 
 
-def _console_row(check: Check, now: datetime, user_id: int) -> ConsoleRow:
+def _console_row(check: Check, now: datetime, user_id: int | None) -> ConsoleRow:
     effective_at = check.next_attempt_at if check.state == CheckState.RETRY_WAIT else check.scheduled_at
     assert effective_at is not None
     grace = timedelta(minutes=check.tenant.overdue_grace_min)
