@@ -4,7 +4,9 @@ no dead ends (reopen, a closed tab frees the check); who has a check; retries wa
 
 from __future__ import annotations
 
+import tempfile
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -48,10 +50,18 @@ def test_a_check_by_keyboard_alone_from_the_console_to_the_outcome(
     system: dict[str, Any], world: dict[str, Any], new_page: Any
 ) -> None:
     page = new_page("nattby-operator")
+    page.set_viewport_size({"width": 1280, "height": 720})
     page.goto(system["url"] + "/console/")
     page.keyboard.press("Enter")  # the first check to do has the focus
     page.wait_for_url("**/console/attempts/*/")
     page.wait_for_selector("#live[data-state=live]")  # no second button: it plays by itself
+    # A picture large enough to judge, and everything to act on visible without scrolling.
+    video = page.locator("#live-video").bounding_box()
+    assert video is not None and video["width"] >= 960
+    for testid in ("countdown", "outcome-seen_ok", "outcome-technical_fault", "fullscreen"):
+        box = page.locator(f"[data-testid={testid}]").bounding_box()
+        assert box is not None and box["y"] + box["height"] <= 720, testid
+    page.screenshot(path=str(Path(tempfile.gettempdir()) / "nattillsyn-check-page.png"))
     page.wait_for_selector("[data-testid=outcome-seen_ok]:not([disabled])")
     page.keyboard.press("Enter")  # seen, OK
     page.wait_for_url("**/console/")

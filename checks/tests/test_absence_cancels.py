@@ -15,7 +15,7 @@ from checks.engine import NightWorker
 from checks.forms import ResolveEscalationForm
 from checks.models import Check, CheckForm, CheckState, Escalation, EscalationResult, EscalationState, Outcome
 from nattillsyn.clock import FakeClock
-from nattillsyn.testing import TEST_PERSONNUMMER, Municipality, at_stockholm, make_person
+from nattillsyn.testing import TEST_PERSONNUMMER, Municipality, at_stockholm, make_person, show_picture
 from people.actions import register_absence
 from people.models import AbsenceKind, Person
 
@@ -81,6 +81,7 @@ def test_an_absence_from_now_cancels_a_check_waiting_for_its_retry(home: Municip
     worker.tick(fake_clock())
     operator = home.user(Role.OPERATOR)
     attempt, _token = actions.open_check(Check.objects.get(person=person, night="2026-11-23"), actor=operator)
+    show_picture(attempt)
     actions.record_outcome(attempt, actor=operator, outcome=Outcome.NOT_VISIBLE)
     assert states(person) == [CheckState.RETRY_WAIT]
     fake_clock.set(at_stockholm(2026, 11, 23, 23, 4))
