@@ -19,7 +19,14 @@ $(IDP_STAMP): sso/testidp/package-lock.json
 	npm ci --prefix sso/testidp --no-audit --no-fund --loglevel=error
 	touch $(IDP_STAMP)
 
-deps: $(STAMP) $(IDP_STAMP)
+AXE_STAMP := e2e/axe/node_modules/.installed
+
+# axe-core, the accessibility rules the browser tests check every page against (from npm).
+$(AXE_STAMP): e2e/axe/package-lock.json
+	npm ci --prefix e2e/axe --no-audit --no-fund --loglevel=error
+	touch $(AXE_STAMP)
+
+deps: $(STAMP) $(IDP_STAMP) $(AXE_STAMP)
 	scripts/install-system-packages
 	$(PY) manage.py compilemessages -v 0 --ignore=.venv
 

@@ -50,5 +50,10 @@ def normalize(raw: str, today: date) -> str:
     return f"{year:04d}{mm}{dd}{serial}"
 
 
+def is_coordination_number(normalized: str) -> bool:
+    """A samordningsnummer: the day of birth plus 60."""
+    return int(normalized[6:8]) > 60
+
+
 def display(normalized: str) -> str:
     return f"{normalized[:8]}-{normalized[8:]}"
