@@ -40,9 +40,7 @@ def is_emergency(escalation: Escalation) -> bool:
 
 
 def acknowledged_message(escalation: Escalation) -> str:
-    return _("You have acknowledged %(name)s. Record the result when you are done.") % {
-        "name": escalation.person.name
-    }
+    return _("You have acknowledged %(name)s. Record the result when you are done.") % {"name": escalation.person.name}
 
 
 def recorded_message(escalation: Escalation) -> str:

@@ -16,7 +16,7 @@ import pytest
 from accounts.models import Role
 from checks.actions import escalate, record_camera_probe
 from checks.engine import NightWorker
-from checks.models import Check, CheckState, EscalationCause
+from checks.models import Check, CheckState, Escalation, EscalationCause, EscalationState
 from nattillsyn import clock
 from nattillsyn.testing import PASSWORD, TEST_PERSONNUMMER, TEST_TOTP_SECRET, camera_of, make_municipality, make_person
 from people.actions import register_absence
@@ -238,3 +238,79 @@ def test_every_page_of_every_role_has_no_serious_accessibility_violation(
     headline("a11y.pages_scanned", scanner.pages)
     headline("a11y.serious_or_critical", len(scanner.found))
     assert not scanner.found, report
+
+
+def test_the_keyboard_reaches_a_visible_skip_link_first(
+    system: dict[str, Any], night: dict[str, Any], axe_page: Any
+) -> None:
+    page = axe_page("nattby-planner")
+    page.goto(system["url"] + "/people/")
+    page.keyboard.press("Tab")
+    focused = page.evaluate(
+        """() => { const el = document.activeElement, box = el.getBoundingClientRect(),
+            style = getComputedStyle(el);
+            return {href: el.getAttribute('href'), top: box.top, height: box.height, outline: style.outlineStyle}; }"""
+    )
+    assert focused["href"] == "#content"
+    assert focused["top"] >= 0 and focused["height"] > 0  # shown, not left off-screen
+    assert focused["outline"] != "none"
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "content"
+
+
+PHONE = (390, 844)
+TAP_TARGETS = "a[href], button, select, input:not([type=hidden]), summary"
+
+
+def test_the_night_patrol_on_a_phone(system: dict[str, Any], night: dict[str, Any], axe_page: Any) -> None:
+    page = axe_page("nattby-patrol", viewport=PHONE)
+    page.goto(system["url"] + "/console/patrol/")
+    cards = page.locator("[data-testid=escalation]")
+
+    # 1. Emergencies before agreed visits, newest first in each group, told in words.
+    kinds = [cards.nth(i).get_attribute("data-kind") for i in range(cards.count())]
+    assert kinds == sorted(kinds, key=lambda kind: kind != "emergency"), kinds
+    assert "planned" in kinds and kinds.count("emergency") >= 3
+    labels = [cards.nth(i).locator("[data-testid=escalation-kind]").inner_text() for i in range(cards.count())]
+    assert {labels[kinds.index("emergency")], labels[kinds.index("planned")]} == {"AKUT", "PLANERAT BESÖK"}
+    shown = [int((cards.nth(i).get_attribute("id") or "").split("-")[1]) for i in range(cards.count())]
+    emergencies = Escalation.objects.filter(id__in=shown).exclude(cause=EscalationCause.PLANNED_VISIT)
+    newest_first = [e.id for e in emergencies.order_by("-created_at", "-id")]
+    assert shown[: len(newest_first)] == newest_first
+
+    # 2. Three cards on one screen.
+    third = cards.nth(2).bounding_box()
+    assert third is not None and third["y"] + third["height"] <= PHONE[1], third
+
+    # 3. Every tap target at least 44 px high and wide.
+    small = page.evaluate(
+        """selector => [...document.querySelectorAll(selector)]
+            .filter(el => el.getClientRects().length && el.getBoundingClientRect().top >= 0)
+            .map(el => { const box = el.getBoundingClientRect();
+                return {what: el.outerHTML.slice(0, 80), width: box.width, height: box.height}; })
+            .filter(box => box.width < 44 || box.height < 44)""",
+        TAP_TARGETS,
+    )
+    assert not small, small
+
+    # 4. The address opens the phone's map, the numbers its phone.
+    first = cards.first
+    assert (first.locator("[data-testid=escalation-address]").get_attribute("href") or "").startswith("geo:0,0?q=")
+    assert (first.locator("[data-testid=call-person]").get_attribute("href") or "").startswith("tel:")
+
+    # 5. Acknowledge first (no result can be recorded before), then the result, each confirmed.
+    name = first.get_attribute("data-person")
+    assert first.locator("[data-testid=result]").count() == 0
+    first.locator("[data-testid=acknowledge]").click()
+    page.wait_for_load_state()
+    assert name in page.inner_text("[data-testid=message]")
+    card = page.locator("[data-testid=escalation]", has_text=name).first
+    escalation_id = int((card.get_attribute("id") or "").split("-")[1])
+    assert Escalation.objects.get(id=escalation_id).state == EscalationState.ACKNOWLEDGED
+    card.locator("[data-testid=result]").select_option("visited_ok")
+    card.locator("[data-testid=resolve]").click()
+    page.wait_for_load_state()
+    message = page.inner_text("[data-testid=message]")
+    assert name in message and "Besökt: OK" in message, message
+    assert Escalation.objects.get(id=escalation_id).state == EscalationState.RESOLVED
+    assert page.locator(f"#escalation-{escalation_id}").count() == 0
