@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy
 
 from accounts.models import Role
 from audit.models import AuditAction, ReviewVerdict
-from cameras.models import CameraDriverKind, CameraProblem, GrantPurpose, problem_label
+from cameras.models import Camera, CameraDriverKind, CameraProblem, GrantPurpose, problem_label
 from checks.models import (
     AlarmKind,
     CheckForm,
@@ -33,7 +33,7 @@ from checks.models import (
     Outcome,
 )
 from nattillsyn import clock
-from people.models import AbsenceKind, ConsentMethod
+from people.models import AbsenceKind, ConsentMethod, Person
 
 register = template.Library()
 
@@ -62,6 +62,7 @@ REASONS = {
     "grant_end": gettext_lazy("View time over"),
     "viewer_closed": gettext_lazy("Closed by the viewer"),
     "camera_lost": gettext_lazy("Camera picture lost"),
+    "outcome_recorded": gettext_lazy("Outcome recorded"),
     "shutdown": gettext_lazy("Gateway restarted"),
     # audit.review: kinds of unusual access
     "long_view": gettext_lazy("View longer than allowed"),
@@ -76,9 +77,11 @@ PREFIXES = {
     "visit": gettext_lazy("Visit"),
 }
 
+# The first enum with a value names it: a check's end reason "not_visible" is the
+# escalation's cause (not visible twice), not one attempt's outcome.
 ENUMS: tuple[type[TextChoices], ...] = (
-    Outcome,
     EscalationCause,
+    Outcome,
     EscalationResult,
     EscalationKind,
     EscalationState,
@@ -150,6 +153,17 @@ DETAIL_KEYS = {
     "gid": gettext_lazy("grant"),
 }
 
+# Where a detail's key says which enum its value is from.
+KEY_ENUMS: dict[str, type[TextChoices]] = {
+    "cause": EscalationCause,
+    "outcome": Outcome,
+    "result": EscalationResult,
+    "purpose": GrantPurpose,
+    "method": ConsentMethod,
+    "verdict": ReviewVerdict,
+    "form": CheckForm,
+}
+
 # Keys that identify rather than describe: of no use to a reader of the log.
 HIDDEN_KEYS = {"gid"}
 
@@ -181,13 +195,28 @@ def label(code: Any) -> str:
     return text
 
 
-def _value(value: Any) -> str:
+def _field_names() -> dict[str, Any]:
+    """The changed fields an entry lists ("fields": ["stream_url", …]) by their labels."""
+    return {
+        field.name: getattr(field, "verbose_name", field.name)
+        for model in (Person, Camera)
+        for field in model._meta.fields
+    }
+
+
+def _value(value: Any, key: str = "") -> str:
+    if key == "fields" and isinstance(value, list | tuple):
+        names = _field_names()
+        return ", ".join(str(names.get(item, item)) for item in value)
+    enum = KEY_ENUMS.get(key)
+    if enum is not None and isinstance(value, str) and value in enum.values:
+        return str(enum(value).label)
     if isinstance(value, bool):
         return _("yes") if value else _("no")
     if isinstance(value, list | tuple):
         return " → ".join(_value(item) for item in value) if value else "—"
     if isinstance(value, Mapping):
-        return "; ".join(f"{_key(key)}: {_value(item)}" for key, item in value.items())
+        return "; ".join(f"{_key(key)}: {_value(item, key)}" for key, item in value.items())
     if isinstance(value, str) and len(value) >= 19 and value[4] == "-" and value[10] == "T":
         try:
             moment = datetime.fromisoformat(value)
@@ -210,7 +239,7 @@ def describe(detail: Any) -> str:
     if not isinstance(detail, Mapping):
         return _value(detail)
     parts = [
-        f"{_key(key)}: {_value(value)}"
+        f"{_key(key)}: {_value(value, key)}"
         for key, value in detail.items()
         if key not in HIDDEN_KEYS and value not in ("", None, [], {})
     ]
