@@ -311,6 +311,13 @@ def test_the_night_patrol_on_a_phone(system: dict[str, Any], night: dict[str, An
     escalation_id = int((card.get_attribute("id") or "").split("-")[1])
     assert Escalation.objects.get(id=escalation_id).state == EscalationState.ACKNOWLEDGED
     card.locator("[data-testid=result]").select_option("visited_ok")
+    # The list refreshes every 15 s: the result being chosen survives the refresh.
+    page.evaluate(
+        """() => htmx.ajax('GET', '/console/patrol/', {target: '#patrol-rows', swap: 'innerHTML',
+                                                      headers: {'X-Poll': '1'}})"""
+    )
+    page.wait_for_timeout(500)
+    assert card.locator("[data-testid=result]").input_value() == "visited_ok"
     card.locator("[data-testid=resolve]").click()
     page.wait_for_load_state()
     message = page.inner_text("[data-testid=message]")
