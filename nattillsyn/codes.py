@@ -64,6 +64,9 @@ REASONS = {
     "camera_lost": gettext_lazy("Camera picture lost"),
     "outcome_recorded": gettext_lazy("Outcome recorded"),
     "shutdown": gettext_lazy("Gateway restarted"),
+    # who probed a camera, and what else a probe may find
+    "worker": gettext_lazy("the background service"),
+    "out_of_privacy_position": gettext_lazy("Not in its privacy position"),
     # audit.review: kinds of unusual access
     "long_view": gettext_lazy("View longer than allowed"),
     "many_persons": gettext_lazy("Many persons in a short time"),
@@ -151,6 +154,9 @@ DETAIL_KEYS = {
     "removed": gettext_lazy("removed"),
     "escalation": gettext_lazy("escalation"),
     "gid": gettext_lazy("grant"),
+    "at": gettext_lazy("time"),
+    "bytes_sent": gettext_lazy("bytes sent"),
+    "transcoded": gettext_lazy("transcoded"),
 }
 
 # Where a detail's key says which enum its value is from.
