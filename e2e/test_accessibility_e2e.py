@@ -18,7 +18,15 @@ from checks.actions import escalate, record_camera_probe
 from checks.engine import NightWorker
 from checks.models import Check, CheckState, Escalation, EscalationCause, EscalationState
 from nattillsyn import clock
-from nattillsyn.testing import PASSWORD, TEST_PERSONNUMMER, TEST_TOTP_SECRET, camera_of, make_municipality, make_person
+from nattillsyn.testing import (
+    PASSWORD,
+    TEST_PERSONNUMMER,
+    TEST_TOTP_SECRET,
+    camera_of,
+    make_municipality,
+    make_person,
+    make_training_camera,
+)
 from people.actions import register_absence
 from people.models import AbsenceKind
 
@@ -60,6 +68,7 @@ def night(system: dict[str, Any]) -> dict[str, Any]:
         ends_at=clock.now() + timedelta(days=2),
         note="",
     )
+    make_training_camera(home)
     NightWorker("e2e-a11y").tick(clock.now())
     checks = list(Check.objects.filter(person=cecilia, state=CheckState.DUE).order_by("scheduled_at"))
     for check, cause in zip(checks, (EscalationCause.NOT_VISIBLE, EscalationCause.NEEDS_HELP), strict=False):
@@ -213,6 +222,10 @@ def test_every_page_of_every_role_has_no_serious_accessibility_violation(
     page.click("[data-testid=start-view]")
     page.wait_for_selector("#live[data-state=live]")
     scanner.check(page, "operator (live view)")
+    page.goto(base + "/console/training/")
+    page.click("[data-testid=open-training]")
+    page.wait_for_url("**/console/views/*/")
+    scanner.check(page, "operator (training view)")
     page.goto(base + "/audit/")
     scanner.check(page, "operator (403)")
 
