@@ -27,7 +27,14 @@ $(PLAYER_STAMP): e2e/whep_player/package-lock.json
 	npm ci --prefix e2e/whep_player --no-audit --no-fund --loglevel=error
 	touch $(PLAYER_STAMP)
 
-deps: $(STAMP) $(IDP_STAMP) $(PLAYER_STAMP)
+AXE_STAMP := e2e/axe/node_modules/.installed
+
+# axe-core, the accessibility rules the browser tests check every page against (from npm).
+$(AXE_STAMP): e2e/axe/package-lock.json
+	npm ci --prefix e2e/axe --no-audit --no-fund --loglevel=error
+	touch $(AXE_STAMP)
+
+deps: $(STAMP) $(IDP_STAMP) $(PLAYER_STAMP) $(AXE_STAMP)
 	scripts/install-system-packages
 	$(PY) manage.py compilemessages -v 0 --ignore=.venv
 

@@ -61,7 +61,8 @@ class LogFilterForm(forms.Form):
 @login_required
 def audit_log(request: HttpRequest) -> HttpResponse:
     tenant_ids = require_role(request.user, Role.AUDITOR)
-    form = LogFilterForm(request.GET or None, tenant_ids=tenant_ids)
+    # Bound even without a filter: the page opens on the newest entries.
+    form = LogFilterForm(request.GET, tenant_ids=tenant_ids)
     entries = AuditEntry.objects.none()
     if form.is_valid():
         entries = AuditEntry.objects.filter(tenant_id__in=tenant_ids).select_related("person")

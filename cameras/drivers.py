@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 
-from cameras.models import Camera, CameraDriverKind
+from cameras.models import Camera, CameraDriverKind, CameraProblem
 
 log = logging.getLogger(__name__)
 
@@ -80,15 +80,15 @@ class SimulatedCameraDriver(CameraDriver):
         try:
             self._request("GET", "/heartbeat")
         except urllib.error.HTTPError as exc:
-            return CameraStatus(False, None, "router_down" if exc.code == 503 else f"http_{exc.code}")
+            return CameraStatus(False, None, CameraProblem.ROUTER_DOWN if exc.code == 503 else f"http_{exc.code}")
         except (OSError, ValueError):
-            return CameraStatus(False, None, "unreachable")
+            return CameraStatus(False, None, CameraProblem.UNREACHABLE)
         try:
             info = self._request("GET", "")
         except (OSError, ValueError):
-            return CameraStatus(False, None, "unreachable")
+            return CameraStatus(False, None, CameraProblem.UNREACHABLE)
         if info.get("scenario") == "offline":
-            return CameraStatus(False, bool(info.get("privacy")), "stream_offline")
+            return CameraStatus(False, bool(info.get("privacy")), CameraProblem.STREAM_OFFLINE)
         return CameraStatus(True, bool(info.get("privacy")), "")
 
 

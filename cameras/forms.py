@@ -33,6 +33,9 @@ class CameraForm(forms.ModelForm):
         person_field.queryset = Person.objects.filter(tenant=tenant)
         person_field.required = False
         person_field.error_messages["invalid_choice"] = _("Unknown person: choose one from the list.")
+        if self.instance.pk is None:
+            # A new camera has no password to keep.
+            self.fields["password"].help_text = _("Stored encrypted.")
 
     def clean_stream_url(self) -> str:
         url = self.cleaned_data["stream_url"].strip()

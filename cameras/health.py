@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from cameras import gateway_client
 from cameras.credentials import stream_url_with_credentials
 from cameras.drivers import CameraDriver, CameraStatus, driver_for
-from cameras.models import Camera
+from cameras.models import Camera, CameraProblem
 
 
 @dataclass(frozen=True)
@@ -28,18 +28,18 @@ def probe_camera(camera: Camera, seconds: float = 2) -> ProbeResult:
     if status.in_privacy_position is False:
         status = restore_privacy_if_not_viewed(camera, driver, status)
     if not status.reachable:
-        return ProbeResult(False, status.problem or "unreachable", status.in_privacy_position)
+        return ProbeResult(False, status.problem or CameraProblem.UNREACHABLE, status.in_privacy_position)
     url = stream_url_with_credentials(camera.stream_url, camera.username, camera.password_encrypted)
     try:
         probe = gateway_client.probe(url, seconds=seconds)
     except (OSError, ValueError) as exc:
-        return ProbeResult(False, f"gateway_unreachable: {exc}"[:200], status.in_privacy_position)
+        return ProbeResult(False, f"{CameraProblem.GATEWAY_UNREACHABLE}: {exc}"[:200], status.in_privacy_position)
     if not probe.get("reachable"):
-        problem = f"stream_unreachable: {probe.get('error') or ''}"
+        problem = f"{CameraProblem.STREAM_UNREACHABLE}: {probe.get('error') or ''}"
     elif probe.get("black"):
-        problem = "picture_black"
+        problem = CameraProblem.PICTURE_BLACK
     elif probe.get("frozen"):
-        problem = "picture_frozen"
+        problem = CameraProblem.PICTURE_FROZEN
     else:
         problem = ""
     return ProbeResult(not problem, problem[:200], status.in_privacy_position)

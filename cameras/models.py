@@ -12,6 +12,29 @@ class CameraDriverKind(models.TextChoices):
     GENERIC_RTSP = "generic_rtsp", _("Generic RTSP camera (no privacy position)")
 
 
+class CameraProblem(models.TextChoices):
+    """What a health probe found wrong (``Camera.last_probe_problem``). The two
+    "unreachable" kinds are stored with the gateway's error after a colon."""
+
+    UNREACHABLE = "unreachable", _("Camera not reachable")
+    ROUTER_DOWN = "router_down", _("The camera's router does not answer")
+    STREAM_OFFLINE = "stream_offline", _("No picture stream")
+    STREAM_UNREACHABLE = "stream_unreachable", _("Picture stream not reachable")
+    GATEWAY_UNREACHABLE = "gateway_unreachable", _("Camera gateway not reachable")
+    PICTURE_BLACK = "picture_black", _("Black picture")
+    PICTURE_FROZEN = "picture_frozen", _("Frozen picture")
+
+
+def problem_label(problem: str) -> str:
+    """A stored probe problem in words, with the gateway's error (if any) after it."""
+    code, _sep, detail = problem.partition(":")
+    try:
+        words = str(CameraProblem(code).label)
+    except ValueError:
+        return problem
+    return f"{words}: {detail.strip()}" if detail.strip() else words
+
+
 class Camera(models.Model):
     tenant = models.ForeignKey("accounts.Tenant", on_delete=models.PROTECT, related_name="cameras")
     person = models.OneToOneField(

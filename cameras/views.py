@@ -15,7 +15,7 @@ from cameras import actions
 from cameras.access import get_camera_for_user
 from cameras.drivers import driver_for
 from cameras.forms import CameraForm, InstallationTestForm
-from cameras.models import Camera
+from cameras.models import Camera, problem_label
 from nattillsyn.net import client_ip
 from people.actions import ActionRefused
 
@@ -128,5 +128,5 @@ def technical_test(request: HttpRequest, camera_id: int) -> HttpResponse:
             request, _("Technical test passed: the stream works and the camera is in its privacy position.")
         )
     else:
-        messages.error(request, _("Technical test failed: %(problem)s") % {"problem": result.problem})
+        messages.error(request, _("Technical test failed: %(problem)s") % {"problem": problem_label(result.problem)})
     return redirect("cameras:detail", camera_id=camera.id)

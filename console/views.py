@@ -42,6 +42,7 @@ from checks.models import (
 )
 from checks.nights import night_of
 from checks.rules import check_opens_at, openable_checks
+from console import patrol as patrol_list
 from nattillsyn import clock
 from nattillsyn.net import client_ip
 from people.actions import ActionRefused
@@ -379,14 +380,10 @@ def grant_view(request: HttpRequest, gid: str) -> HttpResponse:
 
 @login_required
 def patrol(request: HttpRequest) -> HttpResponse:
+    # console.patrol is imported here, not at the head of the module, only while the
+    # rest of this module is being rewritten; move it up at the next edit there.
     tenant_ids = require_role(request.user, Role.PATROL, Role.SHIFT_LEAD)
-    escalations = (
-        Escalation.objects.filter(
-            tenant_id__in=tenant_ids, state__in=(EscalationState.OPEN, EscalationState.ACKNOWLEDGED)
-        )
-        .select_related("person", "night_check", "acknowledged_by")
-        .order_by("created_at")
-    )
+    escalations = patrol_list.escalations_for_patrol(tenant_ids)
     template = "console/_patrol_rows.html" if request.headers.get("HX-Request") else "console/patrol.html"
     return render(request, template, {"escalations": escalations, "resolve_form": ResolveEscalationForm()})
 
@@ -399,6 +396,8 @@ def acknowledge_escalation(request: HttpRequest, escalation_id: int) -> HttpResp
         actions.acknowledge_escalation(escalation, actor=request.user)
     except ActionRefused as refusal:
         messages.error(request, str(refusal))
+    else:
+        messages.success(request, patrol_list.acknowledged_message(escalation))
     return redirect(reverse("console:patrol") + f"#escalation-{escalation.id}")
 
 
@@ -406,16 +405,22 @@ def acknowledge_escalation(request: HttpRequest, escalation_id: int) -> HttpResp
 @require_POST
 def resolve_escalation(request: HttpRequest, escalation_id: int) -> HttpResponse:
     escalation = get_escalation_for_patrol(request, escalation_id)
+    back = reverse("console:patrol") + f"#escalation-{escalation.id}"
+    if escalation.state == EscalationState.OPEN:
+        messages.error(request, patrol_list.acknowledge_first_message())
+        return redirect(back)
     form = ResolveEscalationForm(request.POST)
     if not form.is_valid():
         messages.error(request, "; ".join(str(error) for error in form.errors.get("result", [])))
-        return redirect("console:patrol")
+        return redirect(back)
     try:
-        actions.resolve_escalation(
+        resolved = actions.resolve_escalation(
             escalation, actor=request.user, result=form.cleaned_data["result"], note=form.cleaned_data["note"]
         )
     except ActionRefused as refusal:
         messages.error(request, str(refusal))
+    else:
+        messages.success(request, patrol_list.recorded_message(resolved))
     return redirect("console:patrol")
 
 

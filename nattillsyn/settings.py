@@ -69,6 +69,8 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "accounts.context_processors.memberships",
             ],
+            # {% load codes %}: words for stored codes (nattillsyn/codes.py).
+            "libraries": {"codes": "nattillsyn.codes"},
         },
     },
 ]

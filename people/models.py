@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from people.personnummer import display
+from people.personnummer import display, is_coordination_number
 
 
 class Person(models.Model):
@@ -35,6 +35,10 @@ class Person(models.Model):
     @property
     def personnummer_display(self) -> str:
         return display(self.personnummer)
+
+    @property
+    def has_coordination_number(self) -> bool:
+        return is_coordination_number(self.personnummer)
 
 
 class Decision(models.Model):

@@ -73,5 +73,10 @@ def _age(born: date, today: date) -> int:
     return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
 
+def is_coordination_number(normalized: str) -> bool:
+    """A samordningsnummer: the day of birth plus 60."""
+    return int(normalized[6:8]) > 60
+
+
 def display(normalized: str) -> str:
     return f"{normalized[:8]}-{normalized[8:]}"

@@ -41,6 +41,7 @@ from checks.models import (
 from checks.nights import NIGHT_STARTS, night_bounds, night_of
 from nattillsyn import clock
 from nattillsyn.clock import STOCKHOLM
+from nattillsyn.codes import label
 from people.models import Person
 from reports.tally import night_counts
 
@@ -560,12 +561,12 @@ def day_staff_actions(
             "camera",
             camera.person,
             _("Camera %(camera)s fails its health check: %(problem)s")
-            % {"camera": camera.name, "problem": camera.last_probe_problem or "?"},
+            % {"camera": camera.name, "problem": label(camera.last_probe_problem) or "?"},
         )
     for escalation in escalations:
         if escalation.cause == EscalationCause.TECHNICAL_FAULT:
             problem = escalation.night_check.camera_fault if escalation.night_check else ""
-            add("camera", escalation.person, problem or _("The operator reported a technical fault"))
+            add("camera", escalation.person, label(problem) or _("The operator reported a technical fault"))
         elif escalation.cause == EscalationCause.NOT_VISIBLE:
             add(
                 "agreement",

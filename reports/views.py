@@ -18,6 +18,7 @@ from django.views.decorators.cache import never_cache
 from accounts.access import roles_for, tenant_ids_for
 from checks.models import EscalationCause, EscalationKind, EscalationResult, Outcome
 from nattillsyn import clock
+from nattillsyn.codes import label
 from people.access import get_person_for_user
 from people.models import AbsenceKind
 from reports import charts, figures
@@ -259,7 +260,7 @@ def morning(request: HttpRequest) -> HttpResponse:
             [
                 e.created_at,
                 e.person.name,
-                (e.night_check.camera_fault if e.night_check else "") or _("Reported by the operator"),
+                label(e.night_check.camera_fault if e.night_check else "") or _("Reported by the operator"),
                 e.get_result_display() or _("No result yet"),
             ]
             for e in report.faults
@@ -406,7 +407,7 @@ def person_history(request: HttpRequest, person_id: int) -> HttpResponse:
         _("Faults"),
         [_("When"), _("Problem")],
         [
-            [e.created_at, (e.night_check.camera_fault if e.night_check else "") or _("Reported by the operator")]
+            [e.created_at, label(e.night_check.camera_fault if e.night_check else "") or _("Reported by the operator")]
             for e in history.faults
         ],
     )

@@ -85,3 +85,10 @@ def test_the_auditor_filters_by_user_and_action(client: Client, home: Municipali
     assert 'data-testid="audit-entry"' not in other  # the planner opened no camera
     unknown = client.get("/audit/", {"user": 999_999}).content.decode()
     assert 'data-testid="field-error-user"' in unknown
+
+
+def test_the_log_opens_on_the_newest_entries_in_words(client: Client, home: Municipality, viewed_person) -> None:
+    client.force_login(home.user(Role.AUDITOR))
+    page = client.get("/audit/").content.decode()
+    assert 'data-testid="audit-entry"' in page  # no need to press "Show" first
+    assert "{&#x27;" not in page and "{'" not in page  # details in words, not a Python dict
