@@ -215,7 +215,8 @@ def one_check(page: Any, *, look_s: float) -> dict[str, float]:
                    const live = document.getElementById("live");
                    return {start: performance.timeOrigin, response: performance.timeOrigin + n.responseEnd,
                            ready: performance.timeOrigin + n.domContentLoadedEventEnd,
-                           offer: Number(live.dataset.offerSentAt), answer: Number(live.dataset.answerAt)}; }"""
+                           offer: Number(live.dataset.offerSentAt), answer: Number(live.dataset.answerAt),
+                           script: Number(live.dataset.startAt), gather: Number(live.dataset.gatherAt)}; }"""
     )
     page.wait_for_selector("button[data-testid=outcome-seen_ok]:not([disabled])", timeout=20_000)
     time.sleep(max(0.0, look_s - (page.evaluate("Date.now()") - first_frame_ms) / 1000))
@@ -232,6 +233,8 @@ def one_check(page: Any, *, look_s: float) -> dict[str, float]:
         "after_outcome_s": (ready_ms - pressed_ms) / 1000,
         "page_s": (marks["response"] - clicked_ms) / 1000,  # the open POST, its redirect and the page
         "offer_s": (marks["offer"] - marks["response"]) / 1000,  # scripts, offer, candidates
+        "script_s": (marks["script"] - marks["response"]) / 1000,  # the page parsed, its scripts run
+        "ice_s": (marks["offer"] - marks["gather"]) / 1000,  # waiting for the browser's candidates
         "answer_s": (marks["answer"] - marks["offer"]) / 1000,  # the gateway: redeem, answer
         "frame_s": (first_frame_ms - marks["answer"]) / 1000,  # DTLS, the cached keyframe, decode, paint
     }
@@ -368,7 +371,14 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> None:
     headline("flow.first_frame_p50_s", round(statistics.median(first), 3))
     headline("flow.first_frame_p95_s", round(percentile(first, 0.95), 3))
     headline("flow.first_frame_max_s", round(max(first), 3))
-    for part in ("page_s", "offer_s", "answer_s", "frame_s"):  # where the median first frame's time goes
+    for part in (
+        "page_s",
+        "offer_s",
+        "script_s",
+        "ice_s",
+        "answer_s",
+        "frame_s",
+    ):  # where the median first frame's time goes
         headline(f"flow.first_frame_part_{part}", round(statistics.median(m[part] for m in measured), 3))
     headline("flow.first_frame_p50_s_unprepared", round(statistics.median(m["first_frame_s"] for m in reference), 3))
     headline("flow.first_frame_p95_s_unprepared", round(percentile([m["first_frame_s"] for m in reference], 0.95), 3))

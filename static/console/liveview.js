@@ -26,12 +26,23 @@
     status.textContent = message;
   }
 
-  function waitForIce(peer) {
+  // The offer carries the browser's candidates (no trickle). Without ICE servers they are
+  // host candidates, found for every interface within a few milliseconds of the first;
+  // "complete" comes only later (Chromium: ~130 ms), so waiting for it would delay every
+  // picture. With ICE servers (TURN) the relay candidates are worth waiting for.
+  const HOST_CANDIDATES_SETTLE_MS = 30;
+
+  function waitForIce(peer, hostOnly) {
     if (peer.iceGatheringState === "complete") return Promise.resolve();
     return new Promise((resolve) => {
-      const done = () => { if (peer.iceGatheringState === "complete") resolve(); };
-      peer.addEventListener("icegatheringstatechange", done);
-      setTimeout(resolve, 1000); // host candidates come at once; never hang the operator
+      let settling = null;
+      peer.addEventListener("icegatheringstatechange", () => { if (peer.iceGatheringState === "complete") resolve(); });
+      if (hostOnly) {
+        peer.addEventListener("icecandidate", (event) => {
+          if (event.candidate && settling === null) settling = setTimeout(resolve, HOST_CANDIDATES_SETTLE_MS);
+        });
+      }
+      setTimeout(resolve, 1000); // never hang the operator
     });
   }
 
@@ -76,8 +87,10 @@
   }
 
   async function start() {
+    live.dataset.startAt = String(Date.now()); // read by benchmarks/operator_flow.py
     setStatus("connecting", texts.connecting);
-    pc = new RTCPeerConnection({ iceServers: [] });
+    const iceServers = [];
+    pc = new RTCPeerConnection({ iceServers: iceServers });
     pc.addTransceiver("video", { direction: "recvonly" });
     pc.ontrack = (event) => {
       video.srcObject = event.streams[0] || new MediaStream([event.track]);
@@ -92,7 +105,8 @@
       }
     };
     await pc.setLocalDescription(await pc.createOffer());
-    await waitForIce(pc);
+    live.dataset.gatherAt = String(Date.now());
+    await waitForIce(pc, iceServers.length === 0);
     live.dataset.offerSentAt = String(Date.now()); // read by benchmarks/operator_flow.py
     let response;
     try {
