@@ -70,6 +70,7 @@ bench: deps
 	$(PY) benchmarks/chaos_night.py --quick
 	$(PY) benchmarks/load_web.py --quick
 	$(PY) benchmarks/live_view.py --quick
+	$(PY) benchmarks/operator_flow.py --quick
 
 messages:
 	$(PY) manage.py makemessages -l sv -l en --ignore=.venv --ignore=simcam --ignore=gateway --ignore=benchmarks

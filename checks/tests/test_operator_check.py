@@ -163,3 +163,38 @@ def test_a_retry_waits_its_whole_agreed_delay(due_check: Check, home: Municipali
     assert refusals(AuditAction.GRANT_REFUSED, "retry_not_yet_due") == 3
     fake_clock.set(due_check.next_attempt_at)
     actions.open_check(due_check, actor=operator)
+
+
+def test_round_mode_opens_the_next_due_check_after_an_outcome(
+    home: Municipality, fake_clock: FakeClock, client: Client
+) -> None:
+    for index, number in enumerate(TEST_PERSONNUMMER[:2]):
+        make_person(home, f"P{index}", personnummer=number, times=[time(23, 0)])
+    fake_clock.set(at_stockholm(2026, 11, 23, 23, 0))
+    NightWorker("t").tick(fake_clock())
+    operator = home.user(Role.OPERATOR)
+    client.force_login(operator)
+    assert client.post("/console/round-mode", {"on": "1"}).status_code == 302
+    first, second = Check.objects.filter(state=CheckState.DUE).order_by("person__name")
+    attempt, _ = actions.open_check(first, actor=operator)
+    show_picture(attempt)
+    response = client.post(f"/console/attempts/{attempt.id}/outcome", {"outcome": Outcome.SEEN_OK})
+    opened = Attempt.objects.get(night_check=second)
+    assert response.status_code == 302 and response["Location"] == f"/console/attempts/{opened.id}/"
+    client.post("/console/round-mode", {"on": "0"})
+    show_picture(opened)
+    response = client.post(f"/console/attempts/{opened.id}/outcome", {"outcome": Outcome.SEEN_OK})
+    assert response["Location"] == "/console/"
+
+
+def test_an_outcome_refused_keeps_the_operator_on_the_check_with_the_reason(
+    due_check: Check, home: Municipality, client: Client
+) -> None:
+    operator = home.user(Role.OPERATOR)
+    attempt, _ = actions.open_check(due_check, actor=operator)
+    client.force_login(operator)
+    response = client.post(f"/console/attempts/{attempt.id}/outcome", {"outcome": Outcome.SEEN_OK}, follow=True)
+    assert response.redirect_chain[-1][0] == f"/console/attempts/{attempt.id}/"
+    assert "Ingen bild har nått din skärm" in response.content.decode()
+    for junk in ("", "seen", "<script>"):  # bad input: a Swedish message, never a 500
+        assert client.post(f"/console/attempts/{attempt.id}/outcome", {"outcome": junk}).status_code == 302
