@@ -7,9 +7,12 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.password_validation import validate_password
 from django.utils.translation import gettext_lazy as _
 
+from accounts.access import RefusalReason
 from accounts.models import Role
 from accounts.second_factor import locked_until
+from audit.refusals import audit_refusal
 from nattillsyn import clock
+from nattillsyn.net import client_ip
 
 
 class RolesForm(forms.Form):
@@ -45,6 +48,15 @@ class ThrottledAuthenticationForm(AuthenticationForm):
         username = self.cleaned_data.get("username") or ""
         until = locked_until(username, clock.now())
         if until is not None:
+            # Every try on a locked name is a refusal the log must show (folded when repeated).
+            audit_refusal(
+                actor=None,
+                ip=client_ip(self.request) if self.request is not None else None,
+                kind="Login",
+                object_id=username[:64],
+                reason=RefusalReason.LOCKED_OUT,
+                detail={"username": username[:150], "until": until.isoformat()},
+            )
             minutes = max(1, int((until - clock.now()).total_seconds() // 60) + 1)
             raise forms.ValidationError(
                 _("Too many failed attempts. Try again in %(minutes)s minutes.") % {"minutes": minutes},

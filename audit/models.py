@@ -52,6 +52,7 @@ class AuditAction(models.TextChoices):
     ACCESS_REVIEWED = "access_reviewed", _("Access reviewed (log review)")
     SESSIONS_ENDED = "sessions_ended", _("Logged out everywhere")
     IDENTITY_PROVIDER_CHANGED = "identity_provider_changed", _("Identity provider (single sign-on) changed")
+    ACCESS_REFUSED = "access_refused", _("Access refused")
 
 
 class AppendOnlyQuerySet(models.QuerySet["AuditEntry"]):
@@ -112,6 +113,23 @@ class AuditChainAnchor(models.Model):
     last_removed_hash = models.CharField(max_length=64)
     last_removed_id = models.BigIntegerField()
     removed = models.PositiveBigIntegerField(default=0)  # in all, over every run
+
+
+class RefusalCounter(models.Model):
+    """Identical refusals folded while their period is open (``audit.refusals``): the
+    audit log is append-only, so the count is kept here and written as one entry when
+    the period closes."""
+
+    key = models.CharField(max_length=64, unique=True)  # hash of actor, address, kind, reason
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE)
+    tenant = models.ForeignKey("accounts.Tenant", null=True, blank=True, on_delete=models.CASCADE)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    kind = models.CharField(max_length=40, blank=True)
+    reason = models.CharField(max_length=40)
+    period_start = models.DateTimeField(db_index=True)  # when the entry that opened it was written
+    repeated = models.PositiveIntegerField(default=0)  # refusals folded since, not yet written
+    last_at = models.DateTimeField()
+    object_ids = models.JSONField(default=list)  # the first few ids asked for, for the auditor
 
 
 class ReviewVerdict(models.TextChoices):

@@ -51,6 +51,7 @@ MIDDLEWARE = [
     "accounts.middleware.SessionSecurityMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "audit.refusals.AuditRefusalsMiddleware",  # every 404/403 a view raises is audited (ASVS 16.3)
 ]
 
 ROOT_URLCONF = "nattillsyn.urls"

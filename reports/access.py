@@ -7,9 +7,9 @@ comes from a form whose choices are exactly those tenants, or from here.
 from __future__ import annotations
 
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest
+from django.http import HttpRequest
 
-from accounts.access import require_role
+from accounts.access import not_found, require_role
 from accounts.models import Role, Tenant
 
 # Who reads what (issue 6): the night's board and morning report are the shift lead's,
@@ -22,13 +22,15 @@ PARAMETER_EDITORS = (Role.ADMINISTRATOR,)
 ANY_REPORT_ROLES = tuple(dict.fromkeys(TONIGHT_ROLES + PERSON_ROLES + MANAGEMENT_ROLES))
 
 
-def report_tenants(request: HttpRequest, *roles: str) -> QuerySet[Tenant]:
+def report_tenants(request: HttpRequest, *roles: str, tenant_id: int | None = None) -> QuerySet[Tenant]:
     """The tenants whose reports the user may read in ``roles``; PermissionDenied if none."""
-    return Tenant.objects.filter(id__in=require_role(request.user, *roles)).order_by("name")
+    tenant_ids = require_role(request.user, *roles, kind="Report" if tenant_id is not None else "", object_id=tenant_id)
+    return Tenant.objects.filter(id__in=tenant_ids).order_by("name")
 
 
 def get_tenant_for_report(request: HttpRequest, tenant_id: int, *roles: str) -> Tenant:
-    tenant = report_tenants(request, *roles).filter(id=tenant_id).first()
+    tenant = report_tenants(request, *roles, tenant_id=tenant_id).filter(id=tenant_id).first()
     if tenant is None:
-        raise Http404
+        # The object asked for is a municipality's report, named by its tenant id.
+        raise not_found("Report", tenant_id, Tenant.objects.filter(id=tenant_id))
     return tenant

@@ -12,11 +12,12 @@ from collections.abc import Callable
 from datetime import time
 
 import pytest
+from django.db.models import Sum
 from django.test import Client
-from django.urls import URLPattern, URLResolver, get_resolver
+from django.urls import Resolver404, URLPattern, URLResolver, get_resolver, resolve
 
 from accounts.models import Role, WebAuthnCredential
-from audit.models import AuditEntry
+from audit.models import AuditAction, AuditEntry, RefusalCounter
 from cameras.actions import open_training_view
 from checks import actions
 from checks.engine import NightWorker
@@ -91,6 +92,21 @@ def fill(route: str, ids: dict[str, int]) -> str:
     return "/" + re.sub(r"<(?:int|uuid):(\w+)>", lambda m: str(ids[m.group(1)]), route)
 
 
+def resolves(url: str) -> bool:
+    """A refusal, not an address with a parameter the walk cannot fill (``<slug:…>``)."""
+    try:
+        resolve(url)
+    except Resolver404:
+        return False
+    return True
+
+
+def refusals_audited() -> int:
+    """Refusals in the audit log, an entry each or folded into a series' count."""
+    folded = RefusalCounter.objects.aggregate(total=Sum("repeated"))["total"] or 0
+    return AuditEntry.objects.filter(action=AuditAction.ACCESS_REFUSED).count() + folded
+
+
 def test_it_walks_every_url_and_leaks_nothing_to_other_municipalities(
     home_world: dict[str, int], outsider: Municipality, headline: Callable[[str, object], None]
 ) -> None:
@@ -100,15 +116,29 @@ def test_it_walks_every_url_and_leaks_nothing_to_other_municipalities(
     audit_before = AuditEntry.objects.filter(tenant_id=home_tenant).count()
     state_before = sorted(Check.objects.values_list("id", "state"))
     leaks: list[str] = []
-    requests = 0
+    unaudited: list[str] = []
+    requests = refusals = 0
+    # The routes that end the session (log out, end all sessions) last: walked after a
+    # logout, the rest would only ever see the login page.
+    ends_session = ("logout/", "sessions/end-all")
+    walk_order = sorted(routes, key=lambda route: route in ends_session)
     for role, user in outsider.users.items():
         client = SecondFactorClient()
         client.force_login(user)
-        for route in routes:
+        for route in walk_order:
             url = fill(route, home_world)
+            if route in ends_session:
+                client = SecondFactorClient()
+                client.force_login(user)
             for method in ("get", "post"):
+                audited_before = refusals_audited()
                 response = getattr(client, method)(url)
                 requests += 1
+                if response.status_code in (403, 404) and resolves(url):
+                    refusals += 1
+                    if refusals_audited() == audited_before:
+                        unaudited.append(f"{role} {method.upper()} {url}: {response.status_code}")
+                assert response.status_code < 500, f"{role} {method.upper()} {url}"
                 body = response.content.decode(errors="replace")
                 has_id = "<int:" in route or "<uuid:" in route
                 if SECRET_NAME in body or SECRET_ADDRESS in body:
@@ -128,7 +158,10 @@ def test_it_walks_every_url_and_leaks_nothing_to_other_municipalities(
     headline("security.tenant_walk_endpoints", len(routes))
     headline("security.tenant_walk_requests", requests)
     headline("security.tenant_walk_leaks", len(leaks))
+    headline("security.tenant_walk_refusals_audited", f"{refusals - len(unaudited)}/{refusals}")
     assert leaks == []
+    # Every refusal leaves an audit entry (ASVS 16.3), however it was refused.
+    assert refusals > 0 and unaudited == []
 
 
 def test_an_alarm_centre_operator_sees_both_municipalities_and_nothing_else(
