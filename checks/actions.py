@@ -899,7 +899,7 @@ def record_outcome(attempt: Attempt, *, actor: Any, outcome: str) -> Check:
     if outcome not in Outcome.values:
         raise ActionRefused(_("Unknown outcome."))
     now = clock.now()
-    newer = check.attempts.filter(opened_at__gt=attempt.opened_at).exclude(pk=attempt.pk).select_related("operator")
+    newer = check.attempts.filter(pk__gt=attempt.pk).select_related("operator")  # opened again since
     taken_over = newer.exclude(operator_id=actor.id).first()
     if taken_over is not None and check.state == CheckState.IN_PROGRESS:
         raise ActionRefused(
