@@ -21,6 +21,7 @@ from django.db.models import DateTimeField, Exists, ExpressionWrapper, OuterRef,
 
 from accounts.models import Tenant
 from audit.records import enforce_retention, export_head
+from audit.refusals import flush_folded_refusals
 from cameras.actions import close_views_past_their_end
 from cameras.health import ProbeResult
 from cameras.models import Camera
@@ -184,6 +185,9 @@ class NightWorker:
             report.add("nights_tallied", tally_recent_nights(now))
             report.add("audit_entries_expired", enforce_retention(now))
         report.add("audit_head_exported", self.export_audit_head(now))
+        # Repeated refusals are folded into one entry per minute (audit.refusals): the
+        # count of a series nobody repeats after its minute is written here.
+        report.add("refusals_folded", flush_folded_refusals(now))
         WorkerHeartbeat.objects.update_or_create(name=self.name, defaults={"last_seen": now})
         return report
 
