@@ -79,7 +79,8 @@ def flush_folded_refusals(now: datetime | None = None) -> int:
     written = 0
     with transaction.atomic():
         closed = list(
-            RefusalCounter.objects.select_for_update()
+            # OF self: the actor is a nullable join; SKIP LOCKED: another worker has those.
+            RefusalCounter.objects.select_for_update(of=("self",), skip_locked=True)
             .filter(period_start__lte=now - FOLD_PERIOD)
             .select_related("actor")
             .order_by("id")

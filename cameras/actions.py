@@ -461,7 +461,9 @@ def revoke_grants(grants: Any, *, reason: str) -> int:
 def _revoke(grants: Any, *, reason: str, now: datetime) -> int:
     count = 0
     with transaction.atomic():
-        for grant in grants.select_for_update():
+        # OF self: the filter may join nullable relations (a preparation's check), which
+        # PostgreSQL cannot lock.
+        for grant in grants.select_for_update(of=("self",)):
             grant.revoked_at = now
             grant.revoke_reason = reason
             grant.save(update_fields=["revoked_at", "revoke_reason"])
