@@ -251,7 +251,7 @@ def seen_without_picture(page: Any) -> None:
     page.wait_for_load_state()
     # Refused: back on the check page with the message; then record "no picture" so
     # the run goes on (the check escalates, as a fault would).
-    page.wait_for_selector("#live[data-state=live]", timeout=20_000)
+    page.locator("[data-testid=message]").first.wait_for()
     page.keyboard.press("f")
     page.wait_for_url("**/console/")
 
