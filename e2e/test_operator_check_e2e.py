@@ -59,6 +59,11 @@ def test_a_check_by_keyboard_alone_from_the_console_to_the_outcome(
     # A picture large enough to judge, and everything to act on visible without scrolling.
     video = page.locator("#live-video").bounding_box()
     assert video is not None and video["width"] >= 960
+    shown = page.evaluate(  # the picture itself, letterboxed inside the element
+        """() => { const v = document.getElementById("live-video"); const r = v.getBoundingClientRect();
+                   return Math.min(r.width, r.height * v.videoWidth / v.videoHeight); }"""
+    )
+    assert shown >= 960
     for testid in ("countdown", "outcome-seen_ok", "outcome-technical_fault", "fullscreen"):
         box = page.locator(f"[data-testid={testid}]").bounding_box()
         assert box is not None and box["y"] + box["height"] <= 720, testid
