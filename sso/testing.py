@@ -7,6 +7,7 @@ import html
 import json
 import re
 import secrets
+import select
 import socket
 import subprocess
 import tempfile
@@ -152,6 +153,21 @@ def idp_config(port: int, secret: str, redirect_uris: list[str], accounts: dict[
     }
 
 
+def _said_ready(process: subprocess.Popen[str], *, timeout_s: float) -> bool:
+    """Did the provider print its "ready" line within ``timeout_s``? Never blocks longer."""
+    assert process.stdout is not None
+    deadline = time.monotonic() + timeout_s
+    while (left := deadline - time.monotonic()) > 0:
+        if not select.select([process.stdout], [], [], left)[0]:
+            return False
+        line = process.stdout.readline()
+        if line.startswith("ready"):
+            return True
+        if not line and process.poll() is not None:
+            return False
+    return False
+
+
 @contextmanager
 def running_identity_provider(
     redirect_uris: list[str], *, accounts: dict[str, Any] | None = None, secret: str | None = None
@@ -159,29 +175,29 @@ def running_identity_provider(
     """Start the provider with a client for ``redirect_uris``; stop it afterwards."""
     if not (IDP_DIR / "node_modules" / "oidc-provider").exists():
         raise RuntimeError("run `make deps` first: the test identity provider's npm packages are missing")
-    port = free_port()
-    issuer = f"http://127.0.0.1:{port}"
     secret = secret or secrets.token_urlsafe(32)
-    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as file:
-        json.dump(idp_config(port, secret, redirect_uris, accounts or ACCOUNTS), file)
-    process = subprocess.Popen(
-        ["node", str(IDP_DIR / "idp.mjs"), file.name],
-        cwd=IDP_DIR,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
+    # Node.js has been seen, rarely, to hang before listening; a start that says nothing
+    # for 20 s is killed and tried once more on a new port, so a run never hangs on it.
+    for attempt in range(2):
+        port = free_port()
+        issuer = f"http://127.0.0.1:{port}"
+        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as file:
+            json.dump(idp_config(port, secret, redirect_uris, accounts or ACCOUNTS), file)
+        process = subprocess.Popen(
+            ["node", str(IDP_DIR / "idp.mjs"), file.name],
+            cwd=IDP_DIR,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        if _said_ready(process, timeout_s=20):
+            break
+        process.kill()
+        process.wait(timeout=10)
+        Path(file.name).unlink(missing_ok=True)
+        if attempt == 1:
+            raise RuntimeError("the test identity provider did not start")
     try:
-        deadline = time.monotonic() + 30
-        assert process.stdout is not None
-        while time.monotonic() < deadline:
-            line = process.stdout.readline()
-            if line.startswith("ready"):
-                break
-            if not line and process.poll() is not None:
-                raise RuntimeError("the test identity provider did not start")
-        else:
-            raise RuntimeError("the test identity provider did not start in 30 s")
         yield RunningIdentityProvider(issuer, CLIENT_ID, secret, process)
     finally:
         process.terminate()
