@@ -4,7 +4,6 @@ no dead ends (reopen, a closed tab frees the check); who has a check; retries wa
 
 from __future__ import annotations
 
-import os
 import tempfile
 from datetime import timedelta
 from pathlib import Path
@@ -103,9 +102,6 @@ def test_seen_is_refused_until_a_picture_reached_the_browser(
     assert world["check"].state == CheckState.ESCALATED
 
 
-@pytest.mark.skipif(
-    os.environ.get("DB") == "postgres", reason="teardown error on PostgreSQL under investigation (session 4 note)"
-)
 def test_a_view_that_could_not_start_is_opened_again_at_once(
     system: dict[str, Any], world: dict[str, Any], new_page: Any
 ) -> None:
@@ -129,9 +125,6 @@ def test_a_view_that_could_not_start_is_opened_again_at_once(
     assert opened is not None and "reopened_attempt" in opened.detail
 
 
-@pytest.mark.skipif(
-    os.environ.get("DB") == "postgres", reason="teardown error on PostgreSQL under investigation (session 4 note)"
-)
 def test_a_closed_tab_frees_the_check_within_a_minute(
     system: dict[str, Any], world: dict[str, Any], new_page: Any
 ) -> None:

@@ -130,10 +130,12 @@ class EventReporter:
         self._control = control
         self._queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
+        self.pending = 0  # queued or being sent: the control plane has not got them yet
 
     def report(self, event: dict[str, Any]) -> None:
         if self._task is None:
             self._task = asyncio.create_task(self._send_all(), name="event-reporter")
+        self.pending += 1
         self._queue.put_nowait(event)
 
     async def _send_all(self) -> None:
@@ -148,6 +150,7 @@ class EventReporter:
                         log.error("event %s for session %s lost: %s", event["event"], event["session"], exc)
                     else:
                         await asyncio.sleep(0.5 * 2**attempt)
+            self.pending -= 1
             self._queue.task_done()
 
     async def flush(self, timeout_s: float) -> None:

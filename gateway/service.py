@@ -139,7 +139,12 @@ class Gateway:
 
     def health(self) -> dict[str, Any]:
         """Counts for the control plane only: they tell an outsider when someone is being looked at."""
-        return {"gateway": self.config.gateway_id, "sessions": len(self._sessions), "readers": len(self._readers)}
+        return {
+            "gateway": self.config.gateway_id,
+            "sessions": len(self._sessions),
+            "readers": len(self._readers),
+            "events_pending": self._events.pending,
+        }
 
     @property
     def up(self) -> bool:

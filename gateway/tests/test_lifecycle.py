@@ -93,7 +93,7 @@ async def test_a_lost_camera_ends_its_views() -> None:
         assert await client.connect(harness.url, make_grant()) == 201
         ended = await harness.control.wait_event("ended", client.session_id, timeout_s=5)
         assert ended["reason"] == "camera_lost"
-        assert harness.gateway.health() == {"gateway": "gw-test", "sessions": 0, "readers": 0}
+        assert harness.gateway.health() == {"gateway": "gw-test", "sessions": 0, "readers": 0, "events_pending": 0}
         await client.close()
 
 
@@ -108,7 +108,7 @@ async def test_shutdown_ends_every_view_and_reports_it() -> None:
         for client in clients:
             assert harness.control.events_of(client.session_id, "ended")[0]["reason"] == "shutdown"
             await client.close()
-        assert harness.gateway.health() == {"gateway": "gw-test", "sessions": 0, "readers": 0}
+        assert harness.gateway.health() == {"gateway": "gw-test", "sessions": 0, "readers": 0, "events_pending": 0}
         assert not any(reader_thread_alive(harness))
 
 
