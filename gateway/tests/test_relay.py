@@ -127,7 +127,7 @@ async def test_viewers_of_one_camera_share_one_pull_and_each_starts_at_a_keyfram
         for client in clients:
             assert is_keyframe((await client.first(timeout_s=5)).item.data)
         assert harness.camera.opens == 1
-        assert harness.gateway.health() == {"gateway": "gw-test", "sessions": 3, "readers": 1}
+        assert harness.gateway.health() == {"gateway": "gw-test", "sessions": 3, "readers": 1, "events_pending": 0}
         for client in clients:
             await client.close()
 
