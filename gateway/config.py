@@ -178,6 +178,7 @@ class GatewayConfig:
     ice_servers: tuple[str, ...] = ()  # stun:/turn: URLs for WHEP players (Link headers)
     ice_username: str = ""  # long-term TURN credentials sent with the turn: URLs
     ice_credential: str = ""
+    metrics_token: str = ""  # Prometheus scrapes /metrics with it; empty: no /metrics
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> GatewayConfig:
@@ -207,4 +208,5 @@ class GatewayConfig:
             ice_servers=env_ice_servers(env, "GATEWAY_ICE_SERVERS"),
             ice_username=env.get("GATEWAY_ICE_USERNAME", "").strip(),
             ice_credential=env_optional_secret(env, "GATEWAY_ICE_CREDENTIAL"),
+            metrics_token=env_optional_secret(env, "NATTILLSYN_METRICS_TOKEN"),
         )

@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from gateway.config import GatewayConfig
 from gateway.service import Gateway, ViewRefused, check_camera_address
@@ -151,6 +152,7 @@ async def whep_offer(request: web.Request) -> web.Response:
     try:
         sid, answer = await gateway.open_view(token, offer, viewer_ip(request, gateway.config.trusted_proxy_count))
     except ViewRefused as exc:
+        gateway.metrics.refused.labels(exc.code or f"http_{exc.status}").inc()
         return _error(exc.status, exc.message, exc.code)
     response = web.Response(
         status=201,
@@ -265,6 +267,15 @@ async def health(request: web.Request) -> web.Response:
     return web.json_response(body, status=200 if gateway.up else 503)
 
 
+async def metrics(request: web.Request) -> web.Response:
+    """For Prometheus, with the monitoring token only; 404 otherwise (or when none is set)."""
+    gateway = _gateway(request)
+    token = gateway.config.metrics_token
+    if not token or not hmac.compare_digest((_bearer(request) or "").encode(), token.encode()):
+        raise web.HTTPNotFound()
+    return web.Response(body=generate_latest(gateway.metrics.registry), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
 def create_app(gateway: Gateway) -> web.Application:
     app = web.Application(middlewares=[cors], client_max_size=MAX_BODY_BYTES)
     app[GATEWAY_KEY] = gateway
@@ -283,4 +294,5 @@ def create_app(gateway: Gateway) -> web.Application:
     app.router.add_post("/internal/prepare", prepare)
     app.router.add_post("/internal/probe", probe)
     app.router.add_get("/health", health)
+    app.router.add_get("/metrics", metrics)
     return app

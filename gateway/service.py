@@ -33,6 +33,7 @@ from aiortc import RTCPeerConnection
 from gateway.config import GatewayConfig
 from gateway.control import ControlPlane, ControlPlaneUnavailable, EventReporter, RedeemRefused
 from gateway.grants import Grant, GrantError, verify_grant
+from gateway.metrics import GatewayMetrics
 from gateway.probe import ProbeResult, probe_camera
 from gateway.reader import CameraReader, ViewerFeed
 from gateway.relay import OutputClock, RelayTrack, answer_offer, close_peer_connection, new_peer_connection
@@ -95,6 +96,7 @@ class Gateway:
             config.control_url, config.gateway_token, config.gateway_id, config.control_timeout_s
         )
         self._events = EventReporter(self._control)
+        self.metrics = GatewayMetrics(self.health)
         self._opener = opener or pyav_opener(config.camera_open_timeout_s, config.camera_read_timeout_s)
         self._wall_clock = wall_clock
         self._readers: dict[tuple[str, str], CameraReader] = {}
@@ -319,6 +321,7 @@ class Gateway:
     def _on_first_frame(self, session: ViewSession, packet: MediaPacket) -> None:
         session.first_frame_at = self._wall_clock()
         session.first_frame_cached = packet.arrival < session.started_monotonic
+        self.metrics.first_frame_seconds.observe(max(0.0, session.first_frame_at - session.started_at))
         for timer in session.timers:  # the connect timeout no longer applies
             timer.cancel()
         session.timers.clear()

@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "console",
     "reports",
     "sso",
+    "monitoring",
 ]
 
 MIDDLEWARE = [
@@ -186,6 +187,10 @@ AUDIT_FLAG_MANY_PERSONS = env_int("AUDIT_FLAG_MANY_PERSONS", 15)
 AUDIT_FLAG_WINDOW_MIN = env_int("AUDIT_FLAG_WINDOW_MIN", 10)
 # Where the worker appends the audit chain's head every hour (export_audit_head); empty: not.
 AUDIT_HEAD_EXPORT_PATH = env_str("AUDIT_HEAD_EXPORT_PATH", "")
+# Prometheus scrapes /metrics with this bearer token (docs/OPERATIONS.md); empty: no endpoint.
+METRICS_TOKEN = env_str("NATTILLSYN_METRICS_TOKEN", "")
+# host:port where each worker serves its own figures (tick time, failures) with that token.
+WORKER_METRICS_BIND = env_str("NATTILLSYN_WORKER_METRICS_BIND", "")
 AUDIT_CHAIN_KEY = env_str("NATTILLSYN_AUDIT_KEY", "demo-audit-key-change-me" if DEMO_MODE else "")
 for _name, _value in [
     ("NATTILLSYN_GRANT_KEY", GRANT_KEY),

@@ -5,12 +5,14 @@ from accounts import second_factor_views, session_views, webauthn_views
 from accounts.forms import ThrottledAuthenticationForm
 from cameras import internal_views
 from console.views import home
+from monitoring.views import metrics
 from nattillsyn.health import health
 from sso import views as sso_views
 
 urlpatterns = [
     path("", home, name="home"),
     path("health", health, name="health"),
+    path("metrics", metrics, name="metrics"),
     path(
         "login/",
         sso_views.LoginView.as_view(template_name="login.html", authentication_form=ThrottledAuthenticationForm),

@@ -309,7 +309,13 @@ async def test_health_says_only_up_without_the_gateway_token() -> None:
         wrong = await http.get(f"{harness.url}/health", headers={"Authorization": "Bearer wrong"})
         assert await wrong.json() == {"status": "up"}
         detailed = await http.get(f"{harness.url}/health", headers={"Authorization": f"Bearer {GATEWAY_TOKEN}"})
-        assert await detailed.json() == {"status": "up", "gateway": "gw-test", "sessions": 1, "readers": 1, "events_pending": 0}
+        assert await detailed.json() == {
+            "status": "up",
+            "gateway": "gw-test",
+            "sessions": 1,
+            "readers": 1,
+            "events_pending": 0,
+        }
         await client.close()
 
 

@@ -24,17 +24,42 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import InterfaceError, OperationalError, close_old_connections, connection
 from django.db.backends.signals import connection_created
 from django.utils.module_loading import import_string
+from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from checks.engine import NightWorker, TickReport
 from nattillsyn import clock
+from nattillsyn.metrics_http import serve_metrics
 
 log = logging.getLogger("checks.worker")
 
 DEFAULT_PROBER = "cameras.health.probe_camera"
+
+
+class WorkerMetrics:
+    """This worker process's own figures (the night's state is on the web's /metrics)."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.tick_seconds = Histogram(
+            "nattillsyn_worker_tick_seconds",
+            "Time one tick of the night worker took.",
+            buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30),
+            registry=self.registry,
+        )
+        self.items = Counter(
+            "nattillsyn_worker_items", "What the ticks did, by step.", ["step"], registry=self.registry
+        )
+        self.failures = Counter(
+            "nattillsyn_worker_tick_failures",
+            "Ticks that failed, by cause (database unavailable or an error).",
+            ["cause"],
+            registry=self.registry,
+        )
 
 
 class WorkerLoop:
@@ -49,8 +74,10 @@ class WorkerLoop:
         max_backoff: float = 30.0,
         stop: threading.Event | None = None,
         now: Callable[[], datetime] = clock.now,
+        metrics: WorkerMetrics | None = None,
     ) -> None:
         self.worker = worker
+        self.metrics = metrics or WorkerMetrics()
         self.interval = interval
         self.max_backoff = max_backoff
         self.stop = stop or threading.Event()
@@ -68,9 +95,11 @@ class WorkerLoop:
     def run_once(self) -> float:
         """One tick; returns how long to wait before the next (0 with a backlog)."""
         close_old_connections()
+        started = time.monotonic()
         try:
             report: TickReport = self.worker.tick(self.now())
         except (OperationalError, InterfaceError) as exc:
+            self.metrics.failures.labels("database").inc()
             # PostgreSQL restarting or unreachable: the tick's transaction is gone with the
             # connection, so every claimed row is back in the queue. Drop the connection
             # (the next query opens a new one) and back off: 1×, 2×, 4× … the interval.
@@ -80,9 +109,13 @@ class WorkerLoop:
             _close_connection()
             return delay
         except Exception:  # a bad tick must not stop the night; the traceback goes to the log
+            self.metrics.failures.labels("error").inc()
             log.exception("tick failed")
             _close_connection()
             return self.interval
+        self.metrics.tick_seconds.observe(time.monotonic() - started)
+        for step, count in report.counts.items():
+            self.metrics.items.labels(step).inc(count)
         if self.database_failures:
             log.info("database back after %d failed ticks", self.database_failures)
             self.database_failures = 0
@@ -155,10 +188,13 @@ class Command(BaseCommand):
             clock.set_now_provider(SharedClock(options["clock_file"]))
         prober = None if options["prober"] == "none" else import_string(options["prober"])
         worker = NightWorker(options["name"], camera_prober=prober)
+        metrics = WorkerMetrics()
+        if settings.WORKER_METRICS_BIND and settings.METRICS_TOKEN:
+            serve_metrics(settings.WORKER_METRICS_BIND, settings.METRICS_TOKEN, metrics.registry)
         log.info("worker %s started", worker.name)
-        WorkerLoop(worker, interval=options["interval"], max_backoff=options["max_backoff"], stop=stop).run(
-            once=options["once"]
-        )
+        WorkerLoop(
+            worker, interval=options["interval"], max_backoff=options["max_backoff"], stop=stop, metrics=metrics
+        ).run(once=options["once"])
         _close_connection()
         log.info("worker %s stopped", worker.name)
 
