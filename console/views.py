@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Case, Count, DateTimeField, F, OuterRef, Subquery, When
@@ -45,6 +44,7 @@ from checks.rules import check_opens_at, openable_checks
 from console import patrol as patrol_list
 from nattillsyn import clock
 from nattillsyn.net import client_ip
+from nattillsyn.security import public_gateway_url
 from people.actions import ActionRefused
 
 CONSOLE_STATES = (CheckState.PLANNED, CheckState.DUE, CheckState.RETRY_WAIT, CheckState.IN_PROGRESS)
@@ -237,7 +237,7 @@ def attempt_view(request: HttpRequest, attempt_id: int) -> HttpResponse:
             "person": check.person,
             "grant": grant,
             "token": token,
-            "gateway_url": settings.GATEWAY_URL,
+            "gateway_url": public_gateway_url(),
             "outcomes": Outcome.choices,
             "agreement": getattr(check.person, "agreement", None),
             # Opened again (a late start, a closed tab): same window, a new grant.
@@ -369,7 +369,7 @@ def grant_view(request: HttpRequest, gid: str) -> HttpResponse:
         {
             "grant": grant,
             "token": _token_for_this_browser(request, grant) if usable else None,
-            "gateway_url": settings.GATEWAY_URL,
+            "gateway_url": public_gateway_url(),
             "live_texts": live_texts(),
         },
     )

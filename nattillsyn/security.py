@@ -9,9 +9,14 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 
+def public_gateway_url() -> str:
+    """Where browsers reach the gateway: behind the reverse proxy in production."""
+    return str(settings.GATEWAY_PUBLIC_URL or settings.GATEWAY_URL)
+
+
 def content_security_policy() -> str:
     """Only our own scripts and styles; media and WHEP signalling only to our gateway."""
-    gateway = urlsplit(settings.GATEWAY_URL)
+    gateway = urlsplit(public_gateway_url())
     gateway_origin = f"{gateway.scheme}://{gateway.netloc}"
     return "; ".join(
         [

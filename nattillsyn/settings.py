@@ -173,7 +173,10 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 # Camera gateway (docs/GATEWAY_PROTOCOL.md)
 GRANT_KEY = env_str("NATTILLSYN_GRANT_KEY", "demo-grant-key-change-me" if DEMO_MODE else "")
 GATEWAY_TOKEN = env_str("NATTILLSYN_GATEWAY_TOKEN", "demo-gateway-token-change-me" if DEMO_MODE else "")
-GATEWAY_URL = env_str("NATTILLSYN_GATEWAY_URL", "http://127.0.0.1:8010")
+GATEWAY_URL = env_str("NATTILLSYN_GATEWAY_URL", "http://127.0.0.1:8010")  # the control plane's calls
+# Where browsers reach the gateway (WHEP): behind the reverse proxy in production
+# (https://gw.example.se); empty: the same as NATTILLSYN_GATEWAY_URL (the demo).
+GATEWAY_PUBLIC_URL = env_str("NATTILLSYN_GATEWAY_PUBLIC_URL", "")
 # Camera credentials are stored encrypted with this Fernet key (urlsafe base64, 32 bytes).
 CAMERA_CREDENTIALS_KEY = env_str(
     "NATTILLSYN_CAMERA_CREDENTIALS_KEY",
