@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-sqlite test-postgres check bench deps demo-db messages
+.PHONY: run test test-sqlite test-postgres check bench deps demo-db messages deploy-test
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -58,6 +58,11 @@ test-sqlite:
 test-postgres:
 	DB=postgres $(PY) -m pytest --create-db --ignore=e2e --ignore=gateway --ignore=simcam
 	DB=postgres $(PY) -m pytest --create-db e2e
+
+# The production deployment (deploy/: systemd units, nginx, production settings, PostgreSQL)
+# run on this machine with a smoke night in Chromium; also part of the PostgreSQL browser run.
+deploy-test: deps
+	DB=postgres $(PY) -m pytest e2e/test_deploy_smoke.py
 
 check: deps
 	$(VENV)/bin/ruff format --check .

@@ -151,10 +151,17 @@ TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 SSO_HTTP_TIMEOUT_S = env_int("SSO_HTTP_TIMEOUT_S", 10)
 if not 0 <= TRUSTED_PROXY_COUNT <= 5:
     raise ConfigError(f"TRUSTED_PROXY_COUNT={TRUSTED_PROXY_COUNT}: use the number of proxies in front, 0 to 5")
+if TRUSTED_PROXY_COUNT:
+    # The proxy ends TLS and says so; only trusted when a proxy is declared in front (and
+    # the web process is then reachable through it only, docs/OPERATIONS.md).
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 if not DEMO_MODE:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    # Called on the internal network, not through the proxy: the gateway's calls, the
+    # monitoring scrape and the load balancer's health check (the proxy refuses the first two).
+    SECURE_REDIRECT_EXEMPT = [r"^internal/", r"^metrics$", r"^health$"]
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
