@@ -18,6 +18,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -176,11 +177,13 @@ def production(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, A
         command, unit_env = unit_command("nattillsyn-worker@.service", "1")
         unit_env["NATTILLSYN_WORKER_METRICS_BIND"] = f"127.0.0.1:{free_port()}"
         processes.append(subprocess.Popen([*command, "--interval", "1"], cwd=ROOT, env={**env, **unit_env}))
+        gateways = []
         for instance, port in (("0", ports["gateway"]), ("1", ports["gateway_standby"])):
             command, unit_env = unit_command("nattillsyn-gateway@.service", instance)
             unit_env["GATEWAY_BIND"] = f"127.0.0.1:{port}"
             gateway = subprocess.Popen(command, cwd=ROOT, env={**env, **unit_env})
             processes.append(gateway)
+            gateways.append(gateway)
             wait_for_http(f"http://127.0.0.1:{port}/health", gateway)
         nginx = subprocess.Popen(["nginx", "-c", str(render_nginx(tmp, ports)), "-g", "daemon off;"])
         processes.append(nginx)
@@ -191,6 +194,7 @@ def production(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, A
             "gateway_tls": f"https://localhost:{ports['gateway_tls']}",
             "metrics_token": (tmp / "secrets" / "metrics_token").read_text().strip(),
             "env": env,
+            "gateways": gateways,
         }
     finally:
         for process in reversed(processes):
@@ -242,10 +246,14 @@ def test_a_smoke_night_through_the_proxy(browser: Any, production: dict[str, Any
     operator.keyboard.press("Enter")
     operator.wait_for_url("**/console/")
     assert "Kontrollen är klar" in operator.inner_text("[data-testid=message]")
+    # The gateway dies (kill -9): the next view goes through the standby behind the proxy.
+    killed_at = time.monotonic()
+    production["gateways"][0].kill()
     # The empty room: no picture of a person; a technical fault escalates to the patrol.
     operator.locator("[data-testid=check-row]", has_text="Bertil Berg").locator("[data-testid=open-check]").click()
     operator.wait_for_url("**/console/attempts/*/")
     operator.wait_for_selector("#live[data-state=live]")
+    print(f"\nfailover.next_view_first_frame_s: {time.monotonic() - killed_at:.2f}")
     operator.keyboard.press("f")
     operator.wait_for_url("**/console/")
     patrol = log_in(browser, production, "driftby-patrol")
