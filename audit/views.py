@@ -208,7 +208,7 @@ class ReviewForm(forms.Form):
 
 
 def _last_week() -> dict[str, str]:
-    today = clock.now().astimezone(clock.STOCKHOLM).date()
+    today = clock.today()
     return {"date_from": str(today - timedelta(days=7)), "date_to": str(today)}
 
 

@@ -99,7 +99,7 @@ def run(persons: int, *, quick: bool) -> None:
     from nattillsyn import clock
     from nattillsyn.clock import FakeClock
 
-    today = datetime.now(clock.STOCKHOLM).date()
+    today = clock.today()
     fake = FakeClock(datetime(today.year, today.month, today.day, 21, 0, tzinfo=clock.STOCKHOLM))
     clock.set_now_provider(fake)
     tenant = Tenant.objects.create(name="Skalby kommun", slug="skalby")
@@ -194,7 +194,7 @@ def run_workers(persons: int, *, municipalities: int, workers: int, database: st
     from checks.models import Check, CheckState, NightPlan, WorkerHeartbeat
     from nattillsyn import clock
 
-    today = datetime.now(clock.STOCKHOLM).date()
+    today = clock.today()
     evening = datetime(today.year, today.month, today.day, 21, 0, tzinfo=clock.STOCKHOLM)
     started = time.perf_counter()
     for number in range(municipalities):

@@ -448,7 +448,7 @@ def person_history(request: HttpRequest, person_id: int) -> HttpResponse:
 
 def _month_form(request: HttpRequest) -> MonthForm:
     tenants = report_tenants(request, *MANAGEMENT_ROLES)
-    today = clock.now().astimezone(clock.STOCKHOLM).date()
+    today = clock.today()
     default_month = (today.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")  # the last whole month
     return MonthForm(_filter_data(request, {"tenant": _first_id(tenants), "month": default_month}), tenants=tenants)
 
