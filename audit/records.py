@@ -8,13 +8,16 @@ import json
 import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 
 from audit.models import AuditAction, AuditChain, AuditEntry
 from nattillsyn import clock
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser, User
 
 GENESIS_HASH = "0" * 64
 
@@ -61,7 +64,7 @@ def lock_chain(tenant: Any, *, skip_locked: bool = False) -> AuditChain | None:
 
 def record(
     *,
-    actor: Any,
+    actor: User | AnonymousUser | None,
     action: str,
     tenant: Any = None,
     person: Any = None,
@@ -78,7 +81,8 @@ def record(
         tenant_id = getattr(tenant, "id", tenant)
         chain = lock_chain(tenant_id)
         assert chain is not None  # waited for, never skipped
-        actor_obj = actor if actor is not None and getattr(actor, "is_authenticated", False) else None
+        # A visitor not logged in (AnonymousUser) is written as no one.
+        actor_obj = cast("User | None", actor if getattr(actor, "is_authenticated", False) else None)
         entry = AuditEntry(
             at=at or clock.now(),
             tenant_id=tenant_id,

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.access import require_role, roles_for
 from accounts.models import Role, Tenant
+from accounts.types import AuthenticatedHttpRequest
 from cameras.access import get_camera_for_user
 from cameras.actions import AccessRefused, grant_token_for_viewer, open_training_view
 from cameras.models import Camera, GrantPurpose, ViewGrant
@@ -219,7 +220,7 @@ def open_check(request: HttpRequest, check_id: int) -> HttpResponse:
 
 
 @login_required
-def attempt_view(request: HttpRequest, attempt_id: int) -> HttpResponse:
+def attempt_view(request: AuthenticatedHttpRequest, attempt_id: int) -> HttpResponse:
     attempt = get_attempt_for_operator(request, attempt_id)
     grant = getattr(attempt, "grant", None)
     token = None
@@ -267,7 +268,7 @@ def live_texts() -> dict[str, str]:
     }
 
 
-def _token_for_this_browser(request: HttpRequest, grant: ViewGrant) -> str | None:
+def _token_for_this_browser(request: AuthenticatedHttpRequest, grant: ViewGrant) -> str | None:
     try:
         return grant_token_for_viewer(grant, actor=request.user, ip=client_ip(request))
     except AccessRefused as refusal:
@@ -336,7 +337,7 @@ def training(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def open_training(request: HttpRequest, camera_id: int) -> HttpResponse:
+def open_training(request: AuthenticatedHttpRequest, camera_id: int) -> HttpResponse:
     camera = get_camera_for_user(request, camera_id, Role.OPERATOR)
     try:
         grant = open_training_view(camera, actor=request.user, ip=client_ip(request))
@@ -347,7 +348,7 @@ def open_training(request: HttpRequest, camera_id: int) -> HttpResponse:
 
 
 @login_required
-def grant_view(request: HttpRequest, gid: str) -> HttpResponse:
+def grant_view(request: AuthenticatedHttpRequest, gid: str) -> HttpResponse:
     """The live view of a training or installation-test grant (no check, no outcome)."""
     tenant_ids = require_role(request.user, Role.OPERATOR)
     grant = (

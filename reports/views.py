@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
 from accounts.access import roles_for, tenant_ids_for
+from accounts.types import AuthenticatedHttpRequest
 from checks.models import EscalationCause, EscalationKind, EscalationResult, Outcome
 from nattillsyn import clock
 from nattillsyn.codes import label
@@ -627,7 +628,7 @@ def benefit(request: HttpRequest) -> HttpResponse:
 
 @never_cache
 @login_required
-def parameters(request: HttpRequest) -> HttpResponse:
+def parameters(request: AuthenticatedHttpRequest) -> HttpResponse:
     tenants = report_tenants(request, *PARAMETER_EDITORS)
     source = request.POST if request.method == "POST" else request.GET
     tenant_form = TenantForm({"tenant": source.get("tenant") or _first_id(tenants)}, tenants=tenants)
