@@ -19,7 +19,9 @@ With ``--workers N`` it measures instead how make-due scales over worker process
 real ``manage.py run_worker`` processes on a shared simulated clock plan both nights,
 then one worker alone drains the 22:00 wave and all N together the 22:10 wave (each a
 sixth of the persons). ``scale.due_per_s_1_worker``, ``scale.due_per_s_n_workers``
-and ``scale.due_per_s_per_worker`` (the second divided by N).
+and ``scale.due_per_s_per_worker`` (the second divided by N), and
+``scale.lock_wait_share_n_workers``: the share of the busy workers' time spent waiting
+for a lock (on a shared machine the rates follow its load; this share much less).
 
     .venv/bin/python benchmarks/scale_plan.py            # 100,000 persons, ~3 min
     .venv/bin/python benchmarks/scale_plan.py --quick    # 20,000 persons
@@ -224,28 +226,44 @@ def run_workers(persons: int, *, municipalities: int, workers: int, database: st
             subprocess.Popen(command, cwd=ROOT, env=django_env(database), stdout=log, stderr=subprocess.STDOUT)
         )
 
-    def drain(at: datetime, count: int) -> float:
-        """Jump the clock to ``at``; seconds until the wave scheduled then is all due."""
+    def drain(at: datetime, count: int) -> tuple[float, float]:
+        """Jump the clock to ``at``; the rate at which the wave scheduled then is made due,
+        and the share of the workers' time spent waiting for a lock (sampled from
+        pg_stat_activity): the part the machine's other load does not explain."""
         wave = Check.objects.filter(state=CheckState.PLANNED, scheduled_at__lte=at + timedelta(seconds=30))
         size = wave.count()
+        samples = waiting = 0
         began = time.perf_counter()
         _write_clock(clock_path, at)
-        _wait_for(lambda: not wave.exists(), "the wave to drain")
+        while wave.exists():
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT count(*), count(*) FILTER (WHERE wait_event_type = 'Lock') FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND backend_type = 'client backend' "
+                    "AND pid <> pg_backend_pid() AND state <> 'idle'"
+                )
+                busy, locked = cursor.fetchone()
+            samples, waiting = samples + busy, waiting + locked
+            time.sleep(0.1)
         elapsed = time.perf_counter() - began
-        say(f"{count} worker(s): {size:,} checks of {municipalities} municipalities made due in {elapsed:.1f} s")
-        return size / elapsed
+        share = waiting / samples if samples else 0.0
+        say(
+            f"{count} worker(s): {size:,} checks of {municipalities} municipalities made due in {elapsed:.1f} s; "
+            f"{share:.0%} of the busy workers' samples waiting for a lock"
+        )
+        return size / elapsed, share
 
     try:
         start_worker(0)
         _wait_for(lambda: NightPlan.objects.count() >= 2 * municipalities, "both nights planned")
-        one = drain(evening.replace(hour=22), 1)
+        one, _one_waiting = drain(evening.replace(hour=22), 1)
         for index in range(1, workers):
             start_worker(index)
         _wait_for(lambda: WorkerHeartbeat.objects.count() >= workers, "every worker's first tick")
         # The operators saw the first wave: at 22:10 it would raise overdue alarms, work that
         # is not making checks due.
         Check.objects.filter(state=CheckState.DUE).update(state=CheckState.DONE)
-        many = drain(evening.replace(hour=22, minute=10), workers)
+        many, many_waiting = drain(evening.replace(hour=22, minute=10), workers)
     finally:
         for process in processes:
             process.terminate()
@@ -261,6 +279,7 @@ def run_workers(persons: int, *, municipalities: int, workers: int, database: st
     headline("scale.due_per_s_1_worker", f"{one:.0f}")
     headline("scale.due_per_s_n_workers", f"{many:.0f}")
     headline("scale.due_per_s_per_worker", f"{many / workers:.0f}")
+    headline("scale.lock_wait_share_n_workers", f"{many_waiting:.2f}")
 
 
 if __name__ == "__main__":
