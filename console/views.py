@@ -209,7 +209,7 @@ def toggle_round_mode(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def open_check(request: HttpRequest, check_id: int) -> HttpResponse:
+def open_check(request: AuthenticatedHttpRequest, check_id: int) -> HttpResponse:
     check = get_check_for_operator(request, check_id)
     try:
         attempt, _token = actions.open_check(check, actor=request.user, ip=client_ip(request))
@@ -278,7 +278,7 @@ def _token_for_this_browser(request: AuthenticatedHttpRequest, grant: ViewGrant)
 
 @login_required
 @require_POST
-def record_outcome(request: HttpRequest, attempt_id: int) -> HttpResponse:
+def record_outcome(request: AuthenticatedHttpRequest, attempt_id: int) -> HttpResponse:
     attempt = get_attempt_for_operator(request, attempt_id)
     outcome = request.POST.get("outcome", "")
     try:
@@ -311,7 +311,7 @@ def _what_happens_next(check: Check, outcome: str) -> tuple[int, str]:
     return messages.INFO, _("%(person)s: %(outcome)s recorded.") % {"person": name, "outcome": Outcome(outcome).label}
 
 
-def _open_next_due_check(request: HttpRequest) -> HttpResponse:
+def _open_next_due_check(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Round mode: open the first check of the console's list that can be opened now."""
     for row in _operator_checks(request).now_rows:
         if not row.is_openable or row.check.state == CheckState.IN_PROGRESS:
@@ -391,7 +391,7 @@ def patrol(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def acknowledge_escalation(request: HttpRequest, escalation_id: int) -> HttpResponse:
+def acknowledge_escalation(request: AuthenticatedHttpRequest, escalation_id: int) -> HttpResponse:
     escalation = get_escalation_for_patrol(request, escalation_id)
     try:
         actions.acknowledge_escalation(escalation, actor=request.user)
@@ -404,7 +404,7 @@ def acknowledge_escalation(request: HttpRequest, escalation_id: int) -> HttpResp
 
 @login_required
 @require_POST
-def resolve_escalation(request: HttpRequest, escalation_id: int) -> HttpResponse:
+def resolve_escalation(request: AuthenticatedHttpRequest, escalation_id: int) -> HttpResponse:
     escalation = get_escalation_for_patrol(request, escalation_id)
     back = reverse("console:patrol") + f"#escalation-{escalation.id}"
     if escalation.state == EscalationState.OPEN:
@@ -465,7 +465,7 @@ def lead_board(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def acknowledge_alarm(request: HttpRequest, alarm_id: int) -> HttpResponse:
+def acknowledge_alarm(request: AuthenticatedHttpRequest, alarm_id: int) -> HttpResponse:
     alarm = get_alarm_for_lead(request, alarm_id)
     actions.acknowledge_alarm(alarm, actor=request.user)
     return redirect("console:lead")
