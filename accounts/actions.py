@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
@@ -15,9 +15,14 @@ from audit.records import record
 from nattillsyn import clock
 from people.actions import ActionRefused
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
 
 @transaction.atomic
-def create_user(*, actor: Any, tenant: Tenant, username: str, password: str, roles: list[str]) -> AbstractBaseUser:
+def create_user(
+    *, actor: User | None, tenant: Tenant, username: str, password: str, roles: list[str]
+) -> AbstractBaseUser:
     users = get_user_model().objects
     if users.filter(username__iexact=username).exists():
         raise ActionRefused(_("The user name is taken."))
@@ -27,7 +32,7 @@ def create_user(*, actor: Any, tenant: Tenant, username: str, password: str, rol
 
 
 @transaction.atomic
-def set_roles(user: Any, *, actor: Any, tenant: Tenant, roles: list[str], source: str | None = None) -> None:
+def set_roles(user: Any, *, actor: User | None, tenant: Tenant, roles: list[str], source: str | None = None) -> None:
     """Replace the user's roles in ``tenant``; roles in other tenants are untouched.
     ``source`` names the identity provider when its claims set the roles."""
     before = sorted(Membership.objects.filter(user=user, tenant=tenant).values_list("role", flat=True))
@@ -48,7 +53,7 @@ def set_roles(user: Any, *, actor: Any, tenant: Tenant, roles: list[str], source
 
 
 @transaction.atomic
-def end_all_sessions(user: Any, *, actor: Any, tenant: Tenant | None = None, ip: str | None = None) -> None:
+def end_all_sessions(user: Any, *, actor: User | None, tenant: Tenant | None = None, ip: str | None = None) -> None:
     """Log ``user`` out everywhere: each of their sessions ends at its next request
     (``accounts.middleware``). By the user themself, or by an administrator of ``tenant``."""
     SessionRevocation.objects.update_or_create(user=user, defaults={"ended_at": clock.now()})

@@ -13,6 +13,7 @@ from accounts import actions
 from accounts.access import require_role
 from accounts.forms import NewUserForm, RolesForm
 from accounts.models import Membership, Role, Tenant
+from accounts.types import AuthenticatedHttpRequest
 from people.actions import ActionRefused
 
 
@@ -23,7 +24,7 @@ def _tenant_for_admin(request: HttpRequest, tenant_id: int) -> Tenant:
 
 
 @login_required
-def tenant_users(request: HttpRequest, tenant_id: int) -> HttpResponse:
+def tenant_users(request: AuthenticatedHttpRequest, tenant_id: int) -> HttpResponse:
     tenant = _tenant_for_admin(request, tenant_id)
     form = NewUserForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -58,7 +59,7 @@ def tenant_users(request: HttpRequest, tenant_id: int) -> HttpResponse:
 
 
 @login_required
-def user_roles(request: HttpRequest, tenant_id: int, user_id: int) -> HttpResponse:
+def user_roles(request: AuthenticatedHttpRequest, tenant_id: int, user_id: int) -> HttpResponse:
     tenant = _tenant_for_admin(request, tenant_id)
     user = get_user_model().objects.filter(id=user_id, memberships__tenant=tenant).distinct().first()
     if user is None:

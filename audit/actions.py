@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -12,9 +12,12 @@ from audit.records import record
 from nattillsyn import clock
 from people.actions import ActionRefused
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
 
 @transaction.atomic
-def review_access(entry: AuditEntry, *, actor: Any, verdict: str, note: str = "") -> AccessReview:
+def review_access(entry: AuditEntry, *, actor: User, verdict: str, note: str = "") -> AccessReview:
     if entry.tenant_id is None:
         raise ActionRefused(_("Only accesses to a municipality's data are reviewed."))
     if entry.actor_id == actor.id:

@@ -4,6 +4,8 @@ from typing import Any, NoReturn
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Value
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
 
@@ -66,9 +68,9 @@ class AppendOnlyQuerySet(models.QuerySet["AuditEntry"]):
 class AuditEntry(models.Model):
     """One line of the append-only, hash-chained audit log.
 
-    ``entry_hash`` is a keyed hash over this entry's content and the previous
-    entry's hash, so changing, deleting or reordering entries breaks the chain
-    (``manage.py verify_audit_chain``).
+    ``entry_hash`` is a keyed hash over this entry's content and the hash of the entry
+    before it in its chain (its municipality's, see AuditChain), so changing, deleting
+    or reordering entries breaks the chain (``manage.py verify_audit_chain``).
     """
 
     at = models.DateTimeField(db_index=True)
@@ -82,6 +84,8 @@ class AuditEntry(models.Model):
     duration_s = models.FloatField(null=True, blank=True)
     ip = models.GenericIPAddressField(null=True, blank=True)
     detail = models.JSONField(default=dict, blank=True)
+    # Indexed together with id (Meta.indexes): a chain is walked in id order.
+    chain = models.ForeignKey("AuditChain", on_delete=models.PROTECT, db_index=False)
     prev_hash = models.CharField(max_length=64)
     entry_hash = models.CharField(max_length=64, unique=True)
 
@@ -89,7 +93,11 @@ class AuditEntry(models.Model):
 
     class Meta:
         ordering = ["id"]
-        indexes = [models.Index(fields=["person", "at"]), models.Index(fields=["tenant", "at"])]
+        indexes = [
+            models.Index(fields=["person", "at"]),
+            models.Index(fields=["tenant", "at"]),
+            models.Index(fields=["chain", "id"]),
+        ]
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         if self.pk is not None:
@@ -100,19 +108,36 @@ class AuditEntry(models.Model):
         raise PermissionError("the audit log is append-only")
 
 
-class AuditChainHead(models.Model):
-    """A single row holding the newest entry's hash; locking it orders the chain."""
+class AuditChain(models.Model):
+    """One hash chain of the audit log: each municipality has its own, and entries with no
+    municipality (platform administration, refusals of nobody's data) go to the platform
+    chain (``tenant`` empty). Locking a chain's row orders its entries, so the audited
+    writes of one municipality never wait for another's.
 
+    ``start_hash`` is where the chain starts: the genesis hash, or, once retention removed
+    its oldest entries, the hash of the last one removed (through entry ``anchored_through_id``),
+    which the first kept entry's ``prev_hash`` must equal. ``last_hash`` and
+    ``last_entry_id`` are its newest entry.
+
+    The platform chain also holds every entry written before chains were per municipality
+    (migration 0014): the single chain of then simply goes on as the platform chain.
+    """
+
+    tenant = models.ForeignKey("accounts.Tenant", null=True, blank=True, on_delete=models.PROTECT)
     last_hash = models.CharField(max_length=64)
+    last_entry_id = models.BigIntegerField(null=True, blank=True)
+    start_hash = models.CharField(max_length=64)
+    anchored_through_id = models.BigIntegerField(null=True, blank=True)
+    removed = models.PositiveBigIntegerField(default=0)  # by retention, in all, over every run
 
+    class Meta:
+        constraints = [
+            # One chain per municipality and one platform chain (an empty tenant counts as 0).
+            models.UniqueConstraint(Coalesce("tenant", Value(0)), name="audit_one_chain_per_tenant")
+        ]
 
-class AuditChainAnchor(models.Model):
-    """Where the chain starts once retention has removed its oldest entries: the hash of
-    the last removed entry, which the first kept entry's ``prev_hash`` must equal."""
-
-    last_removed_hash = models.CharField(max_length=64)
-    last_removed_id = models.BigIntegerField()
-    removed = models.PositiveBigIntegerField(default=0)  # in all, over every run
+    def __str__(self) -> str:
+        return f"tenant {self.tenant_id}" if self.tenant_id is not None else "platform"
 
 
 class RefusalCounter(models.Model):

@@ -22,7 +22,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -33,6 +33,9 @@ from audit.models import AuditAction, AuditEntry, RefusalCounter
 from audit.records import record
 from nattillsyn import clock
 from nattillsyn.net import client_ip
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser, User
 
 FOLD_PERIOD = timedelta(seconds=60)
 IDS_KEPT = 10  # ids of a folded series kept for the auditor; the count says how many in all
@@ -95,7 +98,7 @@ def flush_folded_refusals(now: datetime | None = None) -> int:
 
 def audit_refusal(
     *,
-    actor: Any,
+    actor: User | AnonymousUser | None,
     ip: str | None,
     kind: str,
     object_id: str,

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.access import require_role
 from accounts.models import Role
+from accounts.types import AuthenticatedHttpRequest
 from audit.actions import review_access
 from audit.models import AccessReview, AuditAction, AuditEntry, ReviewVerdict
 from audit.records import record
@@ -208,7 +209,7 @@ class ReviewForm(forms.Form):
 
 
 def _last_week() -> dict[str, str]:
-    today = clock.now().astimezone(clock.STOCKHOLM).date()
+    today = clock.today()
     return {"date_from": str(today - timedelta(days=7)), "date_to": str(today)}
 
 
@@ -244,7 +245,7 @@ def access_sample(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def review_entry(request: HttpRequest, entry_id: int) -> HttpResponse:
+def review_entry(request: AuthenticatedHttpRequest, entry_id: int) -> HttpResponse:
     tenant_ids = require_role(request.user, Role.AUDITOR)
     entry = AuditEntry.objects.filter(id=entry_id, tenant_id__in=tenant_ids).first()
     if entry is None:

@@ -119,18 +119,10 @@ def percentile(values: list[float], share: float) -> float:
 
 
 def totp_code(secret_base32: str, at: float | None = None) -> str:
-    """RFC 6238 code (SHA-1, 6 digits, 30 s): what the test users' authenticator app shows."""
-    import base64
-    import hashlib
-    import hmac
-    import struct
+    """The code the test users' authenticator app shows (RFC 6238 by pyotp, as the login checks it)."""
+    import pyotp
 
-    key = base64.b32decode(secret_base32.upper() + "=" * (-len(secret_base32) % 8))
-    counter = int((time.time() if at is None else at) // 30)
-    digest = hmac.new(key, struct.pack(">Q", counter), hashlib.sha1).digest()
-    offset = digest[-1] & 0x0F
-    value = struct.unpack(">I", digest[offset : offset + 4])[0] & 0x7FFFFFFF
-    return f"{value % 1_000_000:06d}"
+    return pyotp.TOTP(secret_base32).at(time.time() if at is None else at)
 
 
 def bulk_world_sql(

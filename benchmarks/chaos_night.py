@@ -207,7 +207,7 @@ def main() -> None:
         from checks.management.commands.run_worker import SharedClock
         from nattillsyn import clock
 
-        today = datetime.now(clock.STOCKHOLM).date()
+        today = clock.today()
         night_start = datetime(today.year, today.month, today.day, 21, 55, tzinfo=clock.STOCKHOLM)
         clock_file = ClockFile(clock_path, args.speed)
         clock_file.start_at(night_start - timedelta(hours=2))  # the world is made "earlier this evening"

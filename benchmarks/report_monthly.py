@@ -27,9 +27,8 @@ import os
 import statistics
 import sys
 import time
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parent.parent
 NIGHTS = 365
@@ -419,7 +418,9 @@ def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "nattillsyn.settings")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     sys.path.insert(0, str(ROOT))
-    first_night, last_night, month = month_to_render(datetime.now(ZoneInfo("Europe/Stockholm")).date())
+    from nattillsyn import clock
+
+    first_night, last_night, month = month_to_render(clock.today())
     total_started = time.perf_counter()
     reuse = args.reuse and existing_persons(args.database) == args.persons
     if not reuse:

@@ -14,19 +14,37 @@ agreed times each, by the database (INSERT … SELECT generate_series, see
 Ends with ``name: value`` lines: ``scale.plan_100k_s``, ``scale.tick_100k_ms``,
 ``scale.plan_peak_rss_mb`` (and a few more).
 
+With ``--workers N`` it measures instead how make-due scales over worker processes
+(docs/PERFORMANCE.md): ``--municipalities`` municipalities share ``--persons`` persons;
+real ``manage.py run_worker`` processes on a shared simulated clock plan both nights,
+then one worker alone drains the 22:00 wave and all N together the 22:10 wave (each a
+sixth of the persons). ``scale.due_per_s_1_worker``, ``scale.due_per_s_n_workers``
+and ``scale.due_per_s_per_worker`` (the second divided by N), and
+``scale.lock_wait_share_n_workers``: the share of the busy workers' time spent waiting
+for a lock (on a shared machine the rates follow its load; this share much less).
+
     .venv/bin/python benchmarks/scale_plan.py            # 100,000 persons, ~3 min
     .venv/bin/python benchmarks/scale_plan.py --quick    # 20,000 persons
+    .venv/bin/python benchmarks/scale_plan.py --workers 4 --municipalities 4 --persons 24000
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import statistics
+import subprocess
+import tempfile
 import time
-from datetime import datetime
+from datetime import UTC, datetime
+from pathlib import Path
 
 from _common import (
+    PYTHON,
+    ROOT,
     bulk_world_sql,
+    django_env,
     drop_database,
     headline,
     machine_load,
@@ -48,6 +66,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="20,000 persons and a shorter drain")
     parser.add_argument("--database", default="bench_scale")
     parser.add_argument("--keep", action="store_true", help="leave the database for inspection afterwards")
+    parser.add_argument("--workers", type=int, default=0, help="measure make-due over this many worker processes")
+    parser.add_argument("--municipalities", type=int, default=4, help="with --workers: municipalities (4)")
     return parser.parse_args()
 
 
@@ -59,7 +79,12 @@ def main() -> None:
         say(f"database {args.database}: migrate")
         say(f"  migrate: {migrate(args.database):.1f} s")
         setup_django(args.database)
-        run(persons, quick=args.quick)
+        if args.workers:
+            run_workers(
+                args.persons or 24_000, municipalities=args.municipalities, workers=args.workers, database=args.database
+            )
+        else:
+            run(persons, quick=args.quick)
     finally:
         if not args.keep:
             drop_database(args.database)
@@ -76,7 +101,7 @@ def run(persons: int, *, quick: bool) -> None:
     from nattillsyn import clock
     from nattillsyn.clock import FakeClock
 
-    today = datetime.now(clock.STOCKHOLM).date()
+    today = clock.today()
     fake = FakeClock(datetime(today.year, today.month, today.day, 21, 0, tzinfo=clock.STOCKHOLM))
     clock.set_now_provider(fake)
     tenant = Tenant.objects.create(name="Skalby kommun", slug="skalby")
@@ -143,6 +168,118 @@ def run(persons: int, *, quick: bool) -> None:
     headline("scale.plan_100k_s", f"{plan_s:.2f}")
     headline("scale.tick_100k_ms", f"{statistics.median(idle):.0f}")
     headline("scale.plan_peak_rss_mb", f"{rss_after:.0f}")
+
+
+def _write_clock(path: Path, moment: datetime) -> None:
+    """The shared clock the workers read (run_worker.SharedClock), running at real speed from ``moment``."""
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps({"start": moment.astimezone(UTC).isoformat(), "anchor": time.time(), "speed": 1.0}))
+    os.replace(temporary, path)
+
+
+def _wait_for(condition, what: str, limit_s: float = 600) -> None:  # type: ignore[no-untyped-def]
+    started = time.perf_counter()
+    while not condition():
+        if time.perf_counter() - started > limit_s:
+            raise SystemExit(f"gave up waiting for {what}")
+        time.sleep(0.2)
+
+
+def run_workers(persons: int, *, municipalities: int, workers: int, database: str) -> None:
+    """Make-due throughput of one worker, then of ``workers`` worker processes, over
+    several municipalities (each wave a sixth of the persons, see bulk_world_sql)."""
+    from datetime import timedelta
+
+    from django.db import connection
+
+    from accounts.models import Tenant
+    from checks.models import Check, CheckState, NightPlan, WorkerHeartbeat
+    from nattillsyn import clock
+
+    today = clock.today()
+    evening = datetime(today.year, today.month, today.day, 21, 0, tzinfo=clock.STOCKHOLM)
+    started = time.perf_counter()
+    for number in range(municipalities):
+        tenant = Tenant.objects.create(name=f"Skalby {number + 1}", slug=f"skalby-{number + 1}")
+        users = make_bench_users(tenant, f"skalby{number + 1}", "bench-password-long")
+        with connection.cursor() as cursor:
+            bulk_world_sql(
+                cursor,
+                tenant=tenant.id,
+                persons=persons // municipalities,
+                users={role: users[role].id for role in ("case_officer", "planner", "installer", "operator")},
+                now=evening,
+            )
+    made_s = time.perf_counter() - started
+    say(f"{municipalities} municipalities of {persons // municipalities:,} persons: {made_s:.1f} s")
+
+    directory = Path(tempfile.mkdtemp(prefix="bench_scale_workers_"))
+    clock_path = directory / "clock.json"
+    _write_clock(clock_path, evening)
+    processes: list[subprocess.Popen[bytes]] = []
+
+    def start_worker(index: int) -> None:
+        log = open(directory / f"worker-{index}.log", "ab")  # noqa: SIM115 - owned by the process
+        command = [PYTHON, "manage.py", "run_worker", "--interval", "0.25", "--prober", "none"]
+        command += ["--name", f"bench-{index}", "--clock-file", str(clock_path)]
+        processes.append(
+            subprocess.Popen(command, cwd=ROOT, env=django_env(database), stdout=log, stderr=subprocess.STDOUT)
+        )
+
+    def drain(at: datetime, count: int) -> tuple[float, float]:
+        """Jump the clock to ``at``; the rate at which the wave scheduled then is made due,
+        and the share of the workers' time spent waiting for a lock (sampled from
+        pg_stat_activity): the part the machine's other load does not explain."""
+        wave = Check.objects.filter(state=CheckState.PLANNED, scheduled_at__lte=at + timedelta(seconds=30))
+        size = wave.count()
+        samples = waiting = 0
+        began = time.perf_counter()
+        _write_clock(clock_path, at)
+        while wave.exists():
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT count(*), count(*) FILTER (WHERE wait_event_type = 'Lock') FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND backend_type = 'client backend' "
+                    "AND pid <> pg_backend_pid() AND state <> 'idle'"
+                )
+                busy, locked = cursor.fetchone()
+            samples, waiting = samples + busy, waiting + locked
+            time.sleep(0.1)
+        elapsed = time.perf_counter() - began
+        share = waiting / samples if samples else 0.0
+        say(
+            f"{count} worker(s): {size:,} checks of {municipalities} municipalities made due in {elapsed:.1f} s; "
+            f"{share:.0%} of the busy workers' samples waiting for a lock"
+        )
+        return size / elapsed, share
+
+    try:
+        start_worker(0)
+        _wait_for(lambda: NightPlan.objects.count() >= 2 * municipalities, "both nights planned")
+        one, _one_waiting = drain(evening.replace(hour=22), 1)
+        for index in range(1, workers):
+            start_worker(index)
+        _wait_for(lambda: WorkerHeartbeat.objects.count() >= workers, "every worker's first tick")
+        # The operators saw the first wave: at 22:10 it would raise overdue alarms, work that
+        # is not making checks due.
+        Check.objects.filter(state=CheckState.DUE).update(state=CheckState.DONE)
+        many, many_waiting = drain(evening.replace(hour=22, minute=10), workers)
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+    failed = sum(path.read_text(errors="replace").count("failed") for path in directory.glob("worker-*.log"))
+    say(f"machine: {machine_load()}; worker log lines with 'failed': {failed}")
+    headline("scale.municipalities", municipalities)
+    headline("scale.workers", workers)
+    headline("scale.due_per_s_1_worker", f"{one:.0f}")
+    headline("scale.due_per_s_n_workers", f"{many:.0f}")
+    headline("scale.due_per_s_per_worker", f"{many / workers:.0f}")
+    headline("scale.lock_wait_share_n_workers", f"{many_waiting:.2f}")
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import wraps
-from typing import Any, NamedTuple, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, ParamSpec, TypeVar
 
 from django.conf import settings
 from django.db import transaction
@@ -28,13 +28,16 @@ from nattillsyn.net import normalise_ip
 from people.actions import ActionRefused
 from people.models import Person
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
 P = ParamSpec("P")
 R = TypeVar("R")
 
 
 @transaction.atomic
 def save_camera(
-    camera: Camera | None, *, actor: Any, tenant: Tenant, password: str | None = None, **fields: Any
+    camera: Camera | None, *, actor: User | None, tenant: Tenant, password: str | None = None, **fields: Any
 ) -> Camera:
     if camera is None:
         camera = Camera(tenant=tenant)
@@ -61,7 +64,7 @@ def save_camera(
 
 @transaction.atomic
 def record_installation_test(
-    camera: Camera, *, actor: Any, operator: Any, passed: bool, notes: str = ""
+    camera: Camera, *, actor: User, operator: Any, passed: bool, notes: str = ""
 ) -> InstallationTest:
     if camera.person_id is None:
         raise ActionRefused(_("Assign the camera to a person before the installation test."))
@@ -98,7 +101,7 @@ class AccessRefused(ActionRefused):
         message: str,
         *,
         reason: str,
-        actor: Any,
+        actor: User | None,
         tenant: Any,
         person: Any,
         obj: Any,
@@ -133,7 +136,7 @@ def audited_refusals(func: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
-def refuse_outside_networks(tenant: Tenant, *, actor: Any, person: Any, obj: Any, ip: str | None) -> None:
+def refuse_outside_networks(tenant: Tenant, *, actor: User | None, person: Any, obj: Any, ip: str | None) -> None:
     """The municipality lets cameras be opened only from its own networks (if it set any)."""
     if not address_allowed(tenant.camera_networks, ip):
         raise AccessRefused(
@@ -167,7 +170,7 @@ def grant_limits(now: datetime, view_s: int, window_end: datetime | None) -> Gra
 def issue_grant(
     camera: Camera,
     *,
-    actor: Any,
+    actor: User | None,
     purpose: str,
     person: Person | None,
     attempt: Any = None,
@@ -254,7 +257,7 @@ def grant_token(grant: ViewGrant) -> str:
 
 
 @audited_refusals
-def grant_token_for_viewer(grant: ViewGrant, *, actor: Any, ip: str | None) -> str:
+def grant_token_for_viewer(grant: ViewGrant, *, actor: User | None, ip: str | None) -> str:
     """The signed grant for the operator's browser. The page that carries it can be
     loaded again while the grant is unused, from another network or with a stolen
     session, so the municipality's networks are asked again here, not only at the click."""
@@ -287,7 +290,7 @@ def grant_refusal(grant: ViewGrant, now: datetime) -> str | None:
 
 
 @audited_refusals
-def open_training_view(camera: Camera, *, actor: Any, ip: str | None = None) -> ViewGrant:
+def open_training_view(camera: Camera, *, actor: User | None, ip: str | None = None) -> ViewGrant:
     """Operator training on a simulated camera that shows nobody."""
     if not camera.training_only or camera.person_id is not None:
         raise ActionRefused(_("Only training cameras can be opened in training mode."))
@@ -296,7 +299,9 @@ def open_training_view(camera: Camera, *, actor: Any, ip: str | None = None) -> 
 
 
 @audited_refusals
-def open_installation_view(camera: Camera, *, actor: Any, consent_given_by: str, ip: str | None = None) -> ViewGrant:
+def open_installation_view(
+    camera: Camera, *, actor: User | None, consent_given_by: str, ip: str | None = None
+) -> ViewGrant:
     """A test with picture, allowed only on site at installation or service, with the
     person's consent to this very test recorded at that moment."""
     person = camera.person
@@ -528,7 +533,7 @@ class TechnicalTestResult:
     problem: str
 
 
-def run_technical_test(camera: Camera, *, actor: Any) -> TechnicalTestResult:
+def run_technical_test(camera: Camera, *, actor: User | None) -> TechnicalTestResult:
     """Ask the camera and the gateway whether the camera works, without showing anyone the picture."""
     from cameras.health import probe_camera
 

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.access import require_role, tenants_for
 from accounts.models import Role
+from accounts.types import AuthenticatedHttpRequest
 from cameras import actions
 from cameras.access import get_camera_for_user
 from cameras.drivers import driver_for
@@ -38,7 +39,7 @@ def camera_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def camera_edit(request: HttpRequest, camera_id: int | None = None) -> HttpResponse:
+def camera_edit(request: AuthenticatedHttpRequest, camera_id: int | None = None) -> HttpResponse:
     tenant_ids = require_role(request.user, Role.INSTALLER)
     camera = get_camera_for_user(request, camera_id, Role.INSTALLER) if camera_id else None
     tenants = tenants_for(request.user, Role.INSTALLER)
@@ -82,7 +83,7 @@ def camera_detail(request: HttpRequest, camera_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def installation_test(request: HttpRequest, camera_id: int) -> HttpResponse:
+def installation_test(request: AuthenticatedHttpRequest, camera_id: int) -> HttpResponse:
     camera = get_camera_for_user(request, camera_id, Role.INSTALLER)
     form = InstallationTestForm(request.POST, tenant=camera.tenant)
     if not form.is_valid():
@@ -101,7 +102,7 @@ def installation_test(request: HttpRequest, camera_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def installation_view(request: HttpRequest, camera_id: int) -> HttpResponse:
+def installation_view(request: AuthenticatedHttpRequest, camera_id: int) -> HttpResponse:
     """The operator looks, with the installer on site and the person's consent given now."""
     camera = get_camera_for_user(request, camera_id, Role.OPERATOR)
     try:
@@ -119,7 +120,7 @@ def installation_view(request: HttpRequest, camera_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def technical_test(request: HttpRequest, camera_id: int) -> HttpResponse:
+def technical_test(request: AuthenticatedHttpRequest, camera_id: int) -> HttpResponse:
     """Stream reachable, picture neither black nor frozen, privacy position: no picture shown."""
     camera = get_camera_for_user(request, camera_id, *STAFF_WHO_TEST)
     result = actions.run_technical_test(camera, actor=request.user)

@@ -20,7 +20,7 @@ from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import DateTimeField, Exists, ExpressionWrapper, OuterRef, Q, QuerySet
 
 from accounts.models import Tenant
-from audit.records import enforce_retention, export_head
+from audit.records import enforce_retention, export_head, lock_chain
 from audit.refusals import flush_folded_refusals
 from cameras.actions import close_views_past_their_end
 from cameras.health import ProbeResult
@@ -48,7 +48,7 @@ PROBES_PER_TICK = 5
 PROBE_BUDGET_S = 5.0
 # Incremental planning looks this far behind the last plan (see plan_nights).
 REPLAN_OVERLAP = timedelta(minutes=1)
-# The audit chain's head goes to its append-only file this often (AUDIT_HEAD_EXPORT_PATH).
+# The audit chains' heads go to their append-only file this often (AUDIT_HEAD_EXPORT_PATH).
 HEAD_EXPORT_EVERY = timedelta(hours=1)
 
 
@@ -83,7 +83,34 @@ class TickReport:
 
 
 def _claim_each(queryset: QuerySet[Check] | QuerySet[Escalation], handle: Callable[..., object]) -> Claimed:
-    """Claim up to BATCH rows and handle each inside the claiming transaction.
+    """Claim rows municipality by municipality, up to BATCH of each, and handle each
+    inside the claiming transaction (_claim_batch).
+
+    Every row's action writes to its municipality's audit chain, which stays locked to
+    the end of the batch: a batch of one municipality's rows takes one chain. A chain
+    that another worker (or an operator's request) holds is passed over at first and
+    waited for after the others, so several workers drain several municipalities side
+    by side instead of queueing behind one chain.
+    """
+    tenants = sorted(set(queryset.order_by().prefetch_related(None).values_list("tenant_id", flat=True).distinct()))
+    total = Claimed()
+    busy = []
+    for tenant_id in tenants:
+        claimed = _claim_batch(queryset.filter(tenant_id=tenant_id), handle, tenant_id, wait=False)
+        if claimed is None:
+            busy.append(tenant_id)
+        else:
+            total += claimed
+    for tenant_id in busy:
+        total += _claim_batch(queryset.filter(tenant_id=tenant_id), handle, tenant_id, wait=True) or Claimed()
+    return total
+
+
+def _claim_batch(
+    queryset: QuerySet[Check] | QuerySet[Escalation], handle: Callable[..., object], tenant_id: int, *, wait: bool
+) -> Claimed | None:
+    """Lock the municipality's audit chain (None if ``wait`` is false and another holds
+    it), claim up to BATCH of its rows and handle each inside the claiming transaction.
 
     The row lock is the lease: it lasts exactly as long as the transaction, so a worker
     that dies mid-batch (kill -9, lost connection) leaves nothing half done; PostgreSQL
@@ -93,6 +120,8 @@ def _claim_each(queryset: QuerySet[Check] | QuerySet[Escalation], handle: Callab
     """
     handled = failed = 0
     with transaction.atomic():
+        if lock_chain(tenant_id, skip_locked=not wait) is None:
+            return None
         rows = list(queryset.select_for_update(skip_locked=True, of=("self",))[:BATCH])
         for row in rows:
             try:
@@ -192,7 +221,7 @@ class NightWorker:
         return report
 
     def export_audit_head(self, now: datetime) -> int:
-        """Hourly, when AUDIT_HEAD_EXPORT_PATH is set: the chain's head to its append-only file."""
+        """Hourly, when AUDIT_HEAD_EXPORT_PATH is set: every audit chain's head to the append-only file."""
         path = settings.AUDIT_HEAD_EXPORT_PATH
         if not path or (self.head_exported_at is not None and now - self.head_exported_at < HEAD_EXPORT_EVERY):
             return 0
@@ -200,7 +229,7 @@ class NightWorker:
         try:
             return 1 if export_head(path, now) else 0
         except OSError:
-            log.exception("could not export the audit chain's head to %s", path)
+            log.exception("could not export the audit chains' heads to %s", path)
             return 0
 
     def plan_nights(self, now: datetime) -> int:
@@ -215,8 +244,8 @@ class NightWorker:
         planned = 0
         for tenant_id in Tenant.objects.values_list("id", flat=True):
             for night in (tonight, tonight + timedelta(days=1)):
-                # One transaction per night: a full plan holds the audit chain's head only
-                # from its CHECKS_PLANNED entry to its commit, not for the next night too.
+                # One transaction per night: a full plan holds the municipality's audit chain
+                # only from its CHECKS_PLANNED entry to its commit, not for the next night too.
                 with transaction.atomic():
                     # FOR NO KEY UPDATE: other workers skip the tenant, while rows that merely
                     # reference it (checks, audit entries) can still be inserted.

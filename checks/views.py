@@ -2,11 +2,12 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from accounts.models import Role
+from accounts.types import AuthenticatedHttpRequest
 from checks.actions import save_agreement
 from checks.forms import TIME_ROWS, AgreementForm
 from people.access import get_person_for_user
@@ -14,7 +15,7 @@ from people.actions import ActionRefused
 
 
 @login_required
-def agreement_edit(request: HttpRequest, person_id: int) -> HttpResponse:
+def agreement_edit(request: AuthenticatedHttpRequest, person_id: int) -> HttpResponse:
     person = get_person_for_user(request, person_id, Role.PLANNER)
     agreement = getattr(person, "agreement", None)
     initial: dict[str, object] = {}

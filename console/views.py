@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.access import require_role, roles_for
 from accounts.models import Role, Tenant
+from accounts.types import AuthenticatedHttpRequest
 from cameras.access import get_camera_for_user
 from cameras.actions import AccessRefused, grant_token_for_viewer, open_training_view
 from cameras.models import Camera, GrantPurpose, ViewGrant
@@ -208,7 +209,7 @@ def toggle_round_mode(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def open_check(request: HttpRequest, check_id: int) -> HttpResponse:
+def open_check(request: AuthenticatedHttpRequest, check_id: int) -> HttpResponse:
     check = get_check_for_operator(request, check_id)
     try:
         attempt, _token = actions.open_check(check, actor=request.user, ip=client_ip(request))
@@ -219,7 +220,7 @@ def open_check(request: HttpRequest, check_id: int) -> HttpResponse:
 
 
 @login_required
-def attempt_view(request: HttpRequest, attempt_id: int) -> HttpResponse:
+def attempt_view(request: AuthenticatedHttpRequest, attempt_id: int) -> HttpResponse:
     attempt = get_attempt_for_operator(request, attempt_id)
     grant = getattr(attempt, "grant", None)
     token = None
@@ -267,7 +268,7 @@ def live_texts() -> dict[str, str]:
     }
 
 
-def _token_for_this_browser(request: HttpRequest, grant: ViewGrant) -> str | None:
+def _token_for_this_browser(request: AuthenticatedHttpRequest, grant: ViewGrant) -> str | None:
     try:
         return grant_token_for_viewer(grant, actor=request.user, ip=client_ip(request))
     except AccessRefused as refusal:
@@ -277,7 +278,7 @@ def _token_for_this_browser(request: HttpRequest, grant: ViewGrant) -> str | Non
 
 @login_required
 @require_POST
-def record_outcome(request: HttpRequest, attempt_id: int) -> HttpResponse:
+def record_outcome(request: AuthenticatedHttpRequest, attempt_id: int) -> HttpResponse:
     attempt = get_attempt_for_operator(request, attempt_id)
     outcome = request.POST.get("outcome", "")
     try:
@@ -310,7 +311,7 @@ def _what_happens_next(check: Check, outcome: str) -> tuple[int, str]:
     return messages.INFO, _("%(person)s: %(outcome)s recorded.") % {"person": name, "outcome": Outcome(outcome).label}
 
 
-def _open_next_due_check(request: HttpRequest) -> HttpResponse:
+def _open_next_due_check(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Round mode: open the first check of the console's list that can be opened now."""
     for row in _operator_checks(request).now_rows:
         if not row.is_openable or row.check.state == CheckState.IN_PROGRESS:
@@ -336,7 +337,7 @@ def training(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def open_training(request: HttpRequest, camera_id: int) -> HttpResponse:
+def open_training(request: AuthenticatedHttpRequest, camera_id: int) -> HttpResponse:
     camera = get_camera_for_user(request, camera_id, Role.OPERATOR)
     try:
         grant = open_training_view(camera, actor=request.user, ip=client_ip(request))
@@ -347,7 +348,7 @@ def open_training(request: HttpRequest, camera_id: int) -> HttpResponse:
 
 
 @login_required
-def grant_view(request: HttpRequest, gid: str) -> HttpResponse:
+def grant_view(request: AuthenticatedHttpRequest, gid: str) -> HttpResponse:
     """The live view of a training or installation-test grant (no check, no outcome)."""
     tenant_ids = require_role(request.user, Role.OPERATOR)
     grant = (
@@ -390,7 +391,7 @@ def patrol(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def acknowledge_escalation(request: HttpRequest, escalation_id: int) -> HttpResponse:
+def acknowledge_escalation(request: AuthenticatedHttpRequest, escalation_id: int) -> HttpResponse:
     escalation = get_escalation_for_patrol(request, escalation_id)
     try:
         actions.acknowledge_escalation(escalation, actor=request.user)
@@ -403,7 +404,7 @@ def acknowledge_escalation(request: HttpRequest, escalation_id: int) -> HttpResp
 
 @login_required
 @require_POST
-def resolve_escalation(request: HttpRequest, escalation_id: int) -> HttpResponse:
+def resolve_escalation(request: AuthenticatedHttpRequest, escalation_id: int) -> HttpResponse:
     escalation = get_escalation_for_patrol(request, escalation_id)
     back = reverse("console:patrol") + f"#escalation-{escalation.id}"
     if escalation.state == EscalationState.OPEN:
@@ -464,7 +465,7 @@ def lead_board(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def acknowledge_alarm(request: HttpRequest, alarm_id: int) -> HttpResponse:
+def acknowledge_alarm(request: AuthenticatedHttpRequest, alarm_id: int) -> HttpResponse:
     alarm = get_alarm_for_lead(request, alarm_id)
     actions.acknowledge_alarm(alarm, actor=request.user)
     return redirect("console:lead")

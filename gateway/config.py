@@ -1,8 +1,9 @@
 """Gateway settings, read once from environment variables.
 
-Names and demo defaults are the ones in docs/GATEWAY_PROTOCOL.md. Every helper fails
-loudly on a bad value: a gateway that silently ignored a typo in a timeout or an
-origin list would be a privacy bug, not a convenience.
+Names and demo defaults are the ones in docs/GATEWAY_PROTOCOL.md. The readers and their
+rules are the web side's too (``common/env.py``: empty means unset, a bad value fails
+loudly, NAME_FILE for secrets); the helpers here add what only the gateway reads
+(URLs, origins, ICE servers, host:port, the demo's published secrets refused).
 """
 
 from __future__ import annotations
@@ -11,8 +12,10 @@ import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
+from functools import partial
 from urllib.parse import urlsplit
+
+from common.env import ConfigError, env_bool, env_choice, env_float, env_int, env_list, env_str
 
 log = logging.getLogger(__name__)
 
@@ -21,49 +24,17 @@ DEMO_GATEWAY_TOKEN = "demo-gateway-token-change-me"
 BURST_RETIME_MODES = ("compress", "original")
 
 
-class ConfigError(ValueError):
-    """An environment variable holds a value the gateway cannot use."""
-
-
-def env_str(env: Mapping[str, str], name: str, default: str) -> str:
-    value = env.get(name, default).strip()
-    if not value:
-        raise ConfigError(f"{name} must not be empty")
-    return value
-
-
-def env_bool(env: Mapping[str, str], name: str, default: bool) -> bool:
-    """The same spellings as the web side's ``nattillsyn.env.env_bool``."""
-    raw = env.get(name, "").strip().lower()
-    if not raw:
-        return default
-    if raw in ("1", "true", "yes", "on"):
-        return True
-    if raw in ("0", "false", "no", "off"):
-        return False
-    raise ConfigError(f"{name}={raw!r} is not a boolean (use true/false)")
-
-
 def env_secret(env: Mapping[str, str], name: str, default: str, *, demo: bool = True) -> str:
-    """``NAME`` or the contents of the file named by ``NAME_FILE`` (not both).
+    """``NAME`` or the contents of the file named by ``NAME_FILE`` (common.env's rules).
 
     Outside the demo a missing secret, or the demo's published one, stops the
     gateway: anyone could sign grants for every camera with the published key.
     """
-    file_name = env.get(f"{name}_FILE")
-    if file_name is not None:
-        if name in env:
-            raise ConfigError(f"set {name} or {name}_FILE, not both")
-        try:
-            value = Path(file_name).read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise ConfigError(f"{name}_FILE: cannot read {file_name}: {exc.strerror}") from exc
-        if not value:
-            raise ConfigError(f"{name}_FILE: {file_name} is empty")
-    else:
-        if not demo and not env.get(name, "").strip():
+    value = env_str(name, "", environ=env)
+    if not value:
+        if not demo:
             raise ConfigError(f"{name} must be set when NATTILLSYN_DEMO is off")
-        value = env_str(env, name, default)
+        value = default
     if value == default:
         if not demo:
             raise ConfigError(f"{name} is the demo's published default; set a real secret")
@@ -73,48 +44,18 @@ def env_secret(env: Mapping[str, str], name: str, default: str, *, demo: bool = 
 
 def env_optional_secret(env: Mapping[str, str], name: str) -> str:
     """``NAME`` or ``NAME_FILE``, or empty when neither is set."""
-    if f"{name}_FILE" not in env and not env.get(name, "").strip():
-        return ""
-    return env_secret(env, name, "")
+    return env_str(name, "", environ=env)
 
 
-def env_float(
-    env: Mapping[str, str], name: str, default: float, *, minimum: float = 0.0, maximum: float | None = None
-) -> float:
-    raw = env.get(name)
-    if raw is None:
-        return default
-    try:
-        value = float(raw)
-    except ValueError as exc:
-        raise ConfigError(f"{name} must be a number, got {raw!r}") from exc
-    if value != value or value < minimum or (maximum is not None and value > maximum):  # NaN included
-        raise ConfigError(f"{name} must be between {minimum} and {maximum}, got {raw!r}")
-    return value
-
-
-def env_int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 0, maximum: int | None = None) -> int:
-    raw = env.get(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError as exc:
-        raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
-    if value < minimum or (maximum is not None and value > maximum):
-        raise ConfigError(f"{name} must be between {minimum} and {maximum}, got {raw!r}")
-    return value
-
-
-def env_choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:
-    value = env_str(env, name, default)
-    if value not in choices:
-        raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+def env_required(env: Mapping[str, str], name: str, default: str) -> str:
+    value = env_str(name, default, environ=env)
+    if not value:
+        raise ConfigError(f"{name} must not be empty")
     return value
 
 
 def env_url(env: Mapping[str, str], name: str, default: str) -> str:
-    value = env_str(env, name, default).rstrip("/")
+    value = env_required(env, name, default).rstrip("/")
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(f"{name} must be an http(s) URL, got {value!r}")
@@ -123,7 +64,7 @@ def env_url(env: Mapping[str, str], name: str, default: str) -> str:
 
 def env_origins(env: Mapping[str, str], name: str, default: str) -> tuple[str, ...]:
     """Comma-separated browser origins (scheme://host[:port], no path)."""
-    origins = tuple(item.strip().rstrip("/") for item in env.get(name, default).split(",") if item.strip())
+    origins = tuple(item.rstrip("/") for item in env_list(name, default, environ=env))
     for origin in origins:
         parts = urlsplit(origin)
         if parts.scheme not in ("http", "https") or not parts.hostname or parts.path:
@@ -134,7 +75,7 @@ def env_origins(env: Mapping[str, str], name: str, default: str) -> tuple[str, .
 def env_ice_servers(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     """Space-separated STUN/TURN URLs (RFC 7064/7065) handed to WHEP players as
     ``Link: <url>; rel="ice-server"``; none by default (the gateway is reached directly)."""
-    servers = tuple(env.get(name, "").split())
+    servers = tuple(env_str(name, "", environ=env).split())
     for server in servers:
         scheme, sep, rest = server.partition(":")
         if scheme not in ("stun", "stuns", "turn", "turns") or not sep or not rest or any(c in server for c in '<>"'):
@@ -143,7 +84,7 @@ def env_ice_servers(env: Mapping[str, str], name: str) -> tuple[str, ...]:
 
 
 def env_host_port(env: Mapping[str, str], name: str, default: str) -> tuple[str, int]:
-    value = env_str(env, name, default)
+    value = env_required(env, name, default)
     host, sep, port_text = value.rpartition(":")
     if not sep or not host or not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
         raise ConfigError(f"{name} must be host:port, got {value!r}")
@@ -184,29 +125,31 @@ class GatewayConfig:
     def from_env(cls, env: Mapping[str, str] | None = None) -> GatewayConfig:
         env = os.environ if env is None else env
         bind_host, bind_port = env_host_port(env, "GATEWAY_BIND", "127.0.0.1:8010")
-        demo = env_bool(env, "NATTILLSYN_DEMO", True)
+        demo = env_bool("NATTILLSYN_DEMO", True, environ=env)
+        number = partial(env_float, environ=env)
+        whole = partial(env_int, environ=env)
         return cls(
-            gateway_id=env_str(env, "GATEWAY_ID", "gw1"),
+            gateway_id=env_required(env, "GATEWAY_ID", "gw1"),
             bind_host=bind_host,
             bind_port=bind_port,
             control_url=env_url(env, "NATTILLSYN_CONTROL_URL", "http://127.0.0.1:8000"),
             grant_key=env_secret(env, "NATTILLSYN_GRANT_KEY", DEMO_GRANT_KEY, demo=demo).encode(),
             gateway_token=env_secret(env, "NATTILLSYN_GATEWAY_TOKEN", DEMO_GATEWAY_TOKEN, demo=demo),
             allowed_origins=env_origins(env, "GATEWAY_ALLOWED_ORIGINS", "http://127.0.0.1:8000,http://localhost:8000"),
-            camera_open_timeout_s=env_float(env, "GATEWAY_CAMERA_OPEN_TIMEOUT_S", 5.0, minimum=0.5, maximum=60),
-            camera_read_timeout_s=env_float(env, "GATEWAY_CAMERA_READ_TIMEOUT_S", 5.0, minimum=0.5, maximum=60),
-            control_timeout_s=env_float(env, "GATEWAY_CONTROL_TIMEOUT_S", 3.0, minimum=0.1, maximum=30),
-            revoke_poll_s=env_float(env, "GATEWAY_REVOKE_POLL_S", 1.0, minimum=0.1, maximum=2.0),
-            revoke_grace_s=env_float(env, "GATEWAY_REVOKE_GRACE_S", 4.0, minimum=0.5, maximum=4.5),
-            connect_timeout_s=env_float(env, "GATEWAY_CONNECT_TIMEOUT_S", 15.0, minimum=1, maximum=120),
-            burst_retime=env_choice(env, "GATEWAY_BURST_RETIME", "compress", BURST_RETIME_MODES),
-            viewer_queue_packets=env_int(env, "GATEWAY_VIEWER_QUEUE_PACKETS", 400, minimum=16, maximum=10_000),
-            gop_cache_bytes=env_int(env, "GATEWAY_GOP_CACHE_BYTES", 16 * 1024 * 1024, minimum=64 * 1024),
-            probe_max_s=env_float(env, "GATEWAY_PROBE_MAX_S", 10.0, minimum=1, maximum=60),
+            camera_open_timeout_s=number("GATEWAY_CAMERA_OPEN_TIMEOUT_S", 5.0, minimum=0.5, maximum=60),
+            camera_read_timeout_s=number("GATEWAY_CAMERA_READ_TIMEOUT_S", 5.0, minimum=0.5, maximum=60),
+            control_timeout_s=number("GATEWAY_CONTROL_TIMEOUT_S", 3.0, minimum=0.1, maximum=30),
+            revoke_poll_s=number("GATEWAY_REVOKE_POLL_S", 1.0, minimum=0.1, maximum=2.0),
+            revoke_grace_s=number("GATEWAY_REVOKE_GRACE_S", 4.0, minimum=0.5, maximum=4.5),
+            connect_timeout_s=number("GATEWAY_CONNECT_TIMEOUT_S", 15.0, minimum=1, maximum=120),
+            burst_retime=env_choice("GATEWAY_BURST_RETIME", "compress", BURST_RETIME_MODES, environ=env),
+            viewer_queue_packets=whole("GATEWAY_VIEWER_QUEUE_PACKETS", 400, minimum=16, maximum=10_000),
+            gop_cache_bytes=whole("GATEWAY_GOP_CACHE_BYTES", 16 * 1024 * 1024, minimum=64 * 1024),
+            probe_max_s=number("GATEWAY_PROBE_MAX_S", 10.0, minimum=1, maximum=60),
             demo=demo,
-            trusted_proxy_count=env_int(env, "GATEWAY_TRUSTED_PROXY_COUNT", 0, minimum=0, maximum=5),
+            trusted_proxy_count=whole("GATEWAY_TRUSTED_PROXY_COUNT", 0, minimum=0, maximum=5),
             ice_servers=env_ice_servers(env, "GATEWAY_ICE_SERVERS"),
-            ice_username=env.get("GATEWAY_ICE_USERNAME", "").strip(),
+            ice_username=env_str("GATEWAY_ICE_USERNAME", "", environ=env),
             ice_credential=env_optional_secret(env, "GATEWAY_ICE_CREDENTIAL"),
             metrics_token=env_optional_secret(env, "NATTILLSYN_METRICS_TOKEN"),
         )

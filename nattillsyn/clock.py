@@ -21,6 +21,16 @@ def now() -> datetime:
     return _now_provider()
 
 
+def today() -> date:
+    """Today's date in Sweden: the one "today" of the control plane and the worker."""
+    return day_of(now())
+
+
+def day_of(moment: datetime) -> date:
+    """The Swedish calendar date of an aware moment."""
+    return moment.astimezone(STOCKHOLM).date()
+
+
 def day_starts(day: date) -> datetime:
     """Midnight at the start of a Swedish calendar day. It exists on every day: the
     clocks change at 02:00 and 03:00."""

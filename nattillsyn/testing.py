@@ -82,7 +82,7 @@ def make_person(
 ) -> Person:
     """A person with a decision, consent, agreement and a tested camera (each optional)."""
     planner = municipality.user(Role.PLANNER)
-    today = clock.now().astimezone(clock.STOCKHOLM).date()
+    today = clock.today()
     person = save_person(
         None,
         actor=planner,

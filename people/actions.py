@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -14,13 +14,16 @@ from audit.records import record
 from nattillsyn import clock
 from people.models import Absence, Consent, Decision, Person
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
 
 class ActionRefused(Exception):
     """A change that the rules do not allow; the message is shown to the user."""
 
 
 @transaction.atomic
-def save_person(person: Person | None, *, actor: Any, tenant: Tenant, **fields: Any) -> Person:
+def save_person(person: Person | None, *, actor: User | None, tenant: Tenant, **fields: Any) -> Person:
     if person is None:
         person = Person(tenant=tenant)
     elif person.tenant_id != tenant.id:
@@ -43,7 +46,7 @@ def save_person(person: Person | None, *, actor: Any, tenant: Tenant, **fields: 
 def register_decision(
     person: Person,
     *,
-    actor: Any,
+    actor: User,
     decided_on: date,
     valid_from: date,
     valid_to: date | None,
@@ -76,7 +79,7 @@ def register_decision(
 
 
 @transaction.atomic
-def end_decision(decision: Decision, *, actor: Any, valid_to: date) -> Decision:
+def end_decision(decision: Decision, *, actor: User | None, valid_to: date) -> Decision:
     decision.valid_to = valid_to
     decision.save(update_fields=["valid_to"])
     record(
@@ -101,7 +104,7 @@ def _replan(person: Person) -> None:
 
 @transaction.atomic
 def register_consent(
-    person: Person, *, actor: Any, given_by: str, method: str, given_at: datetime, valid_until: date | None
+    person: Person, *, actor: User, given_by: str, method: str, given_at: datetime, valid_until: date | None
 ) -> Consent:
     consent = Consent.objects.create(
         person=person,
@@ -123,7 +126,7 @@ def register_consent(
 
 
 @transaction.atomic
-def withdraw_consent(consent: Consent, *, actor: Any, note: str = "") -> Consent:
+def withdraw_consent(consent: Consent, *, actor: User | None, note: str = "") -> Consent:
     """From this instant no camera check can start, and a running view is stopped."""
     consent = Consent.objects.select_for_update().get(pk=consent.pk)
     if consent.withdrawn_at is not None:
@@ -167,7 +170,7 @@ def find_overlapping_absence(
 
 @transaction.atomic
 def register_absence(
-    person: Person, *, actor: Any, kind: str, starts_at: datetime, ends_at: datetime, note: str = ""
+    person: Person, *, actor: User, kind: str, starts_at: datetime, ends_at: datetime, note: str = ""
 ) -> Absence:
     if ends_at <= starts_at:
         raise ActionRefused(_("The absence must end after it starts."))

@@ -94,13 +94,13 @@ class Consent(models.Model):
         ordering = ["-given_at"]
 
     def is_valid_at(self, moment: datetime) -> bool:
-        from nattillsyn.clock import STOCKHOLM
+        from nattillsyn.clock import day_of
 
         if moment < self.given_at:
             return False
         if self.withdrawn_at is not None and moment >= self.withdrawn_at:
             return False
-        return self.valid_until is None or moment.astimezone(STOCKHOLM).date() <= self.valid_until
+        return self.valid_until is None or day_of(moment) <= self.valid_until
 
     def valid_span(self) -> tuple[datetime, datetime | None]:
         """``is_valid_at`` as instants: [given, withdrawn or the trial period's last day

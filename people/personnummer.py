@@ -39,7 +39,7 @@ def normalize(raw: str, today: date | None = None) -> str:
     if today is None:
         from nattillsyn import clock
 
-        today = clock.now().astimezone(clock.STOCKHOLM).date()
+        today = clock.today()
     text = raw.strip().replace(" ", "")
     match = _PATTERN.match(text)
     if not match:

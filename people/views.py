@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.access import require_role, tenants_for
 from accounts.models import Role
+from accounts.types import AuthenticatedHttpRequest
 from checks.nights import NIGHT_STARTS, night_of
 from nattillsyn import clock
 from people import actions
@@ -63,7 +64,7 @@ def person_detail(request: HttpRequest, person_id: int) -> HttpResponse:
 
 
 @login_required
-def person_edit(request: HttpRequest, person_id: int | None = None) -> HttpResponse:
+def person_edit(request: AuthenticatedHttpRequest, person_id: int | None = None) -> HttpResponse:
     tenant_ids = require_role(request.user, *EDITORS)
     person = get_person_for_user(request, person_id, *EDITORS) if person_id else None
     tenants = tenants_for(request.user, *EDITORS)
@@ -83,7 +84,7 @@ def person_edit(request: HttpRequest, person_id: int | None = None) -> HttpRespo
 
 
 @login_required
-def decision_create(request: HttpRequest, person_id: int) -> HttpResponse:
+def decision_create(request: AuthenticatedHttpRequest, person_id: int) -> HttpResponse:
     person = get_person_for_user(request, person_id, Role.CASE_OFFICER)
     form = DecisionForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -98,7 +99,7 @@ def decision_create(request: HttpRequest, person_id: int) -> HttpResponse:
 
 
 @login_required
-def consent_create(request: HttpRequest, person_id: int) -> HttpResponse:
+def consent_create(request: AuthenticatedHttpRequest, person_id: int) -> HttpResponse:
     person = get_person_for_user(request, person_id, *EDITORS)
     form = ConsentForm(request.POST or None, initial={"given_at": clock.now().astimezone(clock.STOCKHOLM)})
     if request.method == "POST" and form.is_valid():
@@ -113,7 +114,7 @@ def consent_create(request: HttpRequest, person_id: int) -> HttpResponse:
 
 
 @login_required
-def consent_withdraw(request: HttpRequest, consent_id: int) -> HttpResponse:
+def consent_withdraw(request: AuthenticatedHttpRequest, consent_id: int) -> HttpResponse:
     consent = get_consent_for_user(request, consent_id, *EDITORS)
     form = WithdrawConsentForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -137,7 +138,7 @@ def consent_withdraw(request: HttpRequest, consent_id: int) -> HttpResponse:
 
 
 @login_required
-def absence_create(request: HttpRequest, person_id: int) -> HttpResponse:
+def absence_create(request: AuthenticatedHttpRequest, person_id: int) -> HttpResponse:
     person = get_person_for_user(request, person_id, Role.PLANNER, Role.SHIFT_LEAD)
     form = AbsenceForm(request.POST or None, person=person)
     if request.method == "POST" and form.is_valid():
@@ -153,7 +154,7 @@ def absence_create(request: HttpRequest, person_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def skip_tonight(request: HttpRequest, person_id: int) -> HttpResponse:
+def skip_tonight(request: AuthenticatedHttpRequest, person_id: int) -> HttpResponse:
     person = get_person_for_user(request, person_id, Role.PLANNER, Role.SHIFT_LEAD)
     now = clock.now()
     night_end = datetime.combine(night_of(now) + timedelta(days=1), NIGHT_STARTS).replace(tzinfo=clock.STOCKHOLM)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.db import models, transaction
 
@@ -12,6 +12,9 @@ from audit.models import AuditAction
 from audit.records import record
 from nattillsyn import clock
 from reports.models import BenefitParameters
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 BENEFIT_PARAMETERS_CHANGED = AuditAction.BENEFIT_PARAMETERS_CHANGED
 
@@ -22,7 +25,7 @@ def benefit_parameters_for(tenant: Tenant) -> BenefitParameters:
 
 
 @transaction.atomic
-def save_benefit_parameters(tenant: Tenant, *, actor: Any, **values: Decimal) -> BenefitParameters:
+def save_benefit_parameters(tenant: Tenant, *, actor: User | None, **values: Decimal) -> BenefitParameters:
     unknown = set(values) - set(BenefitParameters.FIELDS)
     if unknown:
         raise ValueError(f"unknown benefit parameters: {sorted(unknown)}")

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
 from accounts.access import roles_for, tenant_ids_for
+from accounts.types import AuthenticatedHttpRequest
 from checks.models import EscalationCause, EscalationKind, EscalationResult, Outcome
 from nattillsyn import clock
 from nattillsyn.codes import label
@@ -448,7 +449,7 @@ def person_history(request: HttpRequest, person_id: int) -> HttpResponse:
 
 def _month_form(request: HttpRequest) -> MonthForm:
     tenants = report_tenants(request, *MANAGEMENT_ROLES)
-    today = clock.now().astimezone(clock.STOCKHOLM).date()
+    today = clock.today()
     default_month = (today.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")  # the last whole month
     return MonthForm(_filter_data(request, {"tenant": _first_id(tenants), "month": default_month}), tenants=tenants)
 
@@ -627,7 +628,7 @@ def benefit(request: HttpRequest) -> HttpResponse:
 
 @never_cache
 @login_required
-def parameters(request: HttpRequest) -> HttpResponse:
+def parameters(request: AuthenticatedHttpRequest) -> HttpResponse:
     tenants = report_tenants(request, *PARAMETER_EDITORS)
     source = request.POST if request.method == "POST" else request.GET
     tenant_form = TenantForm({"tenant": source.get("tenant") or _first_id(tenants)}, tenants=tenants)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -19,6 +19,9 @@ from nattillsyn import clock
 from nattillsyn.crypto import encrypt
 from sso.mapping import memberships_from_claims, second_factor_proven
 from sso.models import ExternalIdentity, IdentityProvider
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 USERNAME_UNSAFE = re.compile(r"[^\w.@+-]")
 REFUSALS = {
@@ -145,7 +148,9 @@ def _new_user(provider: IdentityProvider, claims: Mapping[str, Any], subject: st
 
 
 @transaction.atomic
-def save_provider(provider: IdentityProvider, *, actor: Any, client_secret: str | None = None) -> IdentityProvider:
+def save_provider(
+    provider: IdentityProvider, *, actor: User | None, client_secret: str | None = None
+) -> IdentityProvider:
     """Create or change an identity provider; a new client secret is stored encrypted."""
     if client_secret:
         provider.client_secret_encrypted = encrypt(client_secret)
@@ -163,14 +168,14 @@ def save_provider(provider: IdentityProvider, *, actor: Any, client_secret: str 
 
 
 @transaction.atomic
-def record_mapping_change(provider: IdentityProvider, *, actor: Any) -> None:
+def record_mapping_change(provider: IdentityProvider, *, actor: User | None) -> None:
     """The mappings decide who gets which role: every change of them is audited with
     the whole list as it is now."""
     mappings = sorted(f"{m.group}|{m.tenant_claim_value}|{m.tenant_id}|{m.role}" for m in provider.mappings.all())
     _record_change(provider, actor, mappings=mappings)
 
 
-def _record_change(provider: IdentityProvider, actor: Any, **detail: Any) -> None:
+def _record_change(provider: IdentityProvider, actor: User | None, **detail: Any) -> None:
     record(
         actor=actor,
         action=AuditAction.IDENTITY_PROVIDER_CHANGED,

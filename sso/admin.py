@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib import admin
+from django.contrib.auth.models import User
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
@@ -50,9 +51,11 @@ class IdentityProviderAdmin(admin.ModelAdmin):
         return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     def save_model(self, request: HttpRequest, obj: IdentityProvider, form: Any, change: bool) -> None:
-        actions.save_provider(obj, actor=request.user, client_secret=form.cleaned_data.get("client_secret") or None)
+        actions.save_provider(
+            obj, actor=cast(User, request.user), client_secret=form.cleaned_data.get("client_secret") or None
+        )
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         super().save_related(request, form, formsets, change)
         if any(formset.has_changed() for formset in formsets):
-            actions.record_mapping_change(form.instance, actor=request.user)
+            actions.record_mapping_change(form.instance, actor=cast(User, request.user))

@@ -35,7 +35,7 @@ from checks.models import (
 )
 from checks.nights import scheduled_instant
 from checks.rules import camera_allowed_for_person
-from nattillsyn.clock import STOCKHOLM, FakeClock
+from nattillsyn.clock import STOCKHOLM, FakeClock, day_of
 from nattillsyn.testing import show_picture
 from people.models import Person
 from reports.figures import last_night
@@ -83,7 +83,7 @@ class Staff:
 
 def history_nights(start: datetime) -> tuple[date, date]:
     """From the first night of last month to the night a morning report is about."""
-    first = (start.astimezone(STOCKHOLM).date().replace(day=1) - timedelta(days=1)).replace(day=1)
+    first = (day_of(start).replace(day=1) - timedelta(days=1)).replace(day=1)
     return first, last_night(start)
 
 

@@ -105,7 +105,7 @@ def test_the_database_refuses_to_change_or_delete_entries(entries: list[AuditEnt
 def test_retention_removes_old_entries_and_the_rest_still_verifies(db: None) -> None:
     from datetime import timedelta
 
-    from audit.models import AuditChainAnchor
+    from audit.models import AuditChain
     from audit.records import enforce_retention
     from nattillsyn import clock
 
@@ -120,7 +120,7 @@ def test_retention_removes_old_entries_and_the_rest_still_verifies(db: None) -> 
     assert enforce_retention(now, days=1826) == 3
     assert not AuditEntry.objects.filter(id__in=[entry.id for entry in old]).exists()
     assert AuditEntry.objects.filter(id__in=[entry.id for entry in kept]).count() == 2
-    assert AuditChainAnchor.objects.get().last_removed_hash == old[-1].entry_hash
+    assert AuditChain.objects.get(tenant=None).start_hash == old[-1].entry_hash
     count, problems = verify_chain()
     assert (count, problems) == (3, [])  # the two kept and the retention's own entry
     assert AuditEntry.objects.filter(action=AuditAction.AUDIT_RETENTION, detail__removed=3).exists()
@@ -156,7 +156,7 @@ def test_exported_heads_reveal_a_rewritten_log(entries: list[AuditEntry], tmp_pa
     call_command("verify_audit_chain", heads=str(heads))
 
     # Someone with the chain key rewrites the log from entry 3 on: the chain verifies…
-    from audit.models import AuditChainHead
+    from audit.models import AuditChain
     from audit.records import entry_digest
 
     prev_hash = entries[2].prev_hash
@@ -168,7 +168,7 @@ def test_exported_heads_reveal_a_rewritten_log(entries: list[AuditEntry], tmp_pa
             ['{"n": "rewritten"}', prev_hash, new_hash, entry.id],
         )
         prev_hash = new_hash
-    AuditChainHead.objects.filter(id=1).update(last_hash=prev_hash)
+    AuditChain.objects.filter(tenant=None).update(last_hash=prev_hash)
     assert verify_chain()[1] == []
     # …but not against the heads exported before.
     _count, problems = verify_heads(str(heads))

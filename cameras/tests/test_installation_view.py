@@ -9,6 +9,7 @@ from accounts.models import Role
 from audit.models import AuditAction, AuditEntry
 from cameras.actions import redeem_grant
 from cameras.models import GrantPurpose, ViewGrant
+from nattillsyn import clock
 from nattillsyn.clock import FakeClock
 from nattillsyn.testing import TEST_PERSONNUMMER, Municipality, make_person
 
@@ -68,7 +69,7 @@ def test_an_installation_view_ends_when_a_trial_consent_does(
 
     fake_clock.set(datetime(2026, 11, 23, 23, 59, 50, tzinfo=STOCKHOLM))
     person = make_person(home, "Astrid", personnummer=TEST_PERSONNUMMER[0], tested=False)
-    person.consents.update(valid_until=fake_clock().astimezone(STOCKHOLM).date())
+    person.consents.update(valid_until=clock.day_of(fake_clock()))
     client.force_login(home.user(Role.OPERATOR))
     client.post(f"/cameras/{person.camera.id}/installation-view", {"consent_given_by": "Astrid själv"})
     grant = ViewGrant.objects.get()

@@ -22,6 +22,7 @@ from checks.models import (
     EscalationState,
     Outcome,
 )
+from nattillsyn import clock
 from nattillsyn.clock import FakeClock
 from nattillsyn.testing import TEST_PERSONNUMMER, Municipality, at_stockholm, make_person, show_picture
 from people.actions import ActionRefused, register_absence, withdraw_consent
@@ -47,7 +48,7 @@ def _tonight(person) -> list[Check]:  # type: ignore[no-untyped-def]
 def test_it_plans_tonights_checks_once(worker: NightWorker, person, fake_clock: FakeClock) -> None:
     worker.tick(fake_clock())
     worker.tick(fake_clock())
-    checks = [c for c in _tonight(person) if c.night == fake_clock().astimezone().date()]
+    checks = [c for c in _tonight(person) if c.night == clock.day_of(fake_clock())]
     assert [c.scheduled_at for c in checks] == [
         at_stockholm(2026, 11, 23, 23),
         at_stockholm(2026, 11, 24, 2),

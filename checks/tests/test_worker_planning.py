@@ -17,6 +17,7 @@ from checks.models import Check, CheckForm, CheckState
 from checks.nights import night_of
 from checks.rules import camera_allowed_for_person
 from checks.tests.test_worker_concurrency import personnummer
+from nattillsyn import clock
 from nattillsyn.clock import FakeClock
 from nattillsyn.testing import TEST_PERSONNUMMER, Municipality, at_stockholm, make_person
 from people.actions import register_consent, withdraw_consent
@@ -38,7 +39,7 @@ def test_the_planned_form_is_what_the_rules_say_for_every_kind_of_person(
     withdraw_consent(withdrawn.consents.get(), actor=planner)
     # A trial consent that ends with today: the evening's check by camera, the night's by visit.
     trial = make_person(home, "Trial", personnummer=next(numbers), consent=False)
-    today = fake_clock().astimezone().date()
+    today = clock.day_of(fake_clock())
     register_consent(
         trial,
         actor=planner,

@@ -36,7 +36,7 @@ def test_secrets_can_come_from_files(tmp_path: Path) -> None:
         {"GATEWAY_REVOKE_GRACE_S": "nan"},
         {"GATEWAY_BURST_RETIME": "fast"},
         {"GATEWAY_VIEWER_QUEUE_PACKETS": "1.5"},
-        {"GATEWAY_ID": " "},
+        {"GATEWAY_TRUSTED_PROXY_COUNT": "-1"},
         {"NATTILLSYN_GRANT_KEY_FILE": "/nonexistent/key"},
         {"NATTILLSYN_GRANT_KEY": "a", "NATTILLSYN_GRANT_KEY_FILE": "/etc/hostname"},
     ],
@@ -50,3 +50,22 @@ def test_an_empty_secret_file_is_refused(tmp_path: Path) -> None:
     (tmp_path / "empty").write_text("\n")
     with pytest.raises(ConfigError, match="empty"):
         GatewayConfig.from_env({"NATTILLSYN_GATEWAY_TOKEN_FILE": str(tmp_path / "empty")})
+
+
+def test_an_empty_variable_means_the_default_as_on_the_web_side() -> None:
+    """The gateway and the web side read the environment with the same rules (common/env.py)."""
+    config = GatewayConfig.from_env({"GATEWAY_ID": " ", "GATEWAY_REVOKE_POLL_S": "", "NATTILLSYN_DEMO": ""})
+    assert (config.gateway_id, config.revoke_poll_s, config.demo) == ("gw1", 1.0, True)
+
+
+def test_the_gateway_reads_the_environment_without_django() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; import gateway.config; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('django', 'nattillsyn')))"
+    )
+    root = Path(__file__).resolve().parents[2]
+    result = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"

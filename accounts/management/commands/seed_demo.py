@@ -169,7 +169,7 @@ class Command(BaseCommand):
         *,
         start: datetime,
     ) -> None:
-        today = clock.now().astimezone(clock.STOCKHOLM).date()
+        today = clock.today()
         person = save_person(
             None,
             actor=staff[Role.PLANNER],

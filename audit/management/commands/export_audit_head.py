@@ -10,7 +10,8 @@ from nattillsyn import clock
 
 class Command(BaseCommand):
     help = (
-        "Append the audit chain's head (newest entry id and hash) to a file that is only ever appended to. "
+        "Append every audit chain's head (newest entry id and hash; one chain per municipality and one for the "
+        "platform) as one line to a file that is only ever appended to. "
         "Run it on a schedule (the worker does, hourly, when AUDIT_HEAD_EXPORT_PATH is set) and keep the "
         "file where the database's owner cannot rewrite it."
     )
@@ -26,4 +27,4 @@ class Command(BaseCommand):
         if line is None:
             self.stdout.write("the audit log is empty: nothing exported")
         else:
-            self.stdout.write(f"head exported: entry {line['entry_id']} {line['entry_hash']}")
+            self.stdout.write(f"heads of {len(line['heads'])} chains exported")

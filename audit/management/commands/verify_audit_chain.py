@@ -6,7 +6,10 @@ from audit.records import verify_chain, verify_heads
 
 
 class Command(BaseCommand):
-    help = "Verify the audit log's hash chain; exit non-zero if any entry was changed, deleted or reordered."
+    help = (
+        "Verify the audit log's hash chains (one per municipality, one for the platform); "
+        "exit non-zero if any entry was changed, deleted, moved or reordered."
+    )
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--heads", help="a file of exported chain heads (export_audit_head) to check too")
@@ -24,4 +27,4 @@ class Command(BaseCommand):
             self.stderr.write(problem)
         if problems:
             raise CommandError(f"audit chain broken: {len(problems)} problem(s) in {count} entries")
-        self.stdout.write(f"audit chain intact: {count} entries")
+        self.stdout.write(f"audit chains intact: {count} entries")
