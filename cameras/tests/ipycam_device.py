@@ -32,6 +32,7 @@ def main() -> int:
     parser.add_argument("--password", default="")
     parser.add_argument("--mode", choices=["normal", "no_ptz", "stuck", "slow"], default="normal")
     parser.add_argument("--rtsp-port", type=int, default=8554)
+    parser.add_argument("--discovery-port", type=int, default=0, help="answer WS-Discovery probes on this UDP port")
     args = parser.parse_args()
 
     from ipycam.config import CameraConfig
@@ -87,6 +88,12 @@ def main() -> int:
     server.daemon_threads = True
     # ipycam's answers name its own port; with port 0 it is known only now.
     config.onvif_port = server.server_address[1]
+    if args.discovery_port:
+        from ipycam.discovery import WSDiscoveryServer
+
+        # ipycam's own responder, on a port of the test's choosing instead of 3702.
+        responder = type("Responder", (WSDiscoveryServer,), {"MULTICAST_PORT": args.discovery_port})(onvif)
+        responder.start()
     print(f"ipycam ready port={server.server_address[1]}", flush=True)
     with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever(poll_interval=0.1)

@@ -16,12 +16,15 @@ USER, PASSWORD = "installer", "s3cret-Pw"
 
 
 @contextmanager
-def ipycam(directory: Path, mode: str = "normal", *, user: str = USER, password: str = PASSWORD) -> Iterator[int]:
+def ipycam(
+    directory: Path, mode: str = "normal", *, user: str = USER, password: str = PASSWORD, discovery_port: int = 0
+) -> Iterator[int]:
     """An ipycam device answering ONVIF on 127.0.0.1; yields its port."""
     directory.mkdir(parents=True, exist_ok=True)  # ipycam keeps its presets in the working directory
     process = subprocess.Popen(
         [sys.executable, "-m", "cameras.tests.ipycam_device", "--port", "0", "--mode", mode]
-        + (["--user", user, "--password", password] if user else []),
+        + (["--user", user, "--password", password] if user else [])
+        + (["--discovery-port", str(discovery_port)] if discovery_port else []),
         cwd=directory,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
         stdout=subprocess.PIPE,

@@ -238,3 +238,22 @@ def test_installer_messages_are_in_words(device: int) -> None:
 
     assert problem_label("wrong_credentials") == str(CameraProblem.WRONG_CREDENTIALS.label)
     assert problem_label("move_incomplete: p1 not reached").endswith(": p1 not reached")
+
+
+def test_ws_discovery_finds_the_camera(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """ipycam's WS-Discovery responder answers our probe (sent to its port, not the
+    multicast group: the tests share the machine and port 3702)."""
+    import socket
+
+    from cameras.onvif_discovery import discover
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        udp_port = sock.getsockname()[1]
+    with ipycam(tmp_path_factory.mktemp("discovery"), discovery_port=udp_port) as port:
+        started = time.monotonic()
+        found = discover(timeout_s=1.0, target=("127.0.0.1", udp_port))
+        assert time.monotonic() - started < 1.5
+    assert [device.address for device in found] == [f"http://127.0.0.1:{port}/onvif/device_service"]
+    assert onvif.parse_address(found[0].address) == ("127.0.0.1", port)
+    TESTED.add("WS-Discovery Probe")

@@ -121,3 +121,29 @@ def test_wrong_password_is_refused_in_swedish_words(simcam: SimulatedCameras, ho
             username="demo",
             password="demo",
         )
+
+
+@pytest.mark.django_db
+def test_the_installer_pages(
+    simcam: SimulatedCameras, home: Municipality, client: Any, gateway_decodes_in_process: None
+) -> None:
+    from cameras.models import Camera
+
+    client.force_login(home.user(Role.INSTALLER))
+    assert 'data-testid="new-onvif-camera"' in client.get("/cameras/").content.decode()
+    form = {"name": "Rum 7", "address": f"127.0.0.1:{api(simcam, '')['onvif_port']}", "username": "demo"}
+    page = client.post("/cameras/onvif/new/", {**form, "password": "fel"})
+    assert page.status_code == 200  # refused, what was typed kept (the password never echoed)
+    assert 'value="Rum 7"' in page.content.decode() and "fel" not in page.content.decode()
+    assert not Camera.objects.exists()
+    response = client.post("/cameras/onvif/new/", {**form, "password": "demo"})
+    camera = Camera.objects.get(name="Rum 7")
+    assert response["Location"] == f"/cameras/{camera.id}/onvif/presets/"
+    page = client.get(response["Location"]).content.decode()
+    assert 'data-testid="view-preset"' in page and "Säng" in page
+    client.post(response["Location"], {"view_preset": "view", "privacy_preset": "privacy"})
+    camera.refresh_from_db()
+    assert (camera.view_preset, camera.privacy_preset) == ("view", "privacy")
+    page = client.post(f"/cameras/{camera.id}/onvif/check").content.decode()
+    assert page.count("badge done") == 4 and 'data-testid="move-time"' in page
+    assert 'data-testid="onvif-presets"' in client.get(f"/cameras/{camera.id}/").content.decode()
