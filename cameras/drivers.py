@@ -39,8 +39,10 @@ class CameraDriver:
     def open_view(self) -> None:
         """Leave the privacy position for a granted view."""
 
-    def close_view(self) -> None:
-        """Return to the privacy position."""
+    def close_view(self) -> bool | None:
+        """Return to the privacy position. False: it did not get there (a fault is
+        recorded); None: the driver cannot tell."""
+        return None
 
     def status(self) -> CameraStatus:
         return CameraStatus(reachable=True, in_privacy_position=None, problem="")
@@ -75,8 +77,9 @@ class SimulatedCameraDriver(CameraDriver):
     def open_view(self) -> None:
         self._set_privacy(False)
 
-    def close_view(self) -> None:
+    def close_view(self) -> bool | None:
         self._set_privacy(True)
+        return None
 
     def status(self) -> CameraStatus:
         try:
@@ -127,8 +130,8 @@ class OnvifCameraDriver(CameraDriver):
     def open_view(self) -> None:
         self._move(self.camera.view_preset, during="open_view")
 
-    def close_view(self) -> None:
-        self._move(self.camera.privacy_preset, during="close_view")
+    def close_view(self) -> bool:
+        return self._move(self.camera.privacy_preset, during="close_view")
 
     def status(self) -> CameraStatus:
         from cameras.onvif_actions import credentials_for
