@@ -9,7 +9,7 @@ from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Role
-from cameras.models import Camera
+from cameras.models import Camera, CameraDriverKind
 from people.models import Person
 
 
@@ -33,6 +33,15 @@ class CameraForm(forms.ModelForm):
         person_field.queryset = Person.objects.filter(tenant=tenant)
         person_field.required = False
         person_field.error_messages["invalid_choice"] = _("Unknown person: choose one from the list.")
+        if self.instance.driver != CameraDriverKind.ONVIF_PTZ:
+            # An ONVIF camera is added from what the device answers (cameras/onvif_views.py).
+            driver_field = self.fields["driver"]
+            assert isinstance(driver_field, forms.TypedChoiceField)
+            driver_field.choices = [
+                (value, label)
+                for value, label in cast(list[tuple[str, str]], driver_field.choices)
+                if value != CameraDriverKind.ONVIF_PTZ
+            ]
         if self.instance.pk is None:
             # A new camera has no password to keep.
             self.fields["password"].help_text = _("Stored encrypted.")

@@ -10,6 +10,9 @@ from django.utils.translation import gettext_lazy as _
 class CameraDriverKind(models.TextChoices):
     SIMULATED = "simulated", _("Simulated camera (demo, training, tests)")
     GENERIC_RTSP = "generic_rtsp", _("Generic RTSP camera (no privacy position)")
+    # A pan/tilt camera whose privacy position is a preset pointing away from the bed
+    # (docs/CAMERAS.md). Cameras without pan/tilt are refused for ONVIF.
+    ONVIF_PTZ = "onvif_ptz", _("ONVIF pan/tilt camera (privacy preset)")
 
 
 class CameraProblem(models.TextChoices):
@@ -23,6 +26,13 @@ class CameraProblem(models.TextChoices):
     GATEWAY_UNREACHABLE = "gateway_unreachable", _("Camera gateway not reachable")
     PICTURE_BLACK = "picture_black", _("Black picture")
     PICTURE_FROZEN = "picture_frozen", _("Frozen picture")
+    # ONVIF cameras (cameras/onvif.py); the device's own words may follow after a colon.
+    WRONG_CREDENTIALS = "wrong_credentials", _("The camera refused the user name or password")
+    NO_PAN_TILT = "no_pan_tilt", _("The camera has no pan/tilt (PTZ) service")
+    PRESET_MISSING = "preset_missing", _("The camera lacks the view or privacy preset")
+    MOVE_INCOMPLETE = "move_incomplete", _("The camera did not reach its preset in time")
+    DEVICE_TIMEOUT = "device_timeout", _("The camera answered too slowly")
+    DEVICE_ERROR = "device_error", _("The camera answered with an error")
 
 
 def problem_label(problem: str) -> str:
@@ -55,6 +65,15 @@ class Camera(models.Model):
         blank=True,
         help_text=_("Simulated cameras only: the scene it starts with (asleep, empty, floor, dark, frozen, offline)."),
     )
+    # ONVIF cameras: the device address, the media profile whose PTZ moves the camera,
+    # its two presets, and how long the newest verified move took (the worker readies a
+    # camera at least that long before the operator's click; checks.actions.prepare_check).
+    onvif_address = models.CharField(_("ONVIF address"), max_length=200, blank=True, help_text=_("host or host:port"))
+    onvif_profile = models.CharField(max_length=64, blank=True)
+    sub_stream_url = models.CharField(_("sub stream address"), max_length=300, blank=True)
+    view_preset = models.CharField(_("view preset"), max_length=64, blank=True)
+    privacy_preset = models.CharField(_("privacy preset"), max_length=64, blank=True)
+    preset_move_s = models.FloatField(null=True, blank=True, help_text="Seconds the newest verified preset move took.")
     training_only = models.BooleanField(
         _("training camera"), default=False, help_text=_("Used only for operator training, never for a person.")
     )

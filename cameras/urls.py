@@ -1,6 +1,6 @@
 from django.urls import path
 
-from cameras import views
+from cameras import onvif_views, views
 
 app_name = "cameras"
 urlpatterns = [
@@ -11,4 +11,7 @@ urlpatterns = [
     path("<int:camera_id>/installation-test", views.installation_test, name="installation-test"),
     path("<int:camera_id>/technical-test", views.technical_test, name="technical-test"),
     path("<int:camera_id>/installation-view", views.installation_view, name="installation-view"),
+    path("onvif/new/", onvif_views.add_camera, name="onvif-add"),
+    path("<int:camera_id>/onvif/presets/", onvif_views.presets, name="onvif-presets"),
+    path("<int:camera_id>/onvif/check", onvif_views.installation_check, name="onvif-check"),
 ]

@@ -82,12 +82,17 @@ def simcam() -> Iterator[dict[str, Any]]:
             "demo",
             "--password",
             "demo",
+            # cam2 also answers ONVIF (pan/tilt with a view and a privacy preset): e2e/test_onvif_e2e.py
+            "--onvif",
+            "cam2",
             *CAMERAS,
         ],
         cwd=ROOT,
     )
     wait_for_http(f"http://127.0.0.1:{api_port}/cameras", process)
-    yield {"rtsp_port": rtsp_port, "api_url": f"http://127.0.0.1:{api_port}"}
+    with urllib.request.urlopen(f"http://127.0.0.1:{api_port}/cameras/cam2", timeout=5) as response:
+        onvif_port = json.loads(response.read())["onvif_port"]
+    yield {"rtsp_port": rtsp_port, "api_url": f"http://127.0.0.1:{api_port}", "onvif_port": onvif_port}
     stop(process)
 
 

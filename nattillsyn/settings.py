@@ -221,6 +221,11 @@ PREPARE_AHEAD = env_int("NATTILLSYN_PREPARE_AHEAD", 4)
 # The hard maximum for one view, whatever a tenant configures.
 MAX_VIEW_HARD_LIMIT_S = 60
 SIMCAM_API_URL = env_str("SIMCAM_API_URL", "http://127.0.0.1:8555")
+# ONVIF cameras (cameras/onvif.py): the longest one request may take, and the longest a
+# preset move may take before the camera is reported as faulty. Both are hard limits
+# for the worker's tick, which must never hang on a camera.
+ONVIF_REQUEST_TIMEOUT_S = env_int("NATTILLSYN_ONVIF_REQUEST_TIMEOUT_S", 4)
+ONVIF_MOVE_TIMEOUT_S = env_int("NATTILLSYN_ONVIF_MOVE_TIMEOUT_S", 8)
 
 LOGGING = {
     "version": 1,

@@ -10,6 +10,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from .camera import SCENARIOS, SimulatedCamera
+from .onvif import PanTiltHead
 
 MAX_BODY_BYTES = 64 * 1024
 CAMERA_PATH = re.compile(r"^/cameras/(?P<name>[^/]+)(?:/(?P<action>[a-z_]+))?/?$")
@@ -28,8 +29,12 @@ class ControlApi:
         port: int,
         cameras: dict[str, SimulatedCamera],
         on_unreachable: Callable[[str], None],
+        onvif: dict[str, tuple[int, PanTiltHead]] | None = None,
     ) -> None:
         self._cameras = cameras
+        # Cameras with an ONVIF service: its port (shown in the camera's description) and
+        # its pan/tilt head, which follows the privacy switch here.
+        self._onvif = onvif or {}
         self._on_unreachable = on_unreachable
         self._server = ThreadingHTTPServer((bind, port), self._handler_class())
         self._server.daemon_threads = True
@@ -56,7 +61,7 @@ class ControlApi:
         if path.rstrip("/") == "/cameras":
             if method != "GET":
                 raise ApiError(HTTPStatus.METHOD_NOT_ALLOWED, "use GET")
-            return HTTPStatus.OK, [camera.describe() for camera in self._cameras.values()]
+            return HTTPStatus.OK, [self._describe(camera) for camera in self._cameras.values()]
         match = CAMERA_PATH.match(path)
         if match is None:
             raise ApiError(HTTPStatus.NOT_FOUND, "no such resource")
@@ -66,7 +71,7 @@ class ControlApi:
         action = match["action"]
         if action is None:
             self._require(method, "GET")
-            return HTTPStatus.OK, camera.describe()
+            return HTTPStatus.OK, self._describe(camera)
         if action == "heartbeat":
             self._require(method, "GET")
             if camera.router_up:
@@ -80,15 +85,24 @@ class ControlApi:
             camera.set_scenario(scenario)
             if not camera.reachable:
                 self._on_unreachable(camera.name)
-            return HTTPStatus.OK, camera.describe()
+            return HTTPStatus.OK, self._describe(camera)
         if action == "privacy":
             self._require(method, "PUT")
             privacy = self._json_field(body, "privacy")
             if not isinstance(privacy, bool):
                 raise ApiError(HTTPStatus.BAD_REQUEST, "privacy must be true or false")
-            camera.set_privacy(privacy)
-            return HTTPStatus.OK, camera.describe()
+            if camera.name in self._onvif:
+                self._onvif[camera.name][1].follow_privacy(privacy)
+            else:
+                camera.set_privacy(privacy)
+            return HTTPStatus.OK, self._describe(camera)
         raise ApiError(HTTPStatus.NOT_FOUND, "no such resource")
+
+    def _describe(self, camera: SimulatedCamera) -> dict[str, object]:
+        description = camera.describe()
+        if camera.name in self._onvif:
+            description["onvif_port"] = self._onvif[camera.name][0]
+        return description
 
     @staticmethod
     def _require(method: str, allowed: str) -> None:

@@ -24,6 +24,9 @@ class Settings:
     cameras: tuple[tuple[str, str], ...]  # (name, scenario) in the order given
     # Start every camera in its privacy position, as a real one rests between checks.
     start_in_privacy: bool = False
+    # Cameras with an ONVIF service (device, media, PTZ): name → port (0: a free one).
+    onvif: tuple[tuple[str, int], ...] = ()
+    onvif_move_s: float = 0.8
 
 
 def _bounded_int(text: str, low: int, high: int, meaning: str) -> int:
@@ -74,6 +77,23 @@ def _camera(text: str) -> tuple[str, str]:
     return name, scenario
 
 
+def _onvif(text: str) -> tuple[str, int]:
+    name, _, port = text.partition("=")
+    if not CAMERA_NAME.match(name):
+        raise argparse.ArgumentTypeError(f"camera name {name!r} must be letters, digits, '-' or '_'")
+    return name, _port(port or "0")
+
+
+def _move_s(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 30:
+        raise argparse.ArgumentTypeError("a preset move takes 0..30 seconds")
+    return value
+
+
 def parse_args(argv: list[str] | None = None) -> Settings:
     parser = argparse.ArgumentParser(
         prog="python3 -m simcam",
@@ -90,6 +110,15 @@ def parse_args(argv: list[str] | None = None) -> Settings:
     parser.add_argument("--password", default="demo")
     parser.add_argument("--privacy", action="store_true", help="start every camera in the privacy position")
     parser.add_argument(
+        "--onvif",
+        type=_onvif,
+        action="append",
+        default=[],
+        metavar="NAME[=PORT]",
+        help="give this camera an ONVIF service (device, media, PTZ with a view and a privacy preset)",
+    )
+    parser.add_argument("--onvif-move-s", type=_move_s, default=0.8, help="seconds a move between the presets takes")
+    parser.add_argument(
         "cameras",
         nargs="*",
         type=_camera,
@@ -101,6 +130,9 @@ def parse_args(argv: list[str] | None = None) -> Settings:
     names = [name for name, _ in cameras]
     if len(set(names)) != len(names):
         parser.error("camera names must be unique")
+    for name, _port_number in args.onvif:
+        if name not in names:
+            parser.error(f"--onvif {name}: no such camera")
     width, height = args.size
     return Settings(
         rtsp_port=args.rtsp_port,
@@ -110,6 +142,8 @@ def parse_args(argv: list[str] | None = None) -> Settings:
         credentials=(args.user, args.password) if args.user else None,
         cameras=cameras,
         start_in_privacy=args.privacy,
+        onvif=tuple(args.onvif),
+        onvif_move_s=args.onvif_move_s,
     )
 
 

@@ -16,6 +16,7 @@ from .api import ControlApi  # noqa: E402
 from .camera import SimulatedCamera  # noqa: E402
 from .cli import Settings  # noqa: E402
 from .encoder import LiveEncoder  # noqa: E402
+from .onvif import OnvifServer, OnvifService, PanTiltHead  # noqa: E402
 from .rtsp import RtspFrontend  # noqa: E402
 from .scenes import SceneLibrary  # noqa: E402
 
@@ -70,6 +71,7 @@ def serve(settings: Settings) -> int:
     frame_clock = FrameClock(stream_format.fps, list(units.values()))
     frame_clock.start()
     api: ControlApi | None = None
+    onvif_servers: dict[str, OnvifServer] = {}
     try:
         for name, (_camera, encoder) in units.items():
             if not encoder.wait_until_encoding(ENCODER_START_TIMEOUT_S):
@@ -77,18 +79,37 @@ def serve(settings: Settings) -> int:
                 return 1
         rtsp = RtspFrontend(settings.bind, settings.rtsp_port, settings.credentials, units)
         rtsp_port = rtsp.start()
-        api = ControlApi(settings.bind, settings.api_port, cameras, on_unreachable=rtsp.cut_viewers)
+        for name, port in settings.onvif:
+            head = PanTiltHead(cameras[name], settings.onvif_move_s)
+            rtsp_url = f"rtsp://{settings.bind}:{rtsp_port}/{name}"
+            service = OnvifService(cameras[name], head, settings.credentials, rtsp_url, "Simulerad PTZ-kamera")
+            onvif_servers[name] = OnvifServer(settings.bind, port, service)
+            onvif_servers[name].start()
+        api = ControlApi(
+            settings.bind,
+            settings.api_port,
+            cameras,
+            on_unreachable=rtsp.cut_viewers,
+            onvif={name: (server.port, server.service.head) for name, server in onvif_servers.items()},
+        )
         api.start()
 
         loop = GLib.MainLoop()
         for signal_number in (signal.SIGTERM, signal.SIGINT):
             GLib.unix_signal_add(GLib.PRIORITY_HIGH, signal_number, _quit, loop)
-        print(f"simcam ready rtsp={rtsp_port} api={api.port} cameras={len(cameras)}", flush=True)
+        onvif = ",".join(f"{name}:{server.port}" for name, server in onvif_servers.items())
+        print(
+            f"simcam ready rtsp={rtsp_port} api={api.port} cameras={len(cameras)}"
+            + (f" onvif={onvif}" if onvif else ""),
+            flush=True,
+        )
         loop.run()
         return 0
     finally:
         if api is not None:
             api.stop()
+        for server in onvif_servers.values():
+            server.stop()
         frame_clock.stop()
         for _camera, encoder in units.values():
             encoder.stop()

@@ -26,6 +26,14 @@ from people.actions import register_consent, register_decision, save_person
 from people.models import ConsentMethod
 
 DEMO_PASSWORD = "nattillsyn-demo"
+ONVIF_DEMO_CAMERA = {
+    "driver": CameraDriverKind.ONVIF_PTZ,
+    "model": "Simulerad PTZ-kamera (ONVIF)",
+    "onvif_address": "127.0.0.1:8556",
+    "onvif_profile": "main",
+    "view_preset": "view",
+    "privacy_preset": "privacy",
+}
 # Demo only: every demo user's authenticator key. Add it to any TOTP app
 # (or run `manage.py demo_code`) to get the login code.
 DEMO_TOTP_SECRET = "NATTILLSYNDEMOKEYNATTILLSYNDEMO2"
@@ -207,14 +215,19 @@ class Command(BaseCommand):
                 actor=staff[Role.INSTALLER],
                 tenant=tenant,
                 name=camera_name,
-                model="Simulerad nattkamera 720p",
-                driver=CameraDriverKind.SIMULATED,
                 stream_url=f"rtsp://127.0.0.1:8554/{camera_name}",
                 username="demo",
                 password="demo",
                 placement_note="Taket ovanför sängen",
                 person=person,
                 simulated_scenario=scenario,
+                # The first camera is a pan/tilt camera driven over ONVIF (simcam answers
+                # ONVIF for it on this port, with these presets; docs/CAMERAS.md).
+                **(
+                    ONVIF_DEMO_CAMERA
+                    if camera_name == "cam01"
+                    else {"model": "Simulerad nattkamera 720p", "driver": CameraDriverKind.SIMULATED}
+                ),
             )
             if tested:
                 record_installation_test(
