@@ -160,9 +160,7 @@ def schedule_escalation_push(escalation_id: int, occasion: str) -> None:
     if not settings.PUSH_IN_BACKGROUND:
         send_escalation_push(escalation_id, occasion)
         return
-    thread = threading.Thread(
-        target=_send_in_background, args=(escalation_id, occasion), name="push", daemon=True
-    )
+    thread = threading.Thread(target=_send_in_background, args=(escalation_id, occasion), name="push", daemon=True)
     _background[:] = [running for running in _background if running.is_alive()]
     _background.append(thread)
     thread.start()

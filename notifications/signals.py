@@ -23,6 +23,10 @@ def push_on_new_escalation(sender: Any, instance: Escalation, created: bool, **k
 
 @receiver(post_save, sender=Alarm, dispatch_uid="push_on_unacknowledged_escalation")
 def push_on_unacknowledged_escalation(sender: Any, instance: Alarm, created: bool, **kwargs: Any) -> None:
-    if created and not kwargs.get("raw") and instance.kind == AlarmKind.UNACKNOWLEDGED_ESCALATION:
-        if instance.escalation_id is not None:
-            transaction.on_commit(partial(schedule_escalation_push, instance.escalation_id, Occasion.UNACKNOWLEDGED))
+    if (
+        created
+        and not kwargs.get("raw")
+        and instance.kind == AlarmKind.UNACKNOWLEDGED_ESCALATION
+        and instance.escalation_id is not None
+    ):
+        transaction.on_commit(partial(schedule_escalation_push, instance.escalation_id, Occasion.UNACKNOWLEDGED))

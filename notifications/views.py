@@ -81,7 +81,7 @@ def _read_subscription(request: HttpRequest) -> actions.BrowserSubscription | No
     if not isinstance(data, dict):
         return None
     endpoint = data.get("endpoint")
-    keys = data.get("keys") if isinstance(data.get("keys"), dict) else {}
+    keys: dict[str, Any] = data["keys"] if isinstance(data.get("keys"), dict) else {}
     public_key = _base64url_bytes(keys.get("p256dh"))
     auth = _base64url_bytes(keys.get("auth"))
     if not isinstance(endpoint, str) or not 0 < len(endpoint) <= 1000:

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django.db import transaction
 from django.urls import reverse
 
 from accounts.actions import end_all_sessions
@@ -184,15 +185,16 @@ def test_a_user_no_longer_on_patrol_stops_getting_pushes(
 def test_a_rolled_back_escalation_never_rings(
     client: Any, home: Municipality, person: Any, service: PushService, django_capture_on_commit_callbacks: Any
 ) -> None:
-    from django.db import transaction
-
     subscribe(client, home.user(Role.PATROL), service.phone("first"))
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        with pytest.raises(RuntimeError), transaction.atomic():
-            Escalation.objects.create(
-                tenant=person.tenant, person=person, cause=EscalationCause.MISSED, plan=[], created_at=clock.now()
-            )
-            raise RuntimeError("rolled back")
+    with (
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
+        Escalation.objects.create(
+            tenant=person.tenant, person=person, cause=EscalationCause.MISSED, plan=[], created_at=clock.now()
+        )
+        raise RuntimeError("rolled back")
     assert callbacks == [] and service.deliveries == []
 
 

@@ -36,9 +36,7 @@ def test_it_subscribes_a_patrol_phone_once_however_often_the_page_says_so(client
     assert entries.count() == 1 and entries.get().actor == patrol and entries.get().tenant == home.tenant
 
 
-def test_a_phone_holds_only_the_subscription_of_whoever_turned_alerts_on_last(
-    client: Any, home: Municipality
-) -> None:
+def test_a_phone_holds_only_the_subscription_of_whoever_turned_alerts_on_last(client: Any, home: Municipality) -> None:
     phone = Phone(endpoint=ENDPOINT)
     first = home.user(Role.PATROL)
     second = Membership.objects.create(user=home.user(Role.OPERATOR), tenant=home.tenant, role=Role.PATROL).user
@@ -113,7 +111,13 @@ def test_the_patrol_page_is_an_installable_app(client: Any, home: Municipality) 
     worker = client.get(reverse("console:patrol-service-worker"))
     assert worker["Content-Type"].startswith("text/javascript")
     script = worker.content.decode()
-    for needed in ('addEventListener("push"', "requireInteraction: true", "renotify: true", "vibrate", "notificationclick"):
+    for needed in (
+        'addEventListener("push"',
+        "requireInteraction: true",
+        "renotify: true",
+        "vibrate",
+        "notificationclick",
+    ):
         assert needed in script
 
 
