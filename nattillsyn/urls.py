@@ -12,7 +12,6 @@ from nattillsyn.health import health
 from sso import views as sso_views
 
 
-
 def favicon(request: HttpRequest) -> HttpResponse:
     # Browsers ask for /favicon.ico where a page names no icon (a JSON or PDF view).
     return redirect(static("nattillsyn/favicon.svg"))

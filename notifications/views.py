@@ -25,9 +25,11 @@ from notifications import actions
 from notifications.push import endpoint_allowed
 
 
+@login_required
 @require_GET
 def manifest(request: HttpRequest) -> HttpResponse:
     """The web app manifest: "Add to home screen" opens the patrol's list full screen."""
+    require_role(request.user, Role.PATROL, Role.SHIFT_LEAD)  # those who may open the list
     patrol = reverse("console:patrol")
     data = {
         "name": _("Nattillsyn – night patrol"),
@@ -47,8 +49,10 @@ def manifest(request: HttpRequest) -> HttpResponse:
     return JsonResponse(data, content_type="application/manifest+json", json_dumps_params={"ensure_ascii": False})
 
 
+@login_required
 @require_GET
 def service_worker(request: HttpRequest) -> HttpResponse:
+    require_role(request.user, Role.PATROL, Role.SHIFT_LEAD)
     # Served from the patrol's path, not /static/, so its scope is the patrol's pages.
     response = render(
         request,
