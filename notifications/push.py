@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -152,18 +153,24 @@ def send_escalation_push(escalation_id: int, occasion: str) -> PushResult | None
     return PushResult(sent=sent, failed=failed, gone=len(gone))
 
 
-_background: list[threading.Thread] = []
+# A few at a time: a window closing on fifty checks escalates fifty at once, and each
+# push waits on a push service for up to PUSH_TIMEOUT_S per phone.
+_executor: ThreadPoolExecutor | None = None
+_executor_lock = threading.Lock()
+_pending: list[Future[None]] = []
 
 
 def schedule_escalation_push(escalation_id: int, occasion: str) -> None:
     """Called after the escalation's transaction commits (``signals.py``)."""
+    global _executor
     if not settings.PUSH_IN_BACKGROUND:
         send_escalation_push(escalation_id, occasion)
         return
-    thread = threading.Thread(target=_send_in_background, args=(escalation_id, occasion), name="push", daemon=True)
-    _background[:] = [running for running in _background if running.is_alive()]
-    _background.append(thread)
-    thread.start()
+    with _executor_lock:
+        if _executor is None:
+            _executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="push")
+        _pending[:] = [future for future in _pending if not future.done()]
+        _pending.append(_executor.submit(_send_in_background, escalation_id, occasion))
 
 
 def _send_in_background(escalation_id: int, occasion: str) -> None:
@@ -173,10 +180,11 @@ def _send_in_background(escalation_id: int, occasion: str) -> None:
     except Exception:  # a failed push must not be silent; the page's polling still shows it
         log.exception("push for escalation %s failed", escalation_id)
     finally:
-        connection.close()  # this thread's own connection
+        connection.close()  # this thread's own connection: the next push opens a fresh one
 
 
 def wait_for_background_pushes(timeout: float = 10) -> None:
     """For tests and a clean stop: let pushes already started finish."""
-    for thread in list(_background):
-        thread.join(timeout)
+    with _executor_lock:
+        pending = list(_pending)
+    wait(pending, timeout=timeout)
