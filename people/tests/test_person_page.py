@@ -33,4 +33,3 @@ def test_the_edit_form_names_a_coordination_number_too(client: Client, home: Mun
     form = client.get(f"/people/{person.id}/edit/").content.decode()
     assert '<label for="id_personnummer">Samordningsnummer' in form
     assert "Personnummer" not in form
-
