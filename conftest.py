@@ -15,6 +15,8 @@ from nattillsyn.testing import Municipality, SecondFactorClient, make_municipali
 @pytest.fixture(autouse=True)
 def _fast_hashing_and_real_clock() -> Iterator[None]:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Pushes in line: a thread still sending when a test ends would hold its database.
+    settings.PUSH_IN_BACKGROUND = False
     yield
     clock.reset()
 

@@ -55,6 +55,9 @@ class AuditAction(models.TextChoices):
     SESSIONS_ENDED = "sessions_ended", _("Logged out everywhere")
     IDENTITY_PROVIDER_CHANGED = "identity_provider_changed", _("Identity provider (single sign-on) changed")
     ACCESS_REFUSED = "access_refused", _("Access refused")
+    PUSH_SUBSCRIBED = "push_subscribed", _("Phone alerts turned on (push)")
+    PUSH_UNSUBSCRIBED = "push_unsubscribed", _("Phone alerts turned off (push)")
+    PUSH_SENT = "push_sent", _("Alert sent to the night patrol's phones (push)")
 
 
 class AppendOnlyQuerySet(models.QuerySet["AuditEntry"]):

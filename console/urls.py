@@ -1,6 +1,7 @@
 from django.urls import path
 
 from console import views
+from notifications import views as push_views
 
 app_name = "console"
 urlpatterns = [
@@ -15,6 +16,11 @@ urlpatterns = [
     path("patrol/", views.patrol, name="patrol"),
     path("patrol/<int:escalation_id>/acknowledge", views.acknowledge_escalation, name="acknowledge"),
     path("patrol/<int:escalation_id>/resolve", views.resolve_escalation, name="resolve"),
+    # Under the patrol's path: a service worker's scope is the folder it is served from.
+    path("patrol/manifest.webmanifest", push_views.manifest, name="patrol-manifest"),
+    path("patrol/sw.js", push_views.service_worker, name="patrol-service-worker"),
+    path("patrol/push/subscribe", push_views.subscribe, name="push-subscribe"),
+    path("patrol/push/unsubscribe", push_views.unsubscribe, name="push-unsubscribe"),
     path("lead/", views.lead_board, name="lead"),
     path("lead/alarms/<int:alarm_id>/acknowledge", views.acknowledge_alarm, name="acknowledge-alarm"),
 ]

@@ -46,6 +46,7 @@ from console import patrol as patrol_list
 from nattillsyn import clock
 from nattillsyn.net import client_ip
 from nattillsyn.security import public_gateway_url
+from notifications.vapid import application_server_key
 from people.actions import ActionRefused
 
 CONSOLE_STATES = (CheckState.PLANNED, CheckState.DUE, CheckState.RETRY_WAIT, CheckState.IN_PROGRESS)
@@ -386,7 +387,12 @@ def patrol(request: HttpRequest) -> HttpResponse:
     tenant_ids = require_role(request.user, Role.PATROL, Role.SHIFT_LEAD)
     escalations = patrol_list.escalations_for_patrol(tenant_ids)
     template = "console/_patrol_rows.html" if request.headers.get("HX-Request") else "console/patrol.html"
-    return render(request, template, {"escalations": escalations, "resolve_form": ResolveEscalationForm()})
+    context = {"escalations": escalations, "resolve_form": ResolveEscalationForm()}
+    if template == "console/patrol.html":
+        # Only a patrol's phone is alerted; a shift lead reading the list is not.
+        context["is_patrol"] = Role.PATROL in roles_for(request.user)
+        context["push_key"] = application_server_key() if context["is_patrol"] else ""
+    return render(request, template, context)
 
 
 @login_required

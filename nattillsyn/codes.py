@@ -71,6 +71,14 @@ REASONS = {
     "long_view": gettext_lazy("View longer than allowed"),
     "many_persons": gettext_lazy("Many persons in a short time"),
     "outside_rules": gettext_lazy("Attempt outside the rules"),
+    # notifications: the patrol's phone alerts (push)
+    "new_escalation": gettext_lazy("New escalation"),
+    "still_unacknowledged": gettext_lazy("Escalation still not acknowledged"),
+    "another_user": gettext_lazy("Another user turned alerts on on the same phone"),
+    "turned_off": gettext_lazy("Turned off on the phone"),
+    "gone": gettext_lazy("The push service no longer knows the phone"),
+    "no_longer_patrol": gettext_lazy("No longer on the night patrol, or logged out everywhere"),
+    "push_service_not_allowed": gettext_lazy("Not a push service this installation allows"),
 }
 
 # Codes with a prefix and a value: "absence:hospital", "visit:visited_ok",
@@ -104,6 +112,10 @@ ENUMS: tuple[type[TextChoices], ...] = (
 # Names of the audit details' keys (audit.records.record(detail=...)).
 DETAIL_KEYS = {
     "reason": gettext_lazy("reason"),
+    "device": gettext_lazy("phone"),
+    "devices": gettext_lazy("phones reached"),
+    "occasion": gettext_lazy("occasion"),
+    "failed": gettext_lazy("failed"),
     "kind": gettext_lazy("kind"),
     "problem": gettext_lazy("problem"),
     "note": gettext_lazy("note"),

@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "people",
     "cameras",
     "checks",
+    "notifications",
     "console",
     "reports",
     "sso",
@@ -184,6 +185,23 @@ GATEWAY_URL = env_str("NATTILLSYN_GATEWAY_URL", "http://127.0.0.1:8010")  # the 
 # Where browsers reach the gateway (WHEP): behind the reverse proxy in production
 # (https://gw.example.se); empty: the same as NATTILLSYN_GATEWAY_URL (the demo).
 GATEWAY_PUBLIC_URL = env_str("NATTILLSYN_GATEWAY_PUBLIC_URL", "")
+# Web Push to the night patrol's phones (notifications/, docs/ARCHITECTURE.md). The VAPID
+# private key (PEM) signs every push; without one push is off in production and the patrol
+# page polls and beeps instead. The demo makes a key of its own in VAR_DIR on first use.
+PUSH_VAPID_PRIVATE_KEY = env_str("NATTILLSYN_VAPID_PRIVATE_KEY", "")
+PUSH_VAPID_DEMO_KEY_PATH = VAR_DIR / "vapid-demo-private.pem"
+# Who runs this installation, for push services to contact (RFC 8292 "sub").
+PUSH_VAPID_SUBJECT = env_str("NATTILLSYN_VAPID_SUBJECT", "mailto:drift@nattillsyn.invalid")
+# The server posts to whatever endpoint a phone hands it, so only these push services (a host
+# or its subdomains) are accepted: otherwise a login could make the server post inside the network.
+PUSH_SERVICE_HOSTS = env_list(
+    "NATTILLSYN_PUSH_SERVICE_HOSTS",
+    "fcm.googleapis.com,push.services.mozilla.com,web.push.apple.com,notify.windows.com",
+)
+PUSH_TIMEOUT_S = env_int("NATTILLSYN_PUSH_TIMEOUT_S", 5)
+# Send from a background thread after the commit, so neither the worker's tick nor an
+# operator's click waits for a push service (tests send in line).
+PUSH_IN_BACKGROUND = env_bool("NATTILLSYN_PUSH_IN_BACKGROUND", True)
 # Camera credentials are stored encrypted with this Fernet key (urlsafe base64, 32 bytes).
 CAMERA_CREDENTIALS_KEY = env_str(
     "NATTILLSYN_CAMERA_CREDENTIALS_KEY",

@@ -1,4 +1,7 @@
 from django.contrib import admin
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.templatetags.static import static
 from django.urls import include, path
 
 from accounts import second_factor_views, session_views, webauthn_views
@@ -9,7 +12,14 @@ from monitoring.views import metrics
 from nattillsyn.health import health
 from sso import views as sso_views
 
+
+def favicon(request: HttpRequest) -> HttpResponse:
+    # Browsers ask for /favicon.ico where a page names no icon (a JSON or PDF view).
+    return redirect(static("nattillsyn/favicon.svg"))
+
+
 urlpatterns = [
+    path("favicon.ico", favicon),
     path("", home, name="home"),
     path("health", health, name="health"),
     path("metrics", metrics, name="metrics"),

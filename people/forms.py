@@ -23,7 +23,11 @@ PERSONNUMMER_ERRORS = {
 
 class PersonForm(forms.ModelForm):
     # Typed with a dash or century (YYYYMMDD-NNNN), stored as 12 digits.
-    personnummer = forms.CharField(label=_("Personal identity number"), max_length=20, help_text=_("YYYYMMDD-NNNN"))
+    personnummer = forms.CharField(
+        label=_("Personal identity or coordination number"),
+        max_length=20,
+        help_text=_("YYYYMMDD-NNNN (in a coordination number the day is plus 60)"),
+    )
 
     class Meta:
         model = Person
@@ -35,6 +39,10 @@ class PersonForm(forms.ModelForm):
         self.tenant = tenant
         if self.instance.pk:
             self.initial["personnummer"] = display(self.instance.personnummer)
+            # A person who has one is told by what they have, as on the person's page.
+            self.fields["personnummer"].label = (
+                _("Coordination number") if self.instance.has_coordination_number else _("Personal identity number")
+            )
 
     def clean_personnummer(self) -> str:
         try:

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.django_db
 
 TABLE = Path(__file__).resolve().parents[2] / "docs" / "ACCESS_RULES.md"
 # Paths outside the role table (and internal/, mfa/, sso/): "Not bound to a role" in the same document.
-NOT_ROLE_BOUND = ("", "health", "metrics", "login/", "logout/", "i18n/setlang/", "admin/")
+NOT_ROLE_BOUND = ("", "health", "metrics", "favicon.ico", "login/", "logout/", "i18n/setlang/", "admin/")
 REFUSED = (403, 404)
 
 

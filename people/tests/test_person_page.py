@@ -25,3 +25,11 @@ def test_it_shows_the_unit_and_names_a_coordination_number(client: Client, home:
 def test_a_new_camera_has_no_password_to_keep(client: Client, home: Municipality) -> None:
     client.force_login(home.user(Role.INSTALLER))
     assert "behålla" not in client.get("/cameras/new/").content.decode()
+
+
+def test_the_edit_form_names_a_coordination_number_too(client: Client, home: Municipality) -> None:
+    person = make_person(home, "Sam Ordning", personnummer="194001619800")
+    client.force_login(home.user(Role.PLANNER))
+    form = client.get(f"/people/{person.id}/edit/").content.decode()
+    assert '<label for="id_personnummer">Samordningsnummer' in form
+    assert "Personnummer" not in form
