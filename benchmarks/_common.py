@@ -237,6 +237,9 @@ def bulk_world_sql(
     cursor.execute("ANALYZE")
 
 
+TEXT_FIELDS = ("CharField", "TextField", "SlugField", "URLField", "EmailField")
+
+
 def _model_defaults_in_database(cursor: Any) -> None:
     """Give every column with a plain model default that default in the (benchmark's own)
     database, so the INSERTs here name only the columns they mean and keep working when
@@ -246,6 +249,8 @@ def _model_defaults_in_database(cursor: Any) -> None:
     for model in apps.get_models():
         for field in model._meta.concrete_fields:
             default = field.default if field.has_default() else None
+            if default is None and field.blank and not field.null and field.get_internal_type() in TEXT_FIELDS:
+                default = ""  # what the ORM writes for a blank text field without a default
             if default is None or callable(default) or field.primary_key:
                 continue
             if isinstance(default, bool):
