@@ -53,6 +53,11 @@ class AuditAction(models.TextChoices):
     SESSIONS_ENDED = "sessions_ended", _("Logged out everywhere")
     IDENTITY_PROVIDER_CHANGED = "identity_provider_changed", _("Identity provider (single sign-on) changed")
     ACCESS_REFUSED = "access_refused", _("Access refused")
+    CO_RESIDENT_CHANGED = "co_resident_changed", _("Co-resident registered")
+    CO_RESIDENT_CONSENT_GIVEN = "co_resident_consent_given", _("Co-resident's consent registered")
+    CO_RESIDENT_CONSENT_WITHDRAWN = "co_resident_consent_withdrawn", _("Co-resident's consent withdrawn")
+    LETTER_PRODUCED = "letter_produced", _("Letter \"who looked at me\" produced")
+    INFORMATION_SHEET_PRODUCED = "information_sheet_produced", _("Information sheet produced")
 
 
 class AppendOnlyQuerySet(models.QuerySet["AuditEntry"]):

@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "checks",
     "console",
     "reports",
+    "letters",
     "sso",
 ]
 
@@ -181,6 +182,9 @@ CAMERA_CREDENTIALS_KEY = env_str(
 # How long audit entries are kept (default 5 years); `manage.py enforce_audit_retention`
 # and the worker, once a day, remove older ones, keeping the chain verifiable.
 AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 1826)
+# Where a batch of letters "who looked at me" is written for printing (letters app):
+# personal data, so outside the static files, served only by the access-checked view.
+LETTERS_DIR = Path(env_str("NATTILLSYN_LETTERS_DIR", str(VAR_DIR / "letters")))
 # Log review: a user opening cameras of more than this many persons within the window is flagged.
 AUDIT_FLAG_MANY_PERSONS = env_int("AUDIT_FLAG_MANY_PERSONS", 15)
 AUDIT_FLAG_WINDOW_MIN = env_int("AUDIT_FLAG_WINDOW_MIN", 10)
