@@ -47,8 +47,7 @@ class Tenant(models.Model):
         _("show the operator's name in letters"),
         default=False,
         help_text=_(
-            "The letter \"who looked at me\" names the operator who looked, not only the role and the "
-            "organisation."
+            'The letter "who looked at me" names the operator who looked, not only the role and the organisation.'
         ),
     )
     contact_phone = models.CharField(

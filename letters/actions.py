@@ -60,8 +60,8 @@ def request_batch(tenant: Tenant, *, actor: Any, month: date) -> LetterBatch:
 
 def claim_batch() -> LetterBatch | None:
     """The oldest waiting batch, taken by a conditional update so two runs never make the same one."""
-    for batch_id in LetterBatch.objects.filter(state=BatchState.QUEUED).order_by("requested_at").values_list(
-        "id", flat=True
+    for batch_id in (
+        LetterBatch.objects.filter(state=BatchState.QUEUED).order_by("requested_at").values_list("id", flat=True)
     ):
         if LetterBatch.objects.filter(id=batch_id, state=BatchState.QUEUED).update(
             state=BatchState.RUNNING, started_at=clock.now()
@@ -105,9 +105,7 @@ def run_batch(batch: LetterBatch) -> LetterBatch:
             state=BatchState.FAILED, finished_at=clock.now(), error=str(exc)[:300]
         )
         raise
-    LetterBatch.objects.filter(id=batch.id).update(
-        state=BatchState.DONE, finished_at=clock.now(), file_name=file_name
-    )
+    LetterBatch.objects.filter(id=batch.id).update(state=BatchState.DONE, finished_at=clock.now(), file_name=file_name)
     batch.refresh_from_db()
     return batch
 

@@ -12,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import cast
 
 from accounts.models import Role, Tenant
 from cameras.models import GrantPurpose, ViewGrant
@@ -96,7 +97,8 @@ def month_letters(tenant: Tenant, month: date, person_ids: Iterable[int]) -> lis
         .order_by("resolved_at")
         .values_list("person_id", "resolved_at", "cause", "result")
     ):
-        letters[person_id].visits.append(Visit(at.astimezone(clock.STOCKHOLM), cause, result))
+        # resolved_at is set on every row the filter lets through
+        letters[person_id].visits.append(Visit(cast(datetime, at).astimezone(clock.STOCKHOLM), cause, result))
     for person_id, kind, starts_at, ends_at in (
         Absence.objects.filter(person_id__in=present, starts_at__lt=end, ends_at__gt=start)
         .order_by("starts_at")
@@ -142,9 +144,9 @@ def _add_views(letters: dict[int, Letter], tenant: Tenant, present: list[int], s
     order: dict[int, list[int]] = defaultdict(list)
     if check_ids:
         for attempt_id, check_id in (
-            Attempt.objects.filter(night_check_id__in=check_ids).order_by("opened_at", "id").values_list(
-                "id", "night_check_id"
-            )
+            Attempt.objects.filter(night_check_id__in=check_ids)
+            .order_by("opened_at", "id")
+            .values_list("id", "night_check_id")
         ):
             order[check_id].append(attempt_id)
     operator_role = str(Role.OPERATOR.label)
@@ -162,7 +164,7 @@ def _add_views(letters: dict[int, Letter], tenant: Tenant, present: list[int], s
         check_id,
         outcome,
     ) in rows:
-        began = first_frame_at or redeemed_at
+        began = cast(datetime, first_frame_at or redeemed_at)  # redeemed: the filter
         seconds = None if ended_at is None else max(0, round((ended_at - began).total_seconds()))
         if purpose == GrantPurpose.INSTALL_TEST:
             reason = ViewReason.INSTALLATION_TEST

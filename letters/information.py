@@ -36,7 +36,9 @@ def information_sheet_pdf(person: Person) -> bytes:
             ),
         ]
         if visit_times:
-            lines.append((_("Visits"), _("The night patrol visits you at %(times)s.") % {"times": ", ".join(visit_times)}))
+            lines.append(
+                (_("Visits"), _("The night patrol visits you at %(times)s.") % {"times": ", ".join(visit_times)})
+            )
         lines += [
             (
                 _("What the camera does"),

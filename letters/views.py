@@ -35,7 +35,7 @@ def person_letter(request: HttpRequest, person_id: int) -> HttpResponse:
     form = LetterMonthForm(request.GET)
     if not form.is_valid():
         for error in form.errors.get("month", []):
-            messages.error(request, error)
+            messages.error(request, str(error))
         return redirect("people:detail", person_id=person.id)
     month = form.cleaned_data["month"]
     letter = actions.produce_letter(person, actor=request.user, month=month)
@@ -81,7 +81,7 @@ def batch(request: HttpRequest, batch_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def batch_download(request: HttpRequest, batch_id: int) -> HttpResponse:
+def batch_download(request: HttpRequest, batch_id: int) -> FileResponse:
     found = get_batch_for_user(request, batch_id, *BATCH_ROLES)
     if not found.file_name:
         raise Http404

@@ -121,13 +121,13 @@ class CoResidentForm(forms.Form):
         raw = (data.get("personnummer") or "").strip()
         if data.get("no_personnummer"):
             if raw:
-                self.add_error("personnummer", _("Leave the number empty, or untick \"no personal identity number\"."))
+                self.add_error("personnummer", _('Leave the number empty, or untick "no personal identity number".'))
             data["personnummer"] = ""
             return data
         if not raw:
             self.add_error(
                 "personnummer",
-                _("Write the personal identity number, or tick \"no personal identity number\"."),
+                _('Write the personal identity number, or tick "no personal identity number".'),
             )
             return data
         try:

@@ -94,8 +94,8 @@ def co_resident_facts(person_ids: Any) -> dict[int, FactList]:
 
     by_id: dict[int, CoResidentFacts] = {}
     facts: dict[int, FactList] = defaultdict(FactList)
-    for co_resident_id, person_id in CoResident.objects.filter(person__in=person_ids).order_by().values_list(
-        "id", "person_id"
+    for co_resident_id, person_id in (
+        CoResident.objects.filter(person__in=person_ids).order_by().values_list("id", "person_id")
     ):
         by_id[co_resident_id] = CoResidentFacts()
         facts[person_id].append(by_id[co_resident_id])

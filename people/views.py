@@ -24,9 +24,9 @@ from people.access import (
 )
 from people.forms import (
     AbsenceForm,
+    ConsentForm,
     CoResidentConsentForm,
     CoResidentForm,
-    ConsentForm,
     DecisionForm,
     LetterMonthForm,
     PersonForm,

@@ -1,15 +1,15 @@
 """Produce a month's letters "who looked at me" for a whole municipality.
 
-    manage.py produce_letters --tenant exempelby --month 2026-11   # request and make one batch now
-    manage.py produce_letters                                     # make the batches requested on the page
-    manage.py produce_letters --loop                              # keep doing so (Procfile: letters)
+manage.py produce_letters --tenant exempelby --month 2026-11   # request and make one batch now
+manage.py produce_letters                                     # make the batches requested on the page
+manage.py produce_letters --loop                              # keep doing so (Procfile: letters)
 """
 
 from __future__ import annotations
 
 import signal
 import time
-from datetime import datetime
+from datetime import date
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -35,7 +35,8 @@ class Command(BaseCommand):
             if tenant is None:
                 raise CommandError(f"no municipality {options['tenant']!r}")
             try:
-                month = datetime.strptime(options["month"] or "", "%Y-%m").date()
+                year, month_number = (int(part) for part in (options["month"] or "").split("-"))
+                month = date(year, month_number, 1)
             except ValueError as exc:
                 raise CommandError("--month YYYY-MM is needed with --tenant") from exc
             user = get_user_model().objects.filter(username=options["user"] or "").first()
