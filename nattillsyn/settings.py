@@ -181,6 +181,13 @@ CAMERA_CREDENTIALS_KEY = env_str(
 )
 # How long audit entries are kept (default 5 years); `manage.py enforce_audit_retention`
 # and the worker, once a day, remove older ones, keeping the chain verifiable.
+# The rule followed (docs/PRIVACY.md): night supervision is granted under the Social
+# Services Act (socialtjänstlagen 2025:400), so the log is social-services documentation
+# under lag (2001:454) om behandling av personuppgifter inom socialtjänsten and is thinned
+# as the person's social-services file is, five years after the last entry (as SoL
+# 2001:453 12 kap. 1 § had it) unless the municipality's archive rules say otherwise.
+# Not patientdatalagen (2008:355) or HSLF-FS 2016:40: those apply only where the service
+# is given as home health care; such a municipality sets this after its health-care rules.
 AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 1826)
 # Where a batch of letters "who looked at me" is written for printing (letters app):
 # personal data, so outside the static files, served only by the access-checked view.

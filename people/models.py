@@ -42,7 +42,9 @@ class Person(models.Model):
 
 
 class Decision(models.Model):
-    """The decision (biståndsbeslut, SoL 4 kap. 1 §) granting night supervision."""
+    """The decision granting night supervision: a biståndsbeslut under the Social Services
+    Act, socialtjänstlagen (2025:400) from 1 July 2025 (before: SoL (2001:453) 4 kap. 1 §).
+    Documented after SOSFS 2014:5, not as health care (docs/PRIVACY.md)."""
 
     person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="decisions")
     decided_on = models.DateField(_("decided on"))
