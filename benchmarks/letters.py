@@ -227,8 +227,9 @@ def main() -> None:
         say(f"migrate: {time.perf_counter() - started:.1f} s")
         say(f"one month ({month:%Y-%m}) for {persons:,} persons")
         generate(persons, month)
-        from accounts.models import Tenant
         from django.contrib.auth import get_user_model
+
+        from accounts.models import Tenant
 
         tenant = Tenant.objects.get(slug="benchby")
         officer = get_user_model().objects.get(username="bench-officer")
