@@ -146,7 +146,7 @@ class PersonPDF(FPDF):
 
 
 def _day(moment: datetime) -> str:
-    return date_format(moment, "D j M")
+    return date_format(moment, "D j b")
 
 
 def _long_day(moment: datetime) -> str:
