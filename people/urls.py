@@ -15,7 +15,7 @@ urlpatterns = [
     path("<int:person_id>/co-resident/", views.co_resident_create, name="co-resident"),
     path("co-residents/<int:co_resident_id>/consent/", views.co_resident_consent_create, name="co-resident-consent"),
     path(
-        "co-resident-consents/<int:consent_id>/withdraw/",
+        "co-resident-consents/<int:co_resident_consent_id>/withdraw/",
         views.co_resident_consent_withdraw,
         name="withdraw-co-resident-consent",
     ),

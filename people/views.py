@@ -236,8 +236,8 @@ def co_resident_consent_create(request: HttpRequest, co_resident_id: int) -> Htt
 
 
 @login_required
-def co_resident_consent_withdraw(request: HttpRequest, consent_id: int) -> HttpResponse:
-    consent = get_co_resident_consent_for_user(request, consent_id, *EDITORS)
+def co_resident_consent_withdraw(request: HttpRequest, co_resident_consent_id: int) -> HttpResponse:
+    consent = get_co_resident_consent_for_user(request, co_resident_consent_id, *EDITORS)
     person = consent.co_resident.person
     form = WithdrawConsentForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
