@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -81,12 +81,11 @@ def batch(request: HttpRequest, batch_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def batch_download(request: HttpRequest, batch_id: int) -> FileResponse:
+def batch_download(request: HttpRequest, batch_id: int) -> HttpResponseBase:
     found = get_batch_for_user(request, batch_id, *BATCH_ROLES)
-    if not found.file_name:
-        raise Http404
-    path = settings.LETTERS_DIR / found.file_name
-    if not path.is_file():
-        raise Http404
+    path = settings.LETTERS_DIR / found.file_name if found.file_name else None
+    if path is None or not path.is_file():
+        messages.error(request, _("The letters are not ready yet."))
+        return redirect("letters:batch", batch_id=found.id)
     actions.record_batch_download(found, actor=request.user)
     return FileResponse(path.open("rb"), as_attachment=True, filename=path.name, content_type="application/pdf")
