@@ -208,3 +208,28 @@ def test_another_municipality_cannot_reach_a_co_resident(
     assert client.get(f"/people/{person.id}/co-resident/").status_code == 404
     consent.refresh_from_db()
     assert consent.withdrawn_at is None
+
+
+def _planner_knows_co_residents() -> bool:
+    from checks.actions import _PersonFacts
+
+    return "co_residents" in _PersonFacts.__dataclass_fields__
+
+
+@pytest.mark.skipif(
+    not _planner_knows_co_residents(), reason="checks.actions._planning_facts reads co-residents once integrated"
+)
+def test_planning_forecasts_a_visit_for_a_household_without_everyones_consent(
+    home: Municipality, fake_clock: FakeClock
+) -> None:
+    person = make_person(home, "Astrid", personnummer=TEST_PERSONNUMMER[0])
+    consenting = make_person(home, "Berit", personnummer=TEST_PERSONNUMMER[1])
+    _consenting_co_resident(home, consenting)
+    add_co_resident(person, actor=home.user(Role.PLANNER), name="Bertil", personnummer="")
+    fake_clock.set(at_stockholm(2026, 11, 23, 21, 0))
+    NightWorker("t").tick(fake_clock())
+    forms = {(c.person_id, c.form, c.form_note) for c in Check.objects.filter(night="2026-11-23")}
+    assert forms == {
+        (person.id, CheckForm.PHYSICAL, "no_co_resident_consent"),
+        (consenting.id, CheckForm.CAMERA, ""),
+    }
