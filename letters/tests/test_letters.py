@@ -266,7 +266,7 @@ def test_the_information_sheet_tells_the_agreed_times_and_who_to_call(
     person = make_person(home, "Astrid", personnummer=TEST_PERSONNUMMER[0])
     client.force_login(home.user(Role.PLANNER))
     assert 'data-testid="information-sheet"' in client.get(f"/people/{person.id}/agreement/").content.decode()
-    response = client.get(f"/letters/person/{person.id}/information-sheet")
+    response = client.get(f"/letters/person/{person.id}/information-sheet.pdf")
     assert response.status_code == 200
     reader = PdfReader(io.BytesIO(response.content))
     assert len(reader.pages) == 1
