@@ -3,13 +3,14 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class BatchState(models.TextChoices):
     QUEUED = "queued", _("Waiting")
     RUNNING = "running", _("Being produced")
     DONE = "done", _("Ready")
-    FAILED = "failed", _("Failed")
+    FAILED = "failed", pgettext_lazy("letter batch", "Failed")
 
 
 class LetterBatch(models.Model):
