@@ -78,6 +78,7 @@ bench: deps
 	$(PY) benchmarks/operator_flow.py --quick
 	$(PY) benchmarks/backup_restore.py --quick
 	$(PY) benchmarks/onvif_moves.py --quick
+	$(PY) benchmarks/letters.py --quick
 
 messages:
 	$(PY) manage.py makemessages -l sv -l en --ignore=.venv --ignore=simcam --ignore=gateway --ignore=benchmarks

@@ -43,6 +43,19 @@ class Tenant(models.Model):
         default=2,
         help_text=_("A person can be recorded as seen only after the picture has been shown this long."),
     )
+    show_operator_name_in_letters = models.BooleanField(
+        _("show the operator's name in letters"),
+        default=False,
+        help_text=_(
+            'The letter "who looked at me" names the operator who looked, not only the role and the organisation.'
+        ),
+    )
+    contact_phone = models.CharField(
+        _("contact phone for persons under supervision"),
+        max_length=40,
+        blank=True,
+        help_text=_("Printed on the information sheet and the letters: whom to call with questions."),
+    )
     camera_networks = models.TextField(
         _("networks cameras may be opened from"),
         blank=True,

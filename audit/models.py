@@ -58,6 +58,11 @@ class AuditAction(models.TextChoices):
     PUSH_SUBSCRIBED = "push_subscribed", _("Phone alerts turned on (push)")
     PUSH_UNSUBSCRIBED = "push_unsubscribed", _("Phone alerts turned off (push)")
     PUSH_SENT = "push_sent", _("Alert sent to the night patrol's phones (push)")
+    CO_RESIDENT_CHANGED = "co_resident_changed", _("Co-resident registered")
+    CO_RESIDENT_CONSENT_GIVEN = "co_resident_consent_given", _("Co-resident's consent registered")
+    CO_RESIDENT_CONSENT_WITHDRAWN = "co_resident_consent_withdrawn", _("Co-resident's consent withdrawn")
+    LETTER_PRODUCED = "letter_produced", _('Letter "who looked at me" produced')
+    INFORMATION_SHEET_PRODUCED = "information_sheet_produced", _("Information sheet produced")
 
 
 class AppendOnlyQuerySet(models.QuerySet["AuditEntry"]):

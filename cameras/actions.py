@@ -268,6 +268,7 @@ def grant_token_for_viewer(grant: ViewGrant, *, actor: User | None, ip: str | No
 def grant_refusal(grant: ViewGrant, now: datetime) -> str | None:
     """Is this grant still good for starting a view? Asked when the gateway redeems it."""
     from checks.rules import camera_view_startable
+    from people.rules import household_consent_stands
 
     if grant.purpose == GrantPurpose.PREPARE:
         return "not_viewable"
@@ -284,7 +285,7 @@ def grant_refusal(grant: ViewGrant, now: datetime) -> str | None:
     installing_without_consent = (
         grant.purpose == GrantPurpose.INSTALL_TEST
         and grant.person is not None
-        and not any(consent.is_valid_at(now) for consent in grant.person.consents.all())
+        and not household_consent_stands(grant.person, now)
     )
     return "no_valid_consent" if installing_without_consent else None
 

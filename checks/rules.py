@@ -16,6 +16,7 @@ from django.db.models import Q
 from checks.models import Check, CheckForm, CheckState
 from nattillsyn.clock import STOCKHOLM
 from people.models import Person
+from people.rules import co_resident_consent_spans, household_consent_refusal
 
 # A first attempt may be opened this long before its agreed time. A retry may not be
 # opened before its agreed delay has passed: the delay is what the person agreed to
@@ -43,9 +44,11 @@ def openable_checks(moment: datetime) -> Q:
 
 
 def camera_allowed_for_person(person: Person, moment: datetime) -> str | None:
-    """Does this person allow camera supervision at ``moment``?"""
-    if not any(consent.is_valid_at(moment) for consent in person.consents.all()):
-        return "no_valid_consent"
+    """Does this person allow camera supervision at ``moment``? Their own consent and
+    that of everyone living with them must stand (people.rules)."""
+    consent_refusal = household_consent_refusal(person, moment)
+    if consent_refusal is not None:
+        return consent_refusal
     local = moment.astimezone(STOCKHOLM)
     if not any(decision.covers(local) for decision in person.decisions.all()):
         return "no_valid_decision"
@@ -88,6 +91,8 @@ def camera_allowed_until(person: Person, moment: datetime, *, needs_decision: bo
     ends it. A view started at ``moment`` must end by then: a trial period or a
     decision ends at midnight without anyone revoking the view that is running."""
     until = _covered_until(moment, [consent.valid_span() for consent in person.consents.all()])
+    for spans in co_resident_consent_spans(person):
+        until = _earliest(until, _covered_until(moment, spans))
     if needs_decision:
         until = _earliest(until, _covered_until(moment, [decision.valid_span() for decision in person.decisions.all()]))
     return until

@@ -46,6 +46,7 @@ REASONS = {
     "check_not_open": gettext_lazy("Check already closed"),
     "outside_check_window": gettext_lazy("Outside the check's time window"),
     "no_valid_consent": gettext_lazy("No valid consent"),
+    "no_co_resident_consent": gettext_lazy("A co-resident has not consented"),
     "no_valid_decision": gettext_lazy("No valid decision"),
     "no_camera": gettext_lazy("No camera"),
     "camera_not_tested": gettext_lazy("Camera not tested"),
@@ -58,6 +59,8 @@ REASONS = {
     "not_a_training_camera": gettext_lazy("Not a training camera"),
     "decision_ended": gettext_lazy("Decision ended"),
     "consent_withdrawn": gettext_lazy("Consent withdrawn"),
+    "co_resident_consent_withdrawn": gettext_lazy("A co-resident withdrew their consent"),
+    "co_resident_added": gettext_lazy("A co-resident moved in (no consent yet)"),
     # the gateway's end of a view (docs/GATEWAY_PROTOCOL.md)
     "grant_end": gettext_lazy("View time over"),
     "viewer_closed": gettext_lazy("Closed by the viewer"),

@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "notifications",
     "console",
     "reports",
+    "letters",
     "sso",
     "monitoring",
 ]
@@ -209,7 +210,17 @@ CAMERA_CREDENTIALS_KEY = env_str(
 )
 # How long audit entries are kept (default 5 years); `manage.py enforce_audit_retention`
 # and the worker, once a day, remove older ones, keeping the chain verifiable.
+# The rule followed (docs/PRIVACY.md): night supervision is granted under the Social
+# Services Act (socialtjänstlagen 2025:400), so the log is social-services documentation
+# under lag (2001:454) om behandling av personuppgifter inom socialtjänsten and is thinned
+# as the person's social-services file is, five years after the last entry (as SoL
+# 2001:453 12 kap. 1 § had it) unless the municipality's archive rules say otherwise.
+# Not patientdatalagen (2008:355) or HSLF-FS 2016:40: those apply only where the service
+# is given as home health care; such a municipality sets this after its health-care rules.
 AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 1826)
+# Where a batch of letters "who looked at me" is written for printing (letters app):
+# personal data, so outside the static files, served only by the access-checked view.
+LETTERS_DIR = Path(env_str("NATTILLSYN_LETTERS_DIR", str(VAR_DIR / "letters")))
 # Log review: a user opening cameras of more than this many persons within the window is flagged.
 AUDIT_FLAG_MANY_PERSONS = env_int("AUDIT_FLAG_MANY_PERSONS", 15)
 AUDIT_FLAG_WINDOW_MIN = env_int("AUDIT_FLAG_WINDOW_MIN", 10)

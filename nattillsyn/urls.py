@@ -45,6 +45,7 @@ urlpatterns = [
     path("audit/", include("audit.urls")),
     path("municipalities/", include("accounts.urls")),
     path("reports/", include("reports.urls")),
+    path("letters/", include("letters.urls")),
     path("sso/", include("sso.urls")),
     path("internal/gateway/redeem", internal_views.redeem, name="gateway-redeem"),
     path("internal/gateway/events", internal_views.events, name="gateway-events"),

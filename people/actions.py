@@ -12,7 +12,7 @@ from accounts.models import Tenant
 from audit.models import AuditAction
 from audit.records import record
 from nattillsyn import clock
-from people.models import Absence, Consent, Decision, Person
+from people.models import Absence, Consent, CoResident, CoResidentConsent, Decision, Person
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -144,6 +144,69 @@ def withdraw_consent(consent: Consent, *, actor: User | None, note: str = "") ->
         detail={"note": note},
     )
     _stop_live_views_if_no_longer_allowed(consent.person, reason="consent_withdrawn")
+    return consent
+
+
+@transaction.atomic
+def add_co_resident(person: Person, *, actor: Any, name: str, personnummer: str) -> CoResident:
+    """Someone lives in the home. Until they consent, no camera check can start: a view
+    running now is stopped and tonight's remaining camera checks become visits."""
+    co_resident = CoResident.objects.create(
+        person=person, name=name, personnummer=personnummer, created_at=clock.now(), created_by=actor
+    )
+    record(
+        actor=actor,
+        action=AuditAction.CO_RESIDENT_CHANGED,
+        tenant=person.tenant_id,
+        person=person,
+        obj=co_resident,
+        detail={"name": name, "has_personnummer": bool(personnummer)},
+    )
+    _replan(person)
+    _stop_live_views_if_no_longer_allowed(person, reason="co_resident_added")
+    return co_resident
+
+
+@transaction.atomic
+def register_co_resident_consent(
+    co_resident: CoResident, *, actor: Any, method: str, given_at: datetime
+) -> CoResidentConsent:
+    consent = CoResidentConsent.objects.create(
+        co_resident=co_resident, method=method, given_at=given_at, documented_by=actor
+    )
+    record(
+        actor=actor,
+        action=AuditAction.CO_RESIDENT_CONSENT_GIVEN,
+        tenant=co_resident.person.tenant_id,
+        person=co_resident.person_id,
+        obj=consent,
+        detail={"co_resident": co_resident.name, "method": method, "given_at": given_at.isoformat()},
+    )
+    _replan(co_resident.person)
+    return consent
+
+
+@transaction.atomic
+def withdraw_co_resident_consent(consent: CoResidentConsent, *, actor: Any, note: str = "") -> CoResidentConsent:
+    """As the person's own withdrawal: from this instant no camera check can start, a
+    running view is stopped, tonight's remaining camera checks become visits."""
+    consent = CoResidentConsent.objects.select_for_update().select_related("co_resident__person").get(pk=consent.pk)
+    if consent.withdrawn_at is not None:
+        raise ActionRefused(_("The consent is already withdrawn."))
+    consent.withdrawn_at = clock.now()
+    consent.withdrawn_by = actor
+    consent.withdrawal_note = note
+    consent.save(update_fields=["withdrawn_at", "withdrawn_by", "withdrawal_note"])
+    person = consent.co_resident.person
+    record(
+        actor=actor,
+        action=AuditAction.CO_RESIDENT_CONSENT_WITHDRAWN,
+        tenant=person.tenant_id,
+        person=person,
+        obj=consent,
+        detail={"co_resident": consent.co_resident.name, "note": note},
+    )
+    _stop_live_views_if_no_longer_allowed(person, reason="co_resident_consent_withdrawn")
     return consent
 
 

@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from nattillsyn import clock
 from people.actions import find_overlapping_absence
-from people.models import Absence, AbsenceKind, Consent, ConsentMethod, Decision, Person
+from people.models import Absence, AbsenceKind, Consent, ConsentMethod, CoResident, Decision, Person
 from people.personnummer import InvalidPersonnummer, display, normalize
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -111,3 +111,66 @@ class AbsenceForm(forms.ModelForm):
             elif find_overlapping_absence(self.person, starts_at, ends_at, exclude_id=self.instance.pk):
                 self.add_error(None, _("The absence overlaps another absence for this person."))
         return data
+
+
+class CoResidentForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=200)
+    personnummer = forms.CharField(
+        label=_("Personal identity number"), max_length=20, required=False, help_text=_("YYYYMMDD-NNNN")
+    )
+    no_personnummer = forms.BooleanField(label=_("Has no Swedish personal identity number"), required=False)
+
+    def __init__(self, *args: Any, person: Person, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.person = person
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        raw = (data.get("personnummer") or "").strip()
+        if data.get("no_personnummer"):
+            if raw:
+                self.add_error("personnummer", _('Leave the number empty, or untick "no personal identity number".'))
+            data["personnummer"] = ""
+            return data
+        if not raw:
+            self.add_error(
+                "personnummer",
+                _('Write the personal identity number, or tick "no personal identity number".'),
+            )
+            return data
+        try:
+            number = normalize(raw)
+        except InvalidPersonnummer as exc:
+            self.add_error("personnummer", PERSONNUMMER_ERRORS[str(exc)])
+            return data
+        if number == self.person.personnummer:
+            self.add_error("personnummer", _("This is the person's own number, not a co-resident's."))
+        elif CoResident.objects.filter(person=self.person, personnummer=number).exists():
+            self.add_error("personnummer", _("This co-resident is already registered."))
+        data["personnummer"] = number
+        return data
+
+
+class CoResidentConsentForm(forms.Form):
+    method = forms.ChoiceField(label=_("How"), choices=ConsentMethod.choices, widget=forms.RadioSelect)
+    given_at = forms.DateTimeField(label=_("Given at"), widget=DATETIME_INPUT)
+
+    def clean_given_at(self) -> Any:
+        given_at = self.cleaned_data["given_at"]
+        if given_at > clock.now():
+            raise forms.ValidationError(_("Consent cannot be recorded as given in the future."))
+        return given_at
+
+
+class LetterMonthForm(forms.Form):
+    month = forms.DateField(
+        label=_("Month"),
+        input_formats=["%Y-%m"],
+        widget=forms.DateInput(attrs={"type": "month"}, format="%Y-%m"),
+    )
+
+    def clean_month(self) -> Any:
+        month = self.cleaned_data["month"].replace(day=1)
+        if month > clock.now().astimezone(clock.STOCKHOLM).date():
+            raise forms.ValidationError(_("Choose a month that has begun."))
+        return month

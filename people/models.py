@@ -42,7 +42,9 @@ class Person(models.Model):
 
 
 class Decision(models.Model):
-    """The decision (biståndsbeslut, SoL 4 kap. 1 §) granting night supervision."""
+    """The decision granting night supervision: a biståndsbeslut under the Social Services
+    Act, socialtjänstlagen (2025:400) from 1 July 2025 (before: SoL (2001:453) 4 kap. 1 §).
+    Documented after SOSFS 2014:5, not as health care (docs/PRIVACY.md)."""
 
     person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="decisions")
     decided_on = models.DateField(_("decided on"))
@@ -131,3 +133,49 @@ class Absence(models.Model):
 
     class Meta:
         ordering = ["-starts_at"]
+
+
+class CoResident(models.Model):
+    """Someone who lives in the person's home. The camera looks into their home too, so
+    camera checks need their consent as well as the person's (prop. 2022/23:131)."""
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="co_residents")
+    name = models.CharField(_("name"), max_length=200)
+    # Empty: the co-resident has no Swedish personal identity number (a visitor staying
+    # long, a foreign citizen); the name identifies them then.
+    personnummer = models.CharField(_("personal identity number"), max_length=12, blank=True)
+    created_at = models.DateTimeField()
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def personnummer_display(self) -> str:
+        return display(self.personnummer) if self.personnummer else ""
+
+
+class CoResidentConsent(models.Model):
+    """A co-resident's consent to the camera; no trial period: it stands until withdrawn."""
+
+    co_resident = models.ForeignKey(CoResident, on_delete=models.CASCADE, related_name="consents")
+    method = models.CharField(_("how"), max_length=10, choices=ConsentMethod.choices)
+    given_at = models.DateTimeField(_("given at"))
+    documented_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    withdrawn_at = models.DateTimeField(_("withdrawn at"), null=True, blank=True)
+    withdrawn_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    withdrawal_note = models.CharField(_("note"), max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-given_at"]
+
+    def is_valid_at(self, moment: datetime) -> bool:
+        return self.given_at <= moment and (self.withdrawn_at is None or moment < self.withdrawn_at)
+
+    def valid_span(self) -> tuple[datetime, datetime | None]:
+        return self.given_at, self.withdrawn_at

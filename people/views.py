@@ -17,9 +17,24 @@ from accounts.types import AuthenticatedHttpRequest
 from checks.nights import NIGHT_STARTS, night_of
 from nattillsyn import clock
 from people import actions
-from people.access import get_consent_for_user, get_person_for_user
-from people.forms import AbsenceForm, ConsentForm, DecisionForm, PersonForm, WithdrawConsentForm
-from people.models import AbsenceKind, Person
+from people.access import (
+    get_co_resident_consent_for_user,
+    get_co_resident_for_user,
+    get_consent_for_user,
+    get_person_for_user,
+)
+from people.forms import (
+    AbsenceForm,
+    ConsentForm,
+    CoResidentConsentForm,
+    CoResidentForm,
+    DecisionForm,
+    LetterMonthForm,
+    PersonForm,
+    WithdrawConsentForm,
+)
+from people.models import AbsenceKind, CoResident, Person
+from people.rules import household_consent_refusal
 
 READERS = (Role.CASE_OFFICER, Role.PLANNER, Role.INSTALLER, Role.SHIFT_LEAD, Role.ADMINISTRATOR)
 EDITORS = (Role.CASE_OFFICER, Role.PLANNER)
@@ -57,10 +72,18 @@ def person_detail(request: HttpRequest, person_id: int) -> HttpResponse:
             "camera": getattr(person, "camera", None),
             "recent_checks": person.checks.order_by("-scheduled_at")[:15],
             "consent_valid_now": any(consent.is_valid_at(now) for consent in person.consents.all()),
+            "household_refusal": household_consent_refusal(person, now),
+            "co_residents": CoResident.objects.filter(person=person).prefetch_related("consents"),
+            "letter_form": LetterMonthForm(initial={"month": _last_month(now)}),
             "can_edit": person.tenant_id in require_role(request.user, *READERS)
             and bool(tenants_for(request.user, *EDITORS).filter(id=person.tenant_id)),
         },
     )
+
+
+def _last_month(now: datetime) -> str:
+    first = now.astimezone(clock.STOCKHOLM).date().replace(day=1)
+    return f"{first - timedelta(days=1):%Y-%m}"
 
 
 @login_required
@@ -172,3 +195,67 @@ def skip_tonight(request: AuthenticatedHttpRequest, person_id: int) -> HttpRespo
     else:
         messages.success(request, _("Tonight's remaining checks are cancelled."))
     return redirect("people:detail", person_id=person.id)
+
+
+@login_required
+def co_resident_create(request: HttpRequest, person_id: int) -> HttpResponse:
+    person = get_person_for_user(request, person_id, *EDITORS)
+    form = CoResidentForm(request.POST or None, person=person)
+    if request.method == "POST" and form.is_valid():
+        co_resident = actions.add_co_resident(
+            person, actor=request.user, name=form.cleaned_data["name"], personnummer=form.cleaned_data["personnummer"]
+        )
+        messages.success(
+            request,
+            _("%(name)s is registered. Camera checks wait until %(name)s has consented.") % {"name": co_resident.name},
+        )
+        return redirect("people:co-resident-consent", co_resident_id=co_resident.id)
+    return render(
+        request, "people/simple_form.html", {"form": form, "person": person, "title": _("Register co-resident")}
+    )
+
+
+@login_required
+def co_resident_consent_create(request: HttpRequest, co_resident_id: int) -> HttpResponse:
+    co_resident = get_co_resident_for_user(request, co_resident_id, *EDITORS)
+    form = CoResidentConsentForm(
+        request.POST or None, initial={"given_at": clock.now().astimezone(clock.STOCKHOLM).strftime("%Y-%m-%dT%H:%M")}
+    )
+    if request.method == "POST" and form.is_valid():
+        actions.register_co_resident_consent(co_resident, actor=request.user, **form.cleaned_data)
+        messages.success(request, _("The consent is registered."))
+        return redirect("people:detail", person_id=co_resident.person_id)
+    return render(
+        request,
+        "people/simple_form.html",
+        {
+            "form": form,
+            "person": co_resident.person,
+            "title": _("Register %(name)s's consent to camera supervision") % {"name": co_resident.name},
+        },
+    )
+
+
+@login_required
+def co_resident_consent_withdraw(request: HttpRequest, co_resident_consent_id: int) -> HttpResponse:
+    consent = get_co_resident_consent_for_user(request, co_resident_consent_id, *EDITORS)
+    person = consent.co_resident.person
+    form = WithdrawConsentForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            actions.withdraw_co_resident_consent(consent, actor=request.user, note=form.cleaned_data["note"])
+        except actions.ActionRefused as refusal:
+            messages.error(request, str(refusal))
+        else:
+            messages.success(request, _("The consent is withdrawn. No camera check can start for this person."))
+        return redirect("people:detail", person_id=person.id)
+    return render(
+        request,
+        "people/simple_form.html",
+        {
+            "form": form,
+            "person": person,
+            "title": _("Withdraw %(name)s's consent") % {"name": consent.co_resident.name},
+            "danger": True,
+        },
+    )

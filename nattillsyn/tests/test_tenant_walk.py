@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import time
+from datetime import date, time
 
 import pytest
 from django.db.models import Sum
@@ -22,6 +22,7 @@ from cameras.actions import open_training_view
 from checks import actions
 from checks.engine import NightWorker
 from checks.models import Alarm, Attempt, Check, Escalation, Outcome
+from letters.actions import request_batch
 from nattillsyn import clock
 from nattillsyn.clock import FakeClock
 from nattillsyn.testing import (
@@ -32,6 +33,7 @@ from nattillsyn.testing import (
     make_person,
     make_training_camera,
 )
+from people.actions import add_co_resident, register_co_resident_consent
 
 pytestmark = pytest.mark.django_db
 
@@ -70,7 +72,17 @@ def home_world(home: Municipality, fake_clock: FakeClock) -> dict[str, int]:
     NightWorker("t").tick(fake_clock())
     training_camera = make_training_camera(home)
     training_grant = open_training_view(training_camera, actor=operator)
+    # Another person's household, so tonight's checks above stay as they are.
+    neighbour = make_person(home, "Granne", personnummer=TEST_PERSONNUMMER[1])
+    co_resident = add_co_resident(neighbour, actor=home.user(Role.PLANNER), name="Sambo", personnummer="")
+    co_resident_consent = register_co_resident_consent(
+        co_resident, actor=home.user(Role.PLANNER), method="oral", given_at=clock.now()
+    )
+    batch = request_batch(home.tenant, actor=home.user(Role.CASE_OFFICER), month=date(2026, 10, 1))
     return {
+        "co_resident_id": co_resident.id,
+        "co_resident_consent_id": co_resident_consent.id,
+        "batch_id": batch.id,
         "gid": training_grant.gid,
         "person_id": person.id,
         "camera_id": person.camera.id,
