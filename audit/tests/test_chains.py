@@ -81,7 +81,9 @@ def test_the_single_chain_of_before_goes_on_as_the_platform_chain(tmp_path: Path
     """Migration 0014 on a log written as one chain: the old entries keep their hashes and
     verify as the platform chain, with an anchor left by retention and the heads exported
     before; new entries of a municipality start its own chain."""
-    before, after = [("audit", "0013_access_refused")], [("audit", "0014_chain_per_municipality")]
+    # Municipalities as they were then too: later columns have no default in the old state.
+    before = [("audit", "0013_access_refused"), ("accounts", "0005_tenant_min_view_s")]
+    after = [("audit", "0014_chain_per_municipality")]
     executor = MigrationExecutor(connection)
     executor.migrate(before)
     try:
