@@ -22,6 +22,7 @@ from cameras import gateway_client
 from cameras.credentials import encrypt_password, stream_url_with_credentials
 from cameras.drivers import driver_for
 from cameras.models import Camera, GrantPurpose, InstallationTest, ViewGrant
+from cameras.privacy import covering_grants, return_old_device_to_privacy
 from gateway.grants import Grant, sign_grant
 from nattillsyn import clock
 from nattillsyn.net import normalise_ip
@@ -43,10 +44,13 @@ def save_camera(
     person = fields.get("person")
     if person is not None and person.tenant_id != tenant.id:
         raise ActionRefused(_("The person belongs to another municipality."))
+    repointed = _repoint(camera, fields) if camera.pk else {}
     for name, value in fields.items():
         setattr(camera, name, value)
     if password:
         camera.password_encrypted = encrypt_password(password)
+    if repointed:
+        camera.privacy_verified_at = None  # the new device is asked at the reconciler's next pass
     camera.save()
     record(
         actor=actor,
@@ -54,9 +58,34 @@ def save_camera(
         tenant=tenant,
         person=camera.person_id,
         obj=camera,
-        detail={"fields": sorted(fields), "password_changed": bool(password)},
+        detail={"fields": sorted(fields), "password_changed": bool(password), **repointed},
     )
     return camera
+
+
+# A camera pointed elsewhere by any of these is another device, maybe in another home.
+DEVICE_FIELDS = ("stream_url", "driver")
+
+
+def _repoint(camera: Camera, fields: dict[str, Any]) -> dict[str, Any]:
+    """Before the camera points at another device: the old one goes back to its privacy
+    position (driven with the old address and driver; the form may already have changed
+    ``camera`` in memory, so the old values come from the database), and every open
+    grant for the camera is revoked, so nothing keeps either device out of privacy.
+    Returns what the audit entry should say about it (nothing if not re-pointed)."""
+    old = Camera.objects.select_for_update().get(pk=camera.pk)
+    changed = {name: (getattr(old, name), fields[name]) for name in DEVICE_FIELDS if name in fields}
+    changed = {name: values for name, values in changed.items() if values[0] != values[1]}
+    if not changed:
+        return {}
+    live = ViewGrant.objects.filter(camera=old, ended_at__isnull=True, hard_end__gt=clock.now())
+    revoked = revoke_grants(live, reason="camera_repointed")
+    verified = return_old_device_to_privacy(old)
+    return {
+        "repointed": {name: {"old": values[0], "new": values[1]} for name, values in changed.items()},
+        "old_device_in_privacy": verified,
+        "grants_revoked": revoked,
+    }
 
 
 @transaction.atomic
@@ -416,15 +445,6 @@ def record_view_event(
     return grant
 
 
-def covering_grants(now: datetime) -> Any:
-    """The grants that may keep a camera out of its privacy position at ``now``: not
-    revoked, not ended, before their hard end, and either started or still startable.
-    The one statement of the privacy rule; everything that moves a camera asks it."""
-    return ViewGrant.objects.filter(revoked_at__isnull=True, ended_at__isnull=True, hard_end__gt=now).filter(
-        Q(redeemed_at__isnull=False) | Q(start_by__gt=now)
-    )
-
-
 def return_camera_to_privacy(camera_id: int) -> bool:
     """Back to the privacy position, unless another grant still covers the camera (the
     next attempt of the same check, a preparation). True if it was sent back."""
@@ -549,17 +569,6 @@ def run_technical_test(camera: Camera, *, actor: Any) -> TechnicalTestResult:
             detail={"technical_test": True, "problem": problem},
         )
     return TechnicalTestResult(ok=not problem, problem=problem)
-
-
-def record_privacy_restored(camera: Camera) -> None:
-    record(
-        actor=None,
-        action=AuditAction.CAMERA_FAULT,
-        tenant=camera.tenant_id,
-        person=camera.person_id,
-        obj=camera,
-        detail={"problem": "out_of_privacy_position", "restored": True},
-    )
 
 
 def camera_is_in_view(camera: Camera) -> bool:

@@ -23,6 +23,7 @@ class CameraProblem(models.TextChoices):
     GATEWAY_UNREACHABLE = "gateway_unreachable", _("Camera gateway not reachable")
     PICTURE_BLACK = "picture_black", _("Black picture")
     PICTURE_FROZEN = "picture_frozen", _("Frozen picture")
+    PRIVACY_NOT_REACHED = "privacy_not_reached", _("Does not reach its privacy position")
 
 
 def problem_label(problem: str) -> str:
@@ -63,6 +64,10 @@ class Camera(models.Model):
     last_probe_ok = models.BooleanField(null=True)
     last_probe_problem = models.CharField(max_length=200, blank=True)
     probe_failures = models.PositiveSmallIntegerField(default=0, help_text="Failed probes in a row.")
+    # The privacy reconciler (cameras/privacy.py): when the camera last reported its
+    # privacy position with no grant covering it, and until when a worker holds it.
+    privacy_verified_at = models.DateTimeField(null=True, blank=True)
+    privacy_lease_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["name"]

@@ -35,6 +35,7 @@ from nattillsyn import clock
 log = logging.getLogger("checks.worker")
 
 DEFAULT_PROBER = "cameras.health.probe_camera"
+DEFAULT_PRIVACY_DRIVER = "cameras.drivers.driver_for"
 
 
 class WorkerLoop:
@@ -138,6 +139,11 @@ class Command(BaseCommand):
             default=DEFAULT_PROBER,
             help=f"dotted path of the camera health probe, or 'none' (default {DEFAULT_PROBER})",
         )
+        parser.add_argument(
+            "--privacy-driver",
+            default=DEFAULT_PRIVACY_DRIVER,
+            help=f"camera drivers of the privacy reconciler, or 'none' (default {DEFAULT_PRIVACY_DRIVER})",
+        )
         parser.add_argument("--clock-file", help="simulated shared clock (benchmarks only), see SharedClock")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -154,7 +160,8 @@ class Command(BaseCommand):
         if options["clock_file"]:
             clock.set_now_provider(SharedClock(options["clock_file"]))
         prober = None if options["prober"] == "none" else import_string(options["prober"])
-        worker = NightWorker(options["name"], camera_prober=prober)
+        privacy_driver = None if options["privacy_driver"] == "none" else import_string(options["privacy_driver"])
+        worker = NightWorker(options["name"], camera_prober=prober, privacy_driver=privacy_driver)
         log.info("worker %s started", worker.name)
         WorkerLoop(worker, interval=options["interval"], max_backoff=options["max_backoff"], stop=stop).run(
             once=options["once"]
