@@ -21,7 +21,7 @@ from audit.records import record
 from cameras import gateway_client
 from cameras.credentials import encrypt_password, stream_url_with_credentials
 from cameras.drivers import driver_for
-from cameras.models import Camera, GrantPurpose, InstallationTest, ViewGrant
+from cameras.models import Camera, GrantPurpose, InstallationBooking, InstallationTest, ViewGrant
 from cameras.privacy import covering_grants, return_old_device_to_privacy
 from gateway.grants import Grant, sign_grant
 from nattillsyn import clock
@@ -324,15 +324,127 @@ def open_training_view(camera: Camera, *, actor: Any, ip: str | None = None) -> 
     return grant
 
 
+# A booked installation slot is a visit, not an evening: the picture is possible only inside it.
+INSTALLATION_SLOT_MAX = timedelta(hours=4)
+
+
+@transaction.atomic
+def book_installation(
+    camera: Camera, *, actor: Any, starts_at: datetime, ends_at: datetime, kind: str
+) -> InstallationBooking:
+    """The installer (or planner) books the slot of an installation or re-installation
+    test with picture; the person's consent to it is recorded separately, beforehand."""
+    if camera.person_id is None:
+        raise ActionRefused(_("Assign the camera to a person before the installation test."))
+    if ends_at <= starts_at:
+        raise ActionRefused(_("The slot must end after it starts."))
+    if ends_at - starts_at > INSTALLATION_SLOT_MAX:
+        raise ActionRefused(_("A slot for an installation test is at most 4 hours."))
+    now = clock.now()
+    if ends_at <= now:
+        raise ActionRefused(_("The slot has already ended."))
+    booking = InstallationBooking.objects.create(
+        tenant_id=camera.tenant_id,
+        camera=camera,
+        person_id=camera.person_id,
+        kind=kind,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        booked_by=actor,
+        booked_at=now,
+    )
+    record(
+        actor=actor,
+        action=AuditAction.CAMERA_CHANGED,
+        tenant=camera.tenant_id,
+        person=camera.person_id,
+        obj=booking,
+        detail={
+            "installation_booked": {"kind": kind, "starts_at": starts_at.isoformat(), "ends_at": ends_at.isoformat()}
+        },
+    )
+    return booking
+
+
+@transaction.atomic
+def record_installation_consent(
+    booking: InstallationBooking, *, actor: Any, given_by: str, method: str
+) -> InstallationBooking:
+    """The planner or case officer records the person's consent to this booked test,
+    before it: who gave it, how, and (from the actor and the clock) who recorded it when."""
+    booking = InstallationBooking.objects.select_for_update().get(pk=booking.pk)
+    now = clock.now()
+    if booking.ends_at <= now:
+        raise ActionRefused(_("The slot has already ended."))
+    if booking.consent_recorded_at is not None:
+        raise ActionRefused(_("Consent to this installation test is already recorded."))
+    if not given_by.strip():
+        raise ActionRefused(_("Record who gave consent to the installation test."))
+    booking.consent_given_by = given_by.strip()[:200]
+    booking.consent_method = method
+    booking.consent_recorded_by = actor
+    booking.consent_recorded_at = now
+    booking.save(update_fields=["consent_given_by", "consent_method", "consent_recorded_by", "consent_recorded_at"])
+    record(
+        actor=actor,
+        action=AuditAction.CONSENT_GIVEN,
+        tenant=booking.tenant_id,
+        person=booking.person_id,
+        obj=booking,
+        detail={
+            "scope": "installation_test",
+            "booking": booking.id,
+            "given_by": booking.consent_given_by,
+            "method": method,
+            "slot": [booking.starts_at.isoformat(), booking.ends_at.isoformat()],
+        },
+    )
+    return booking
+
+
+def installation_slot_refusal(
+    camera: Camera, person: Person, now: datetime
+) -> tuple[str, str, InstallationBooking | None]:
+    """Why an installation view of ``camera`` (serving ``person``) cannot be opened ``now``
+    (reason, message), or ("", "", the booking whose slot and consent allow it)."""
+    bookings = InstallationBooking.objects.filter(camera=camera, person=person)
+    current = bookings.filter(starts_at__lte=now, ends_at__gt=now).order_by("-consent_recorded_at").first()
+    if current is None:
+        upcoming = bookings.filter(starts_at__gt=now).first()
+        if upcoming is None:
+            return "no_installation_booking", _("No installation test is booked for this camera."), None
+        starts = upcoming.starts_at.astimezone(clock.STOCKHOLM)
+        return (
+            "outside_installation_slot",
+            _("The installation test is booked for %(start)s: the picture can be shown only then.")
+            % {"start": starts.strftime("%Y-%m-%d %H:%M")},
+            None,
+        )
+    if current.consent_recorded_at is None or current.consent_recorded_at > now:
+        return (
+            "no_installation_consent",
+            _(
+                "The person's consent to this installation test is not recorded: "
+                "the planner or case officer records it first."
+            ),
+            None,
+        )
+    return "", "", current
+
+
 @audited_refusals
-def open_installation_view(camera: Camera, *, actor: Any, consent_given_by: str, ip: str | None = None) -> ViewGrant:
-    """A test with picture, allowed only on site at installation or service, with the
-    person's consent to this very test recorded at that moment."""
+def open_installation_view(camera: Camera, *, actor: Any, ip: str | None = None) -> ViewGrant:
+    """A test with picture at installation or service: only inside a booked slot, with
+    the person's consent to that test recorded beforehand, and never past the slot."""
     person = camera.person
     if person is None:
         raise ActionRefused(_("Assign the camera to a person before the installation test."))
-    if not consent_given_by.strip():
-        raise ActionRefused(_("Record who gave consent to this test with picture, now."))
+    now = clock.now()
+    reason, message, booking = installation_slot_refusal(camera, person, now)
+    if booking is None:
+        raise AccessRefused(
+            message, reason=reason, actor=actor, tenant=camera.tenant_id, person=person.id, obj=camera, ip=ip
+        )
     record(
         actor=actor,
         action=AuditAction.INSTALLATION_VIEW,
@@ -340,21 +452,26 @@ def open_installation_view(camera: Camera, *, actor: Any, consent_given_by: str,
         person=camera.person_id,
         obj=camera,
         ip=ip,
-        detail={"consent_given_by": consent_given_by.strip()[:200]},
+        detail={
+            "booking": booking.id,
+            "consent_given_by": booking.consent_given_by,
+            "consent_recorded_by": booking.consent_recorded_by_id,
+        },
     )
     from checks.rules import camera_allowed_until
 
-    # The view ends when the registered consent does (a trial period at midnight).
-    # Without one now, the grant is refused at redeem ("no_valid_consent").
-    now = clock.now()
+    # The view ends with the slot, or earlier when the registered consent does (a trial
+    # period at midnight). Without one now, the grant is refused at redeem ("no_valid_consent").
     consent_ends = camera_allowed_until(person, now, needs_decision=False)
+    hard_end = booking.ends_at if consent_ends in (None, now) else min(booking.ends_at, consent_ends)
     grant, _token = issue_grant(
         camera,
         actor=actor,
         purpose=GrantPurpose.INSTALL_TEST,
         person=person,
-        hard_end=consent_ends if consent_ends != now else None,
+        hard_end=hard_end,
         ip=ip,
+        detail={"booking": booking.id},
     )
     return grant
 

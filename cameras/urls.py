@@ -11,4 +11,6 @@ urlpatterns = [
     path("<int:camera_id>/installation-test", views.installation_test, name="installation-test"),
     path("<int:camera_id>/technical-test", views.technical_test, name="technical-test"),
     path("<int:camera_id>/installation-view", views.installation_view, name="installation-view"),
+    path("<int:camera_id>/installation-booking", views.book_installation, name="installation-booking"),
+    path("<int:camera_id>/installation-consent", views.installation_consent, name="installation-consent"),
 ]
