@@ -201,3 +201,38 @@ def test_a_camera_without_a_privacy_position_is_not_driven(
     guard(devices, fake_clock())
     assert all(url != cameras[0].stream_url for url, _call in devices.calls)
     assert timedelta(0) <= fake_clock() - Camera.objects.get(id=cameras[0].id).privacy_verified_at  # type: ignore[operator]
+
+
+def test_real_simulated_cameras_converge_and_a_re_pointed_one_leaves_the_old_device_in_privacy(
+    home: Municipality, fake_clock: FakeClock, settings: object
+) -> None:
+    """The real driver against the simulated cameras' control API (they start out of privacy)."""
+    from cameras.drivers import driver_for
+    from simcam.tests.test_simcam import start_simulator
+
+    simulator = start_simulator("--size", "64x64", "--fps", "1", cameras={"p1": "asleep", "spare": "asleep"})
+    try:
+        settings.SIMCAM_API_URL = f"http://127.0.0.1:{simulator.api_port}"  # type: ignore[attr-defined]
+        person = make_person(
+            home, "P", personnummer=TEST_PERSONNUMMER[0], camera_url=f"rtsp://127.0.0.1:{simulator.rtsp_port}/p1"
+        )
+
+        def positions() -> dict[str, bool]:
+            return {camera["name"]: camera["privacy"] for camera in simulator.api("GET", "/cameras")[1]}
+
+        assert positions() == {"p1": False, "spare": False}
+        NightWorker("t", privacy_driver=driver_for).guard_privacy(fake_clock())
+        assert positions()["p1"] is True
+        camera = Camera.objects.get(person=person)
+        driver_for(camera).open_view()  # a view running when the installer re-points it
+        camera_actions.save_camera(
+            camera,
+            actor=home.user(Role.INSTALLER),
+            tenant=home.tenant,
+            stream_url=f"rtsp://127.0.0.1:{simulator.rtsp_port}/spare",
+        )
+        assert positions()["p1"] is True
+        NightWorker("t", privacy_driver=driver_for).guard_privacy(fake_clock())
+        assert positions() == {"p1": True, "spare": True}
+    finally:
+        simulator.stop()
