@@ -28,13 +28,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import Exists, F, OuterRef, Q
 
 from audit.models import AuditAction
 from audit.records import record
-from cameras.drivers import CameraDriver, CameraStatus, driver_for
-from cameras.models import Camera, ViewGrant
+from cameras.drivers import CameraDriver, driver_for
+from cameras.models import Camera, CameraProblem, ViewGrant
 from nattillsyn import clock
 
 log = logging.getLogger(__name__)
@@ -73,24 +73,33 @@ def record_privacy_restored(camera: Camera) -> None:
     )
 
 
-def drive_to_privacy(driver: CameraDriver, status: CameraStatus | None = None) -> tuple[bool, bool]:
-    """Send the camera to its privacy position until it says it is there.
+@dataclass(frozen=True)
+class Driven:
+    """What driving a camera to its privacy position came to."""
 
-    Returns (verified, had to move it). A driver that cannot move a camera (no privacy
-    position; the installer was told to fit a cover) counts as verified: there is
-    nothing to drive. A camera that cannot tell where it faces after a close is not.
+    verified: bool  # the camera says it is there (or has no privacy position to drive)
+    moved: bool  # it had to be sent there
+    problem: str = ""  # not verified: the camera's own problem (unreachable, router down) or privacy_not_reached
+
+
+def drive_to_privacy(driver: CameraDriver) -> Driven:
+    """Send the camera to its privacy position until it says it is there, ATTEMPTS times.
+
+    A driver that cannot move a camera (no privacy position; the installer was told to
+    fit a cover) counts as verified: there is nothing to drive. A camera that cannot tell
+    where it faces after a close is not verified.
     """
     if not driver.supports_privacy:
-        return True, False
-    if status is None:
-        status = driver.status()
+        return Driven(True, False)
+    status = driver.status()
     if status.in_privacy_position is True:
-        return True, False
+        return Driven(True, False)
     for _attempt in range(ATTEMPTS):
         driver.close_view()
-        if driver.status().in_privacy_position is True:
-            return True, True
-    return False, True
+        status = driver.status()
+        if status.in_privacy_position is True:
+            return Driven(True, True)
+    return Driven(False, True, status.problem or CameraProblem.PRIVACY_NOT_REACHED)
 
 
 @dataclass
@@ -98,7 +107,7 @@ class PrivacyReport:
     verified: int = 0
     returned: int = 0  # moved back after a grant ended
     corrected: int = 0  # found out of privacy with nothing that explains it
-    failed: list[Camera] = field(default_factory=list)
+    failed: list[tuple[Camera, str]] = field(default_factory=list)  # with the problem found
 
 
 def cameras_due(now: datetime) -> Any:
@@ -135,43 +144,45 @@ def reconcile_privacy(
         if not Camera.objects.filter(free, unchanged, id=camera.id).update(privacy_lease_until=now + LEASE):
             continue  # another worker has it, or had it
         try:
-            verified, moved = _reconcile_one(camera, driver_for(camera), now, returning=pending)
+            driven = _reconcile_one(camera, driver_for(camera), now, returning=pending)
+        except (OperationalError, InterfaceError):
+            raise  # the database is gone: the loop reconnects; the lease runs out by itself
         except Exception:
             log.exception("camera %s: privacy not verified", camera.id)
-            verified, moved = False, False
-        if verified:
-            report.verified += 1
-            if moved and pending:
-                report.returned += 1
-            elif moved:
-                report.corrected += 1
-        else:
-            report.failed.append(camera)
+            driven = Driven(False, False, CameraProblem.PRIVACY_NOT_REACHED)
+        if not driven.verified:
+            report.failed.append((camera, driven.problem))
+            continue
+        report.verified += 1
+        if driven.moved and pending:
+            report.returned += 1
+        elif driven.moved:
+            report.corrected += 1
     return report
 
 
-def _reconcile_one(camera: Camera, driver: CameraDriver, now: datetime, *, returning: bool) -> tuple[bool, bool]:
+def _reconcile_one(camera: Camera, driver: CameraDriver, now: datetime, *, returning: bool) -> Driven:
     """``returning``: a grant ended, so finding the camera out is expected, not a finding."""
     if covering_grants(clock.now()).filter(camera=camera).exists():
         # A grant came between the query and the lease: the camera is rightly out.
         Camera.objects.filter(id=camera.id).update(privacy_lease_until=None)
-        return True, False
-    verified, moved = drive_to_privacy(driver)
+        return Driven(True, False)
+    driven = drive_to_privacy(driver)
     with transaction.atomic():
-        if not verified:
+        if not driven.verified:
             Camera.objects.filter(id=camera.id).update(privacy_lease_until=now + RETRY_AFTER_FAILURE)
-            return False, moved
+            return driven
         Camera.objects.filter(id=camera.id).update(privacy_verified_at=now, privacy_lease_until=None)
         ViewGrant.objects.filter(camera=camera, camera_returned_to_privacy=False, issued_at__lte=now).update(
             camera_returned_to_privacy=True
         )
-        if moved and not returning:
+        if driven.moved and not returning:
             record_privacy_restored(camera)
-    if moved and covering_grants(clock.now()).filter(camera=camera).exists():
+    if driven.moved and covering_grants(clock.now()).filter(camera=camera).exists():
         # An operator opened the camera while it was being closed: give the view back
         # (issue_grant did not move it, it saw the camera as out already or raced us).
         driver.open_view()
-    return True, moved
+    return driven
 
 
 def return_old_device_to_privacy(old: Camera) -> bool:
@@ -179,8 +190,7 @@ def return_old_device_to_privacy(old: Camera) -> bool:
     at until now goes back to its privacy position, with the driver built from the old
     values. True if verified there."""
     try:
-        verified, _moved = drive_to_privacy(driver_for(old))
+        return drive_to_privacy(driver_for(old)).verified
     except Exception:
         log.exception("camera %s: the old device's privacy not verified", old.id)
         return False
-    return verified

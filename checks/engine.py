@@ -24,7 +24,7 @@ from audit.records import enforce_retention, export_head
 from audit.refusals import flush_folded_refusals
 from cameras.actions import close_views_past_their_end
 from cameras.health import ProbeResult
-from cameras.models import Camera, CameraProblem
+from cameras.models import Camera
 from cameras.privacy import DriverFor, reconcile_privacy
 from checks import actions
 from checks.models import Check, CheckForm, CheckState, Escalation, EscalationState, NightPlan, WorkerHeartbeat
@@ -252,11 +252,9 @@ class NightWorker:
         if self.privacy_driver is None:
             return close_views_past_their_end(now)
         result = reconcile_privacy(now, driver_for=self.privacy_driver)
-        for camera in result.failed:
+        for camera, problem in result.failed:
             with transaction.atomic():
-                actions.record_camera_probe(
-                    camera, ok=False, problem=CameraProblem.PRIVACY_NOT_REACHED, now=now, horizon=PROBE_HORIZON
-                )
+                actions.record_camera_probe(camera, ok=False, problem=problem, now=now, horizon=PROBE_HORIZON)
         return result.returned + result.corrected
 
     def probe_cameras_due_soon(self, now: datetime) -> int:
