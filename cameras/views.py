@@ -107,6 +107,7 @@ def _detail_page(
             "supports_privacy": driver_for(camera).supports_privacy,
             "test_form": InstallationTestForm(tenant=camera.tenant),
             "is_installer": has_role(Role.INSTALLER),
+            "can_test": has_role(*STAFF_WHO_TEST),
             "bookings": bookings,
             "open_slot": open_slot,
             "can_book": has_role(*BOOKERS) and camera.person_id is not None,
