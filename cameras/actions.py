@@ -573,6 +573,8 @@ def return_camera_to_privacy(camera_id: int) -> bool:
     ViewGrant.objects.filter(camera_id=camera_id, camera_returned_to_privacy=False, issued_at__lte=now).update(
         camera_returned_to_privacy=True
     )
+    # Sent, not verified: the privacy reconciler asks the camera at its next pass.
+    Camera.objects.filter(id=camera_id).update(privacy_verified_at=None)
     return True
 
 

@@ -236,3 +236,29 @@ def test_real_simulated_cameras_converge_and_a_re_pointed_one_leaves_the_old_dev
         assert positions() == {"p1": True, "spare": True}
     finally:
         simulator.stop()
+
+
+def test_a_view_the_gateway_reports_ended_is_verified_at_the_next_pass(
+    home: Municipality,
+    cameras: list[Camera],
+    devices: Devices,
+    fake_clock: FakeClock,
+    django_capture_on_commit_callbacks,  # type: ignore[no-untyped-def]
+) -> None:
+    guard(devices, fake_clock())
+    fake_clock.set(at_stockholm(2026, 11, 23, 23, 0))
+    NightWorker("t").tick(fake_clock())
+    check = Check.objects.filter(state="due").first()
+    assert check is not None
+    with django_capture_on_commit_callbacks(execute=True):
+        actions.open_check(check, actor=home.user(Role.OPERATOR))
+    url = check.person.camera.stream_url
+    assert devices.in_privacy[url] is False
+    devices.stuck.add(url)  # the close the gateway's report sends is lost
+    with django_capture_on_commit_callbacks(execute=True):
+        camera_actions.record_view_event(str(ViewGrant.objects.get().gid), event="ended", at=fake_clock())
+    devices.stuck.clear()
+    devices.calls.clear()
+    guard(devices, fake_clock())  # not 30 s later
+    assert devices.in_privacy[url] is True
+    assert (url, "status") in devices.calls
