@@ -51,7 +51,16 @@ def save_camera(
         camera.password_encrypted = encrypt_password(password)
     if repointed:
         camera.privacy_verified_at = None  # the new device is asked at the reconciler's next pass
-    camera.save()
+    if camera.pk is None:
+        camera.save()
+    else:
+        # Only what changed here: the worker's columns (probes, the privacy lease) are its own.
+        changed = [
+            *fields,
+            *(["password_encrypted"] if password else []),
+            *(["privacy_verified_at"] if repointed else []),
+        ]
+        camera.save(update_fields=changed)
     record(
         actor=actor,
         action=AuditAction.CAMERA_CHANGED,

@@ -172,7 +172,12 @@ def _reconcile_one(camera: Camera, driver: CameraDriver, now: datetime, *, retur
         if not driven.verified:
             Camera.objects.filter(id=camera.id).update(privacy_lease_until=now + RETRY_AFTER_FAILURE)
             return driven
-        Camera.objects.filter(id=camera.id).update(privacy_verified_at=now, privacy_lease_until=None)
+        # Verified for the device it was pointed at when leased: re-pointed meanwhile, the
+        # new device is not verified by this (save_camera cleared the stamp for it).
+        same_device = Camera.objects.filter(id=camera.id, stream_url=camera.stream_url, driver=camera.driver)
+        if not same_device.update(privacy_verified_at=now, privacy_lease_until=None):
+            Camera.objects.filter(id=camera.id).update(privacy_lease_until=None)
+            return driven
         ViewGrant.objects.filter(camera=camera, camera_returned_to_privacy=False, issued_at__lte=now).update(
             camera_returned_to_privacy=True
         )

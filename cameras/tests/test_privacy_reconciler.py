@@ -262,3 +262,25 @@ def test_a_view_the_gateway_reports_ended_is_verified_at_the_next_pass(
     guard(devices, fake_clock())  # not 30 s later
     assert devices.in_privacy[url] is True
     assert (url, "status") in devices.calls
+
+
+def test_a_camera_re_pointed_while_a_worker_verifies_it_is_asked_again(
+    home: Municipality, cameras: list[Camera], devices: Devices, fake_clock: FakeClock
+) -> None:
+    first = cameras[0]
+    Camera.objects.exclude(id=first.id).update(privacy_verified_at=fake_clock())
+    devices.in_privacy["rtsp://h/new"] = False
+
+    def repoint() -> None:
+        camera_actions.save_camera(
+            Camera.objects.get(id=first.id),
+            actor=home.user(Role.INSTALLER),
+            tenant=home.tenant,
+            stream_url="rtsp://h/new",
+        )
+
+    devices.during_status.append(repoint)
+    privacy.reconcile_privacy(fake_clock(), driver_for=devices.driver)
+    assert Camera.objects.get(id=first.id).privacy_verified_at is None  # the old device's answer does not count
+    privacy.reconcile_privacy(fake_clock(), driver_for=devices.driver)
+    assert devices.in_privacy["rtsp://h/new"] is True
