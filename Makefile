@@ -73,6 +73,7 @@ bench: deps
 	$(PY) benchmarks/report_monthly.py --persons 500
 	$(PY) benchmarks/scale_plan.py --quick
 	$(PY) benchmarks/chaos_night.py --quick
+	$(PY) benchmarks/privacy_chaos.py --quick
 	$(PY) benchmarks/load_web.py --quick
 	$(PY) benchmarks/live_view.py --quick
 	$(PY) benchmarks/operator_flow.py --quick

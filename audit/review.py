@@ -15,7 +15,16 @@ from audit.models import AuditAction, AuditEntry
 # A view longer than the municipality's view time by more than this is flagged.
 VIEW_MARGIN_S = 5
 # Reasons for a refused opening that mean someone tried outside the agreed times or places.
-OUTSIDE_RULES = {"not_yet_due", "retry_not_yet_due", "outside_check_window", "check_not_open", "network_not_allowed"}
+OUTSIDE_RULES = {
+    "not_yet_due",
+    "retry_not_yet_due",
+    "outside_check_window",
+    "check_not_open",
+    "network_not_allowed",
+    "no_installation_booking",
+    "outside_installation_slot",
+    "no_installation_consent",
+}
 
 
 def sample_accesses(tenant_ids: set[int], start: datetime, end: datetime, count: int, seed: int) -> list[AuditEntry]:

@@ -158,6 +158,8 @@ class Workers:
                 str(self.clock_file),
                 "--prober",
                 "_common.scenario_probe",
+                "--privacy-driver",
+                "none",  # no simulated cameras run here; benchmarks/privacy_chaos.py measures privacy
                 "--lease-timeout",
                 str(self.lease_timeout),
             ],

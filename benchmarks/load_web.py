@@ -330,7 +330,17 @@ def main() -> None:
         )
         processes.append(
             subprocess.Popen(
-                [PYTHON, "manage.py", "run_worker", "--prober", "none", "--name", "bench-web"],
+                [
+                    PYTHON,
+                    "manage.py",
+                    "run_worker",
+                    "--prober",
+                    "none",
+                    "--privacy-driver",
+                    "none",
+                    "--name",
+                    "bench-web",
+                ],
                 cwd=ROOT,
                 env=env,
                 stdout=log,

@@ -21,7 +21,8 @@ from audit.records import record
 from cameras import gateway_client
 from cameras.credentials import encrypt_password, stream_url_with_credentials
 from cameras.drivers import driver_for
-from cameras.models import Camera, GrantPurpose, InstallationTest, ViewGrant
+from cameras.models import Camera, GrantPurpose, InstallationBooking, InstallationTest, ViewGrant
+from cameras.privacy import covering_grants, return_old_device_to_privacy
 from gateway.grants import Grant, sign_grant
 from nattillsyn import clock
 from nattillsyn.net import normalise_ip
@@ -46,20 +47,57 @@ def save_camera(
     person = fields.get("person")
     if person is not None and person.tenant_id != tenant.id:
         raise ActionRefused(_("The person belongs to another municipality."))
+    repointed = _repoint(camera, fields) if camera.pk else {}
     for name, value in fields.items():
         setattr(camera, name, value)
     if password:
         camera.password_encrypted = encrypt_password(password)
-    camera.save()
+    if repointed:
+        camera.privacy_verified_at = None  # the new device is asked at the reconciler's next pass
+    if camera.pk is None:
+        camera.save()
+    else:
+        # Only what changed here: the worker's columns (probes, the privacy lease) are its own.
+        changed = [
+            *fields,
+            *(["password_encrypted"] if password else []),
+            *(["privacy_verified_at"] if repointed else []),
+        ]
+        camera.save(update_fields=changed)
     record(
         actor=actor,
         action=AuditAction.CAMERA_CHANGED,
         tenant=tenant,
         person=camera.person_id,
         obj=camera,
-        detail={"fields": sorted(fields), "password_changed": bool(password)},
+        detail={"fields": sorted(fields), "password_changed": bool(password), **repointed},
     )
     return camera
+
+
+# A camera pointed elsewhere by any of these is another device, maybe in another home.
+DEVICE_FIELDS = ("stream_url", "driver")
+
+
+def _repoint(camera: Camera, fields: dict[str, Any]) -> dict[str, Any]:
+    """Before the camera points at another device: the old one goes back to its privacy
+    position (driven with the old address and driver; the form may already have changed
+    ``camera`` in memory, so the old values come from the database), and every open
+    grant for the camera is revoked, so nothing keeps either device out of privacy.
+    Returns what the audit entry should say about it (nothing if not re-pointed)."""
+    old = Camera.objects.select_for_update().get(pk=camera.pk)
+    changed = {name: (getattr(old, name), fields[name]) for name in DEVICE_FIELDS if name in fields}
+    changed = {name: values for name, values in changed.items() if values[0] != values[1]}
+    if not changed:
+        return {}
+    live = ViewGrant.objects.filter(camera=old, ended_at__isnull=True, hard_end__gt=clock.now())
+    revoked = revoke_grants(live, reason="camera_repointed")
+    verified = return_old_device_to_privacy(old)
+    return {
+        "repointed": {name: {"old": values[0], "new": values[1]} for name, values in changed.items()},
+        "old_device_in_privacy": verified,
+        "grants_revoked": revoked,
+    }
 
 
 @transaction.atomic
@@ -299,17 +337,127 @@ def open_training_view(camera: Camera, *, actor: User | None, ip: str | None = N
     return grant
 
 
+# A booked installation slot is a visit, not an evening: the picture is possible only inside it.
+INSTALLATION_SLOT_MAX = timedelta(hours=4)
+
+
+@transaction.atomic
+def book_installation(
+    camera: Camera, *, actor: User, starts_at: datetime, ends_at: datetime, kind: str
+) -> InstallationBooking:
+    """The installer (or planner) books the slot of an installation or re-installation
+    test with picture; the person's consent to it is recorded separately, beforehand."""
+    if camera.person_id is None:
+        raise ActionRefused(_("Assign the camera to a person before the installation test."))
+    if ends_at <= starts_at:
+        raise ActionRefused(_("The slot must end after it starts."))
+    if ends_at - starts_at > INSTALLATION_SLOT_MAX:
+        raise ActionRefused(_("A slot for an installation test is at most 4 hours."))
+    now = clock.now()
+    if ends_at <= now:
+        raise ActionRefused(_("The slot has already ended."))
+    booking = InstallationBooking.objects.create(
+        tenant_id=camera.tenant_id,
+        camera=camera,
+        person_id=camera.person_id,
+        kind=kind,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        booked_by=actor,
+        booked_at=now,
+    )
+    record(
+        actor=actor,
+        action=AuditAction.CAMERA_CHANGED,
+        tenant=camera.tenant_id,
+        person=camera.person_id,
+        obj=booking,
+        detail={
+            "installation_booked": {"kind": kind, "starts_at": starts_at.isoformat(), "ends_at": ends_at.isoformat()}
+        },
+    )
+    return booking
+
+
+@transaction.atomic
+def record_installation_consent(
+    booking: InstallationBooking, *, actor: User, given_by: str, method: str
+) -> InstallationBooking:
+    """The planner or case officer records the person's consent to this booked test,
+    before it: who gave it, how, and (from the actor and the clock) who recorded it when."""
+    booking = InstallationBooking.objects.select_for_update().get(pk=booking.pk)
+    now = clock.now()
+    if booking.ends_at <= now:
+        raise ActionRefused(_("The slot has already ended."))
+    if booking.consent_recorded_at is not None:
+        raise ActionRefused(_("Consent to this installation test is already recorded."))
+    if not given_by.strip():
+        raise ActionRefused(_("Record who gave consent to the installation test."))
+    booking.consent_given_by = given_by.strip()[:200]
+    booking.consent_method = method
+    booking.consent_recorded_by = actor
+    booking.consent_recorded_at = now
+    booking.save(update_fields=["consent_given_by", "consent_method", "consent_recorded_by", "consent_recorded_at"])
+    record(
+        actor=actor,
+        action=AuditAction.CONSENT_GIVEN,
+        tenant=booking.tenant_id,
+        person=booking.person_id,
+        obj=booking,
+        detail={
+            "scope": "installation_test",
+            "booking": booking.id,
+            "given_by": booking.consent_given_by,
+            "method": method,
+            "slot": [booking.starts_at.isoformat(), booking.ends_at.isoformat()],
+        },
+    )
+    return booking
+
+
+def installation_slot_refusal(
+    camera: Camera, person: Person, now: datetime
+) -> tuple[str, str, InstallationBooking | None]:
+    """Why an installation view of ``camera`` (serving ``person``) cannot be opened ``now``
+    (reason, message), or ("", "", the booking whose slot and consent allow it)."""
+    bookings = InstallationBooking.objects.filter(camera=camera, person=person)
+    current = bookings.filter(starts_at__lte=now, ends_at__gt=now).order_by("-consent_recorded_at").first()
+    if current is None:
+        upcoming = bookings.filter(starts_at__gt=now).first()
+        if upcoming is None:
+            return "no_installation_booking", _("No installation test is booked for this camera."), None
+        starts = upcoming.starts_at.astimezone(clock.STOCKHOLM)
+        return (
+            "outside_installation_slot",
+            _("The installation test is booked for %(start)s: the picture can be shown only then.")
+            % {"start": starts.strftime("%Y-%m-%d %H:%M")},
+            None,
+        )
+    if current.consent_recorded_at is None or current.consent_recorded_at > now:
+        return (
+            "no_installation_consent",
+            _(
+                "The person's consent to this installation test is not recorded: "
+                "the planner or case officer records it first."
+            ),
+            None,
+        )
+    return "", "", current
+
+
 @audited_refusals
-def open_installation_view(
-    camera: Camera, *, actor: User | None, consent_given_by: str, ip: str | None = None
-) -> ViewGrant:
-    """A test with picture, allowed only on site at installation or service, with the
-    person's consent to this very test recorded at that moment."""
+def open_installation_view(camera: Camera, *, actor: User | None, ip: str | None = None) -> ViewGrant:
+    """A test with picture at installation or service: only inside a booked slot, with
+    the person's consent to that test recorded beforehand, and never past the slot."""
     person = camera.person
     if person is None:
         raise ActionRefused(_("Assign the camera to a person before the installation test."))
-    if not consent_given_by.strip():
-        raise ActionRefused(_("Record who gave consent to this test with picture, now."))
+    now = clock.now()
+    reason, message, booking = installation_slot_refusal(camera, person, now)
+    if booking is None:
+        raise AccessRefused(
+            message, reason=reason, actor=actor, tenant=camera.tenant_id, person=person.id, obj=camera, ip=ip
+        )
     record(
         actor=actor,
         action=AuditAction.INSTALLATION_VIEW,
@@ -317,21 +465,26 @@ def open_installation_view(
         person=camera.person_id,
         obj=camera,
         ip=ip,
-        detail={"consent_given_by": consent_given_by.strip()[:200]},
+        detail={
+            "booking": booking.id,
+            "consent_given_by": booking.consent_given_by,
+            "consent_recorded_by": booking.consent_recorded_by_id,
+        },
     )
     from checks.rules import camera_allowed_until
 
-    # The view ends when the registered consent does (a trial period at midnight).
-    # Without one now, the grant is refused at redeem ("no_valid_consent").
-    now = clock.now()
+    # The view ends with the slot, or earlier when the registered consent does (a trial
+    # period at midnight). Without one now, the grant is refused at redeem ("no_valid_consent").
     consent_ends = camera_allowed_until(person, now, needs_decision=False)
+    hard_end = booking.ends_at if consent_ends in (None, now) else min(booking.ends_at, consent_ends)
     grant, _token = issue_grant(
         camera,
         actor=actor,
         purpose=GrantPurpose.INSTALL_TEST,
         person=person,
-        hard_end=consent_ends if consent_ends != now else None,
+        hard_end=hard_end,
         ip=ip,
+        detail={"booking": booking.id},
     )
     return grant
 
@@ -422,15 +575,6 @@ def record_view_event(
     return grant
 
 
-def covering_grants(now: datetime) -> Any:
-    """The grants that may keep a camera out of its privacy position at ``now``: not
-    revoked, not ended, before their hard end, and either started or still startable.
-    The one statement of the privacy rule; everything that moves a camera asks it."""
-    return ViewGrant.objects.filter(revoked_at__isnull=True, ended_at__isnull=True, hard_end__gt=now).filter(
-        Q(redeemed_at__isnull=False) | Q(start_by__gt=now)
-    )
-
-
 def return_camera_to_privacy(camera_id: int) -> bool:
     """Back to the privacy position, unless another grant still covers the camera (the
     next attempt of the same check, a preparation). True if it was sent back."""
@@ -442,6 +586,8 @@ def return_camera_to_privacy(camera_id: int) -> bool:
     ViewGrant.objects.filter(camera_id=camera_id, camera_returned_to_privacy=False, issued_at__lte=now).update(
         camera_returned_to_privacy=True
     )
+    # Sent, not verified: the privacy reconciler asks the camera at its next pass.
+    Camera.objects.filter(id=camera_id).update(privacy_verified_at=None)
     return True
 
 
@@ -555,17 +701,6 @@ def run_technical_test(camera: Camera, *, actor: User | None) -> TechnicalTestRe
             detail={"technical_test": True, "problem": problem},
         )
     return TechnicalTestResult(ok=not problem, problem=problem)
-
-
-def record_privacy_restored(camera: Camera) -> None:
-    record(
-        actor=None,
-        action=AuditAction.CAMERA_FAULT,
-        tenant=camera.tenant_id,
-        person=camera.person_id,
-        obj=camera,
-        detail={"problem": "out_of_privacy_position", "restored": True},
-    )
 
 
 def camera_is_in_view(camera: Camera) -> bool:

@@ -9,8 +9,9 @@ from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Role
-from cameras.models import Camera, CameraDriverKind
-from people.models import Person
+from cameras.models import Camera, CameraDriverKind, InstallationBooking, InstallationKind
+from people.forms import DATETIME_INPUT
+from people.models import ConsentMethod, Person
 
 
 class CameraForm(forms.ModelForm):
@@ -88,3 +89,31 @@ class InstallationTestForm(forms.Form):
             get_user_model().objects.filter(memberships__tenant=tenant, memberships__role=Role.OPERATOR).distinct()
         )
         operator_field.error_messages["invalid_choice"] = _("Unknown operator: choose one from the list.")
+
+
+class InstallationBookingForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Kind"), choices=InstallationKind.choices)
+    starts_at = forms.DateTimeField(label=_("Slot starts"), widget=DATETIME_INPUT)
+    ends_at = forms.DateTimeField(label=_("Slot ends"), widget=DATETIME_INPUT)
+
+
+class InstallationConsentForm(forms.Form):
+    booking = forms.ModelChoiceField(label=_("Booked test"), queryset=InstallationBooking.objects.none())
+    given_by = forms.CharField(
+        label=_("Consent given by"), max_length=200, help_text=_("The person, or their representative.")
+    )
+    method = forms.ChoiceField(label=_("How"), choices=ConsentMethod.choices)
+
+    def __init__(self, *args: Any, camera: Camera, now: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        booking_field = self.fields["booking"]
+        assert isinstance(booking_field, forms.ModelChoiceField)
+        booking_field.queryset = consent_pending(camera, now)
+        booking_field.error_messages["invalid_choice"] = _("Unknown booking: choose one from the list.")
+
+
+def consent_pending(camera: Camera, now: Any) -> Any:
+    """The camera's booked tests, not yet over, still waiting for the person's consent."""
+    return InstallationBooking.objects.filter(
+        camera=camera, person=camera.person, ends_at__gt=now, consent_recorded_at__isnull=True
+    )

@@ -48,7 +48,8 @@ def probe_camera(camera: Camera, seconds: float = 2) -> ProbeResult:
 def restore_privacy_if_not_viewed(camera: Camera, driver: CameraDriver, status: CameraStatus) -> CameraStatus:
     """Outside a granted view a camera faces away. One found facing the bed is turned
     back and the finding is audited: somebody or something moved it."""
-    from cameras.actions import camera_is_in_view, record_privacy_restored
+    from cameras.actions import camera_is_in_view
+    from cameras.privacy import record_privacy_restored
 
     if camera_is_in_view(camera):
         return status

@@ -6,6 +6,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from people.models import ConsentMethod
+
 
 class CameraDriverKind(models.TextChoices):
     SIMULATED = "simulated", _("Simulated camera (demo, training, tests)")
@@ -33,6 +35,7 @@ class CameraProblem(models.TextChoices):
     MOVE_INCOMPLETE = "move_incomplete", _("The camera did not reach its preset in time")
     DEVICE_TIMEOUT = "device_timeout", _("The camera answered too slowly")
     DEVICE_ERROR = "device_error", _("The camera answered with an error")
+    PRIVACY_NOT_REACHED = "privacy_not_reached", _("Does not reach its privacy position")
 
 
 def problem_label(problem: str) -> str:
@@ -82,6 +85,10 @@ class Camera(models.Model):
     last_probe_ok = models.BooleanField(null=True)
     last_probe_problem = models.CharField(max_length=200, blank=True)
     probe_failures = models.PositiveSmallIntegerField(default=0, help_text="Failed probes in a row.")
+    # The privacy reconciler (cameras/privacy.py): when the camera last reported its
+    # privacy position with no grant covering it, and until when a worker holds it.
+    privacy_verified_at = models.DateTimeField(null=True, blank=True)
+    privacy_lease_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["name"]
@@ -109,6 +116,45 @@ class InstallationTest(models.Model):
 
     class Meta:
         ordering = ["-performed_at"]
+
+
+class InstallationKind(models.TextChoices):
+    INSTALLATION = "installation", _("Installation")
+    REINSTALLATION = "reinstallation", _("Re-installation or service")
+
+
+class InstallationBooking(models.Model):
+    """An installer's (or planner's) booked slot for an installation test with picture.
+
+    The operator may open the camera only inside the slot, and only once the person's
+    consent to this very test is recorded here, beforehand, by the planner or the case
+    officer (who recorded it, when, given by whom, orally or in writing)."""
+
+    tenant = models.ForeignKey("accounts.Tenant", on_delete=models.PROTECT, related_name="+")
+    camera = models.ForeignKey(Camera, on_delete=models.CASCADE, related_name="installation_bookings")
+    # The camera's person when booked: a booking never covers the next person the camera serves.
+    person = models.ForeignKey("people.Person", on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(_("kind"), max_length=20, choices=InstallationKind.choices)
+    starts_at = models.DateTimeField(_("starts at"))
+    ends_at = models.DateTimeField(_("ends at"))
+    booked_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    booked_at = models.DateTimeField()
+    consent_given_by = models.CharField(_("consent given by"), max_length=200, blank=True)
+    consent_method = models.CharField(_("how"), max_length=10, choices=ConsentMethod.choices, blank=True)
+    consent_recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    consent_recorded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["starts_at"]
+        indexes = [models.Index(fields=["camera", "starts_at"])]
+
+    def __str__(self) -> str:
+        from nattillsyn.clock import STOCKHOLM
+
+        starts, ends = self.starts_at.astimezone(STOCKHOLM), self.ends_at.astimezone(STOCKHOLM)
+        return f"{starts:%Y-%m-%d %H:%M}–{ends:%H:%M} ({self.get_kind_display()})"
 
 
 class GrantPurpose(models.TextChoices):

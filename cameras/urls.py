@@ -14,4 +14,6 @@ urlpatterns = [
     path("onvif/new/", onvif_views.add_camera, name="onvif-add"),
     path("<int:camera_id>/onvif/presets/", onvif_views.presets, name="onvif-presets"),
     path("<int:camera_id>/onvif/check", onvif_views.installation_check, name="onvif-check"),
+    path("<int:camera_id>/installation-booking", views.book_installation, name="installation-booking"),
+    path("<int:camera_id>/installation-consent", views.installation_consent, name="installation-consent"),
 ]

@@ -25,6 +25,7 @@ from audit.refusals import flush_folded_refusals
 from cameras.actions import close_views_past_their_end
 from cameras.health import ProbeResult
 from cameras.models import Camera
+from cameras.privacy import DriverFor, reconcile_privacy
 from checks import actions
 from checks.models import Check, CheckForm, CheckState, Escalation, EscalationState, NightPlan, WorkerHeartbeat
 from checks.nights import night_of
@@ -145,11 +146,16 @@ CameraProber = Callable[[Camera], ProbeResult]
 
 
 class NightWorker:
-    def __init__(self, name: str, camera_prober: CameraProber | None = None) -> None:
-        """``camera_prober`` is the network probe (cameras.health.probe_camera) in the
-        real worker; tests give a fake, or None to leave cameras alone."""
+    def __init__(
+        self, name: str, camera_prober: CameraProber | None = None, privacy_driver: DriverFor | None = None
+    ) -> None:
+        """``camera_prober`` is the network probe (cameras.health.probe_camera) and
+        ``privacy_driver`` the camera drivers (cameras.drivers.driver_for) in the real
+        worker; tests give fakes, or None to leave cameras alone (then only cameras whose
+        grant ended are sent back, unverified, as ``close_views_past_their_end`` does)."""
         self.name = name
         self.camera_prober = camera_prober
+        self.privacy_driver = privacy_driver
         self.head_exported_at: datetime | None = None
 
     def tick(self, now: datetime) -> TickReport:
@@ -205,7 +211,7 @@ class NightWorker:
         )
         report.add("overdue_alarms", self.raise_overdue_alarms(now))
         report.add("unacknowledged_alarms", self.raise_unacknowledged_alarms(now))
-        report.add("returned_to_privacy", close_views_past_their_end(now))
+        report.add("returned_to_privacy", self.guard_privacy(now))
         report.add("cameras_probed", self.probe_cameras_due_soon(now))
         tonight = night_of(now)
         reconciled = reconcile_finished_nights(now, [tonight - timedelta(days=1)])
@@ -266,6 +272,19 @@ class NightWorker:
                     )
                     NightPlan.objects.update_or_create(tenant=tenant, night=night, defaults={"planned_at": now})
         return planned
+
+    def guard_privacy(self, now: datetime) -> int:
+        """Every camera that no grant covers is verified in its privacy position
+        (cameras/privacy.py: right after a grant ends, otherwise every 30 s); one that
+        cannot be brought there is a failed probe, and two in a row a camera fault, with
+        its checks escalated (``record_camera_probe``). Returns the cameras it had to move."""
+        if self.privacy_driver is None:
+            return close_views_past_their_end(now)
+        result = reconcile_privacy(now, driver_for=self.privacy_driver)
+        for camera, problem in result.failed:
+            with transaction.atomic():
+                actions.record_camera_probe(camera, ok=False, problem=problem, now=now, horizon=PROBE_HORIZON)
+        return result.returned + result.corrected
 
     def probe_cameras_due_soon(self, now: datetime) -> int:
         """Probe cameras whose person has a camera check within PROBE_HORIZON: every

@@ -59,6 +59,10 @@ REASONS = {
     "not_a_training_camera": gettext_lazy("Not a training camera"),
     "decision_ended": gettext_lazy("Decision ended"),
     "consent_withdrawn": gettext_lazy("Consent withdrawn"),
+    "no_installation_booking": gettext_lazy("No installation test booked"),
+    "outside_installation_slot": gettext_lazy("Outside the booked installation slot"),
+    "no_installation_consent": gettext_lazy("No consent to the installation test"),
+    "camera_repointed": gettext_lazy("Camera pointed at another device"),
     "co_resident_consent_withdrawn": gettext_lazy("A co-resident withdrew their consent"),
     "co_resident_added": gettext_lazy("A co-resident moved in (no consent yet)"),
     # the gateway's end of a view (docs/GATEWAY_PROTOCOL.md)

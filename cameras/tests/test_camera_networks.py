@@ -98,11 +98,21 @@ def test_a_forwarded_for_header_does_not_bring_a_request_inside(
 
 
 def test_training_and_installation_views_follow_the_same_rule(home: Municipality, due_check: Check) -> None:
-    from cameras.actions import open_installation_view
+    from datetime import timedelta
 
+    from cameras.actions import book_installation, open_installation_view, record_installation_consent
+    from nattillsyn import clock
+
+    camera = due_check.person.camera
+    booking = book_installation(
+        camera,
+        actor=home.user(Role.INSTALLER),
+        starts_at=clock.now() - timedelta(minutes=5),
+        ends_at=clock.now() + timedelta(hours=1),
+        kind="installation",
+    )
+    record_installation_consent(booking, actor=home.user(Role.PLANNER), given_by="Nätet", method="oral")
     with pytest.raises(AccessRefused, match="nätverk"):
-        open_installation_view(
-            due_check.person.camera, actor=home.user(Role.INSTALLER), consent_given_by="Nätet", ip="198.51.100.7"
-        )
+        open_installation_view(camera, actor=home.user(Role.OPERATOR), ip="198.51.100.7")
     assert not AuditEntry.objects.filter(action=AuditAction.INSTALLATION_VIEW).exists()  # undone with the view
     assert AuditEntry.objects.filter(action=AuditAction.GRANT_REFUSED).count() == 1

@@ -8,7 +8,7 @@ import json
 import os
 import subprocess
 import sys
-from datetime import time
+from datetime import time, timedelta
 from pathlib import Path
 
 import pytest
@@ -18,6 +18,7 @@ from django.test import Client, RequestFactory
 
 from accounts.models import Role, Tenant, TotpDevice
 from audit.models import AuditAction, AuditEntry
+from cameras.actions import book_installation, record_installation_consent
 from cameras.models import Camera, ViewGrant
 from checks.engine import NightWorker
 from checks.models import Check
@@ -191,12 +192,15 @@ def test_training_and_installation_views_from_outside_are_refused(
     training = make_training_camera(home)
     operator.post(f"/console/training/{training.id}/open", REMOTE_ADDR=OUTSIDE, HTTP_X_FORWARDED_FOR=INSIDE)
     installed = Camera.objects.get(person=office_only.person)
-    operator.post(
-        f"/cameras/{installed.id}/installation-view",
-        {"consent_given_by": "Nätet"},
-        REMOTE_ADDR=OUTSIDE,
-        HTTP_X_FORWARDED_FOR=INSIDE,
+    booking = book_installation(
+        installed,
+        actor=home.user(Role.INSTALLER),
+        starts_at=clock.now() - timedelta(minutes=5),
+        ends_at=clock.now() + timedelta(hours=1),
+        kind="installation",
     )
+    record_installation_consent(booking, actor=home.user(Role.PLANNER), given_by="Nätet", method="oral")
+    operator.post(f"/cameras/{installed.id}/installation-view", REMOTE_ADDR=OUTSIDE, HTTP_X_FORWARDED_FOR=INSIDE)
     assert not ViewGrant.objects.exists() and len(refusals(OUTSIDE)) == 2
     operator.post(f"/console/training/{training.id}/open", REMOTE_ADDR="::ffff:10.20.9.9")
     assert ViewGrant.objects.get().camera_id == training.id

@@ -15,8 +15,14 @@ from django.db import transaction
 
 from accounts.management.demo_night import SETUP_LEAD, Staff, agreed_times, fill_history, start_tonight
 from accounts.models import Membership, Role, Tenant, TotpDevice
-from cameras.actions import record_installation_test, save_camera
-from cameras.models import CameraDriverKind
+from cameras.actions import (
+    INSTALLATION_SLOT_MAX,
+    book_installation,
+    record_installation_consent,
+    record_installation_test,
+    save_camera,
+)
+from cameras.models import CameraDriverKind, InstallationKind
 from checks.actions import save_agreement
 from checks.models import CheckForm, EscalationKind
 from nattillsyn import clock
@@ -236,6 +242,19 @@ class Command(BaseCommand):
                     operator=staff[Role.OPERATOR],
                     passed=True,
                     notes="Bild OK i mörker",
+                )
+            else:
+                # The installation test is booked for the demo's first hours, and the
+                # person's consent to it recorded beforehand, so the operator can show it.
+                booking = book_installation(
+                    camera,
+                    actor=staff[Role.INSTALLER],
+                    starts_at=start,
+                    ends_at=start + INSTALLATION_SLOT_MAX,
+                    kind=InstallationKind.INSTALLATION,
+                )
+                record_installation_consent(
+                    booking, actor=staff[Role.PLANNER], given_by=name, method=ConsentMethod.ORAL
                 )
         save_agreement(
             person,

@@ -38,6 +38,7 @@ from nattillsyn.metrics_http import serve_metrics
 log = logging.getLogger("checks.worker")
 
 DEFAULT_PROBER = "cameras.health.probe_camera"
+DEFAULT_PRIVACY_DRIVER = "cameras.drivers.driver_for"
 
 
 class WorkerMetrics:
@@ -171,6 +172,11 @@ class Command(BaseCommand):
             default=DEFAULT_PROBER,
             help=f"dotted path of the camera health probe, or 'none' (default {DEFAULT_PROBER})",
         )
+        parser.add_argument(
+            "--privacy-driver",
+            default=DEFAULT_PRIVACY_DRIVER,
+            help=f"camera drivers of the privacy reconciler, or 'none' (default {DEFAULT_PRIVACY_DRIVER})",
+        )
         parser.add_argument("--clock-file", help="simulated shared clock (benchmarks only), see SharedClock")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -187,7 +193,8 @@ class Command(BaseCommand):
         if options["clock_file"]:
             clock.set_now_provider(SharedClock(options["clock_file"]))
         prober = None if options["prober"] == "none" else import_string(options["prober"])
-        worker = NightWorker(options["name"], camera_prober=prober)
+        privacy_driver = None if options["privacy_driver"] == "none" else import_string(options["privacy_driver"])
+        worker = NightWorker(options["name"], camera_prober=prober, privacy_driver=privacy_driver)
         metrics = WorkerMetrics()
         if settings.WORKER_METRICS_BIND and settings.METRICS_TOKEN:
             serve_metrics(settings.WORKER_METRICS_BIND, settings.METRICS_TOKEN, metrics.registry)
