@@ -108,11 +108,22 @@ def test_a_new_co_resident_without_consent_makes_the_due_check_a_visit(
 
 
 def test_the_installation_view_needs_the_co_residents_consent(home: Municipality) -> None:
-    from cameras.actions import grant_refusal, open_installation_view
+    from cameras.actions import book_installation, grant_refusal, open_installation_view, record_installation_consent
+    from cameras.models import InstallationKind
+    from people.models import ConsentMethod
 
     person = make_person(home, "Astrid", personnummer=TEST_PERSONNUMMER[0])
     add_co_resident(person, actor=home.user(Role.PLANNER), name="Bertil", personnummer="")
-    grant = open_installation_view(person.camera, actor=home.user(Role.OPERATOR), consent_given_by="Astrid")
+    now = clock.now()
+    booking = book_installation(
+        person.camera,
+        actor=home.user(Role.INSTALLER),
+        starts_at=now - timedelta(minutes=5),
+        ends_at=now + timedelta(minutes=55),
+        kind=InstallationKind.REINSTALLATION,
+    )
+    record_installation_consent(booking, actor=home.user(Role.PLANNER), given_by="Astrid", method=ConsentMethod.ORAL)
+    grant = open_installation_view(person.camera, actor=home.user(Role.OPERATOR))
     assert grant_refusal(grant, clock.now()) == "no_valid_consent"
 
 
