@@ -43,6 +43,7 @@ from checks.models import (
 from checks.nights import night_of
 from checks.rules import check_opens_at, openable_checks
 from console import patrol as patrol_list
+from gateway.turn import ice_servers, parse_turn_urls
 from nattillsyn import clock
 from nattillsyn.net import client_ip
 from people.actions import ActionRefused
@@ -243,8 +244,18 @@ def attempt_view(request: HttpRequest, attempt_id: int) -> HttpResponse:
             # Opened again (a late start, a closed tab): same window, a new grant.
             "can_reopen": not attempt.outcome and token is None and check.state == CheckState.IN_PROGRESS,
             "min_view_s": check.tenant.min_view_s,
+            "ice_servers": ice_servers_for(grant) if token else [],
             "live_texts": live_texts(),
         },
+    )
+
+
+def ice_servers_for(grant: ViewGrant | None) -> list[dict[str, object]]:
+    """TURN for this grant's browser: credentials that stop working when the grant ends."""
+    if grant is None:
+        return []
+    return ice_servers(
+        parse_turn_urls(settings.TURN_URLS), settings.TURN_SECRET, str(grant.gid), grant.hard_end.timestamp()
     )
 
 
@@ -264,6 +275,11 @@ def live_texts() -> dict[str, str]:
             "The camera server does not answer right now. Open again, or record a technical fault."
         ),
         "browser_unsupported": _("This browser could not receive the picture (video format). Call support."),
+        "relay_unreachable": _(
+            "No connection to the camera: this network blocks the picture and the relay server (TURN) does not"
+            " answer. Call support, or record a technical fault."
+        ),
+        "low_quality": _("Lower picture quality (weak connection)."),
     }
 
 
@@ -370,6 +386,7 @@ def grant_view(request: HttpRequest, gid: str) -> HttpResponse:
             "grant": grant,
             "token": _token_for_this_browser(request, grant) if usable else None,
             "gateway_url": settings.GATEWAY_URL,
+            "ice_servers": ice_servers_for(grant) if usable else [],
             "live_texts": live_texts(),
         },
     )

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from gateway.turn import DEMO_TURN_SECRET, TurnConfigError, parse_turn_urls
+
 log = logging.getLogger(__name__)
 
 DEMO_GRANT_KEY = "demo-grant-key-change-me"
@@ -178,12 +180,17 @@ class GatewayConfig:
     ice_servers: tuple[str, ...] = ()  # stun:/turn: URLs for WHEP players (Link headers)
     ice_username: str = ""  # long-term TURN credentials sent with the turn: URLs
     ice_credential: str = ""
+    # TURN the gateway itself uses (aiortc takes one TURN URL), with credentials derived
+    # per grant from the secret shared with coturn and the control plane (gateway/turn.py).
+    turn_url: str = ""
+    turn_secret: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> GatewayConfig:
         env = os.environ if env is None else env
         bind_host, bind_port = env_host_port(env, "GATEWAY_BIND", "127.0.0.1:8010")
         demo = env_bool(env, "NATTILLSYN_DEMO", True)
+        turn_url = env_turn_url(env)
         return cls(
             gateway_id=env_str(env, "GATEWAY_ID", "gw1"),
             bind_host=bind_host,
@@ -207,4 +214,17 @@ class GatewayConfig:
             ice_servers=env_ice_servers(env, "GATEWAY_ICE_SERVERS"),
             ice_username=env.get("GATEWAY_ICE_USERNAME", "").strip(),
             ice_credential=env_optional_secret(env, "GATEWAY_ICE_CREDENTIAL"),
+            turn_url=turn_url,
+            turn_secret=env_secret(env, "NATTILLSYN_TURN_SECRET", DEMO_TURN_SECRET, demo=demo) if turn_url else "",
         )
+
+
+def env_turn_url(env: Mapping[str, str]) -> str:
+    """``GATEWAY_TURN_URL``, else the first of the browsers' ``NATTILLSYN_TURN_URLS``; or none."""
+    try:
+        urls = parse_turn_urls(env.get("GATEWAY_TURN_URL", ""), "GATEWAY_TURN_URL") or parse_turn_urls(
+            env.get("NATTILLSYN_TURN_URLS", "")
+        )
+    except TurnConfigError as exc:
+        raise ConfigError(str(exc)) from exc
+    return urls[0] if urls else ""

@@ -38,6 +38,7 @@ from gateway.reader import CameraReader, ViewerFeed
 from gateway.relay import OutputClock, RelayTrack, answer_offer, close_peer_connection, new_peer_connection
 from gateway.rtsp import CameraOpener, CameraUnreachable, MediaPacket, pyav_opener
 from gateway.sdp_offer import CodecRefused, OfferError, plan_offer
+from gateway.turn import turn_credentials
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -233,13 +234,14 @@ class Gateway:
             raise ViewRefused(503, "shutting down")
 
         sid = secrets.token_urlsafe(16)
+        hard_end = min(grant.hard_end, camera.hard_end if camera.hard_end is not None else grant.hard_end)
         reader = self._acquire_reader(camera.rtsp_url, camera.rtsp_transport, grant, f"view:{sid}")
         feed = ViewerFeed(self.config.viewer_queue_packets)
         session = ViewSession(
             sid=sid,
             grant=grant,
             token=token,
-            pc=new_peer_connection(),
+            pc=self._peer_connection(grant.gid, hard_end),
             reader=reader,
             feed=feed,
             track=RelayTrack(
@@ -252,7 +254,7 @@ class Gateway:
             started_monotonic=time.monotonic(),
             # The stored grant may have been shortened since it was signed (a window
             # moved, a tenant's view time lowered); the signed values remain a ceiling.
-            hard_end=min(grant.hard_end, camera.hard_end if camera.hard_end is not None else grant.hard_end),
+            hard_end=hard_end,
             max_view_s=min(grant.max_view_s, camera.max_view_s if camera.max_view_s is not None else grant.max_view_s),
         )
         self._sessions[sid] = session  # from here on revocation and shutdown can find it
@@ -299,6 +301,13 @@ class Gateway:
             time.monotonic() - camera_ready_at,
         )
         return sid, answer
+
+    def _peer_connection(self, gid: str, hard_end: float) -> RTCPeerConnection:
+        """A peer connection using the installation's TURN, with credentials that end with the view."""
+        if not self.config.turn_url or not self.config.turn_secret:
+            return new_peer_connection()
+        username, credential = turn_credentials(self.config.turn_secret, gid, hard_end)
+        return new_peer_connection(self.config.turn_url, username, credential)
 
     def has_session(self, sid: str) -> bool:
         return sid in self._sessions

@@ -173,6 +173,10 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 GRANT_KEY = env_str("NATTILLSYN_GRANT_KEY", "demo-grant-key-change-me" if DEMO_MODE else "")
 GATEWAY_TOKEN = env_str("NATTILLSYN_GATEWAY_TOKEN", "demo-gateway-token-change-me" if DEMO_MODE else "")
 GATEWAY_URL = env_str("NATTILLSYN_GATEWAY_URL", "http://127.0.0.1:8010")
+# TURN for viewers on networks without UDP (docs/NETWORKS.md): the URLs browsers get with
+# each grant (none: direct only) and the secret shared with coturn and the gateway.
+TURN_URLS = env_str("NATTILLSYN_TURN_URLS", "")
+TURN_SECRET = env_str("NATTILLSYN_TURN_SECRET", "demo-turn-secret-change-me" if DEMO_MODE else "")
 # Camera credentials are stored encrypted with this Fernet key (urlsafe base64, 32 bytes).
 CAMERA_CREDENTIALS_KEY = env_str(
     "NATTILLSYN_CAMERA_CREDENTIALS_KEY",
