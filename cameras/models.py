@@ -46,6 +46,14 @@ class Camera(models.Model):
     stream_url = models.CharField(
         _("stream address"), max_length=300, help_text=_("rtsp://host:port/path, without user name and password")
     )
+    # The camera's low-bitrate second stream, pulled by the gateway when the camera's
+    # link (a weak 4G uplink) cannot carry the main one; empty: the camera has none.
+    sub_stream_url = models.CharField(
+        _("sub stream address"),
+        max_length=300,
+        blank=True,
+        help_text=_("Lower-quality stream for weak connections, rtsp://host:port/path; optional"),
+    )
     username = models.CharField(_("user name"), max_length=100, blank=True)
     password_encrypted = models.TextField(blank=True)
     placement_note = models.CharField(_("placement"), max_length=300, blank=True)

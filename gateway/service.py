@@ -44,6 +44,9 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 END_STATUS = {"revoked": 403, "shutdown": 503, "camera_lost": 502}  # a view ended before its answer
+# A camera whose link could not carry its main stream is pulled on its sub stream from the
+# start for this long: the next check should not stall while the gateway finds out again.
+WEAK_LINK_MEMORY_S = 600.0
 
 
 class ViewRefused(Exception):
@@ -108,6 +111,7 @@ class Gateway:
         self._poller: asyncio.Task[None] | None = None
         self._probe_slots = asyncio.Semaphore(2)  # decoding is the one CPU-heavy thing here
         self._closing = False
+        self._weak_links: dict[tuple[str, str], float] = {}  # (main url, transport) → monotonic expiry
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -235,7 +239,9 @@ class Gateway:
 
         sid = secrets.token_urlsafe(16)
         hard_end = min(grant.hard_end, camera.hard_end if camera.hard_end is not None else grant.hard_end)
-        reader = self._acquire_reader(camera.rtsp_url, camera.rtsp_transport, grant, f"view:{sid}")
+        reader = self._acquire_reader(
+            camera.rtsp_url, camera.rtsp_transport, grant, f"view:{sid}", sub_url=camera.sub_rtsp_url
+        )
         feed = ViewerFeed(self.config.viewer_queue_packets)
         session = ViewSession(
             sid=sid,
@@ -311,6 +317,11 @@ class Gateway:
 
     def has_session(self, sid: str) -> bool:
         return sid in self._sessions
+
+    def session_quality(self, sid: str) -> str | None:
+        """``main`` or ``sub`` (the camera's lower-quality stream), None for no such session."""
+        session = self._sessions.get(sid)
+        return None if session is None else session.reader.quality
 
     async def close_view(self, sid: str, token: str) -> None:
         """WHEP DELETE: only the holder of the session's grant may end it.
@@ -438,10 +449,13 @@ class Gateway:
 
     # -- camera readers -----------------------------------------------------------------
 
-    def _acquire_reader(self, url: str, transport: str, grant: Grant, holder: str) -> CameraReader:
+    def _acquire_reader(self, url: str, transport: str, grant: Grant, holder: str, sub_url: str = "") -> CameraReader:
         """The camera's one reader (started if needed), held on behalf of ``holder``."""
         reader = self._readers.get((url, transport))
+        if reader is not None and sub_url and not reader.sub_url:
+            reader.sub_url = sub_url  # prepared before the redeem named the sub stream
         if reader is None:
+            weak_until = self._weak_links.get((url, transport), 0.0)
             reader = CameraReader(
                 url=url,
                 transport=transport,
@@ -449,6 +463,11 @@ class Gateway:
                 opener=self._opener,
                 gop_cache_bytes=self.config.gop_cache_bytes,
                 on_lost=self._on_camera_lost,
+                sub_url=sub_url,
+                start_on_sub=time.monotonic() < weak_until,
+                on_switch=lambda switched: self._weak_links.__setitem__(
+                    (url, transport), time.monotonic() + WEAK_LINK_MEMORY_S
+                ),
             )
             self._readers[(url, transport)] = reader
             self._holders[reader] = set()

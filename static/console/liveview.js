@@ -24,6 +24,7 @@
   let sessionUrl = null;
   let timer = null;
   let firstFrameAt = null;
+  let qualityTimer = null;
   let relayGathered = false; // a TURN relay candidate was found: the relay server answered
   let watchdog = null;
   // Picture not there this long after the answer: say so rather than spin (the gateway
@@ -65,6 +66,8 @@
   function stop(state, message) {
     if (timer) { clearInterval(timer); timer = null; }
     if (watchdog) { clearTimeout(watchdog); watchdog = null; }
+    if (qualityTimer) { clearInterval(qualityTimer); qualityTimer = null; }
+    showQuality("main");
     countdown.textContent = "";
     if (sessionUrl) {
       fetch(sessionUrl, { method: "DELETE", keepalive: true, headers: { Authorization: "Bearer " + live.dataset.token } }).catch(() => {});
@@ -84,6 +87,24 @@
     return texts.gateway_unavailable;
   }
 
+  // Which of the camera's streams the gateway sends (Picture-Quality on the WHEP session):
+  // "sub" when the camera's link cannot carry the main one. The operator must know that
+  // a coarse picture is the connection, not the room.
+  const quality = document.getElementById("live-quality");
+  function showQuality(value) {
+    if (!quality) return;
+    live.dataset.quality = value;
+    quality.hidden = value !== "sub";
+    quality.textContent = value === "sub" ? texts.low_quality : "";
+  }
+  const QUALITY_POLL_MS = 2000;
+  function pollQuality() {
+    if (!sessionUrl) return;
+    fetch(sessionUrl, { method: "GET" })
+      .then((response) => { const value = response.headers.get("Picture-Quality"); if (value && pc) showQuality(value); })
+      .catch(() => {});
+  }
+
   function onFirstFrame() {
     if (firstFrameAt !== null || !pc) return;
     firstFrameAt = Date.now();
@@ -100,6 +121,8 @@
     };
     tick();
     timer = setInterval(tick, 200);
+    pollQuality();
+    qualityTimer = setInterval(pollQuality, QUALITY_POLL_MS);
   }
 
   async function start() {
