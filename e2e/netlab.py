@@ -56,6 +56,9 @@ class Namespace:
         )
         subprocess.run([*self.exec_prefix(), "nft", "-f", "-"], input=rules.encode(), check=True, capture_output=True)
 
+    def unblock_udp(self) -> None:
+        subprocess.run([*self.exec_prefix(), "nft", "delete", "table", "inet", "nattillsyn_lab"], capture_output=True)
+
     def shape(self, rate_kbit: int, inside: bool = False) -> None:
         """Token bucket on the veth: traffic towards the namespace (or out of it) at ``rate_kbit``."""
         device = ["dev", self.host_if] if not inside else ["dev", "eth-lab"]
@@ -180,6 +183,12 @@ class TcpRelay:
         self._ready.set()
         self._loop.run_forever()
         self._server.close()
+        self._loop.set_exception_handler(lambda _loop, _context: None)  # connections cut mid-copy
+        tasks = asyncio.all_tasks(self._loop)
+        for task in tasks:
+            task.cancel()
+        self._loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
+        self._loop.close()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
