@@ -91,6 +91,7 @@ async function openView(clickedAt) {
   pc.ontrack = (event) => { video.srcObject = new MediaStream([event.track]); };
   await pc.setLocalDescription(await pc.createOffer());
   await waitForIce(pc, ICE.length > 0);
+  const offered = performance.now();
   const response = await fetch(GATEWAY + "/whep", {
     method: "POST",
     headers: { "Content-Type": "application/sdp", Authorization: "Bearer " + token },
@@ -115,6 +116,7 @@ async function openView(clickedAt) {
     try { quality = (await fetch(sessionUrl)).headers.get("Picture-Quality"); } catch (error) {}
     window.result = frames.length === 0 ? { error: "no frame" } : {
       first_frame_s: (frames[0] - clickedAt) / 1000,
+      offer_s: (offered - clickedAt) / 1000,
       watched_s: (end - frames[0]) / 1000,
       stall_s: stall / 1000,
       frames: frames.length,
