@@ -4,15 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('cameras', '0005_check_preparation'),
+        ("cameras", "0005_check_preparation"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='camera',
-            name='sub_stream_url',
-            field=models.CharField(blank=True, help_text='Lower-quality stream for weak connections, rtsp://host:port/path; optional', max_length=300, verbose_name='sub stream address'),
+            model_name="camera",
+            name="sub_stream_url",
+            field=models.CharField(
+                blank=True,
+                help_text="Lower-quality stream for weak connections, rtsp://host:port/path; optional",
+                max_length=300,
+                verbose_name="sub stream address",
+            ),
         ),
     ]
