@@ -98,29 +98,29 @@ def turn_gateway(live_server: Any, simcam: dict[str, Any], lab: dict[str, Any]) 
 
 
 @pytest.fixture(scope="module")
-def ns_browser(lab: dict[str, Any]) -> Iterator[Any]:
-    """Debian's chromium started inside the namespace (Playwright talks to it over a pipe)."""
-    from playwright.sync_api import sync_playwright
+def ns_browser(lab: dict[str, Any], browser: Any) -> Iterator[Any]:
+    """Debian's chromium started inside the namespace (Playwright talks to it over a pipe).
 
+    Launched through the session's Playwright (one sync Playwright per thread).
+    """
     wrapper = Path(lab["tmp"]) / "chromium-in-namespace"
     wrapper.write_text(f'#!/bin/sh\nexec ip netns exec {lab["ns"].name} {CHROMIUM} "$@"\n')
     wrapper.chmod(0o755)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(wrapper),
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--no-first-run",
-                "--disable-quic",
-                "--disable-features=WebRtcHideLocalIpsWithMdns",
-                "--autoplay-policy=no-user-gesture-required",
-            ],
-        )
-        yield browser
-        browser.close()
+    ns_chromium = browser.browser_type.launch(
+        executable_path=str(wrapper),
+        args=[
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--no-first-run",
+            "--disable-quic",
+            "--disable-features=WebRtcHideLocalIpsWithMdns",
+            "--autoplay-policy=no-user-gesture-required",
+        ],
+    )
+    yield ns_chromium
+    ns_chromium.close()
 
 
 @pytest.fixture
