@@ -27,9 +27,11 @@
   let qualityTimer = null;
   let relayGathered = false; // a TURN relay candidate was found: the relay server answered
   let watchdog = null;
-  // Picture not there this long after the answer: say so rather than spin (the gateway
-  // gives up at 15 s; ICE over a relay that does not answer can take longer to fail).
+  // No network path (ICE not connected) this long after the answer: say so rather than spin
+  // (ICE through a relay that does not answer can take longer to fail). With a path but no
+  // picture yet (a camera with long keyframe intervals), wait as long as the gateway does.
   const CONNECT_WATCHDOG_MS = 8000;
+  const FIRST_FRAME_WATCHDOG_MS = 15000;
 
   function setStatus(state, message) {
     live.dataset.state = state;
@@ -169,7 +171,16 @@
     const location = response.headers.get("Location");
     sessionUrl = location ? new URL(location, live.dataset.gateway).href : null;
     await pc.setRemoteDescription({ type: "answer", sdp: await response.text() });
-    watchdog = setTimeout(() => { if (firstFrameAt === null) stop("ended", notConnectedText()); }, CONNECT_WATCHDOG_MS);
+    watchdog = setTimeout(() => {
+      if (firstFrameAt !== null || !pc) return;
+      if (pc.iceConnectionState !== "connected" && pc.iceConnectionState !== "completed") {
+        stop("ended", notConnectedText());
+        return;
+      }
+      watchdog = setTimeout(() => {
+        if (firstFrameAt === null) stop("ended", texts.connection_lost);
+      }, FIRST_FRAME_WATCHDOG_MS - CONNECT_WATCHDOG_MS);
+    }, CONNECT_WATCHDOG_MS);
     if ("requestVideoFrameCallback" in video) video.requestVideoFrameCallback(onFirstFrame);
     else video.addEventListener("playing", onFirstFrame, { once: true });
   }
