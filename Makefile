@@ -38,7 +38,9 @@ deps: $(STAMP) $(IDP_STAMP) $(PLAYER_STAMP) $(AXE_STAMP)
 	scripts/install-system-packages
 	$(PY) manage.py compilemessages -v 0 --ignore=.venv
 
-# The whole system on SQLite: web, worker, camera gateway, simulated cameras, demo data.
+# The whole system on SQLite: web, worker, camera gateway, simulated cameras, TURN, demo data.
+# Browsers get the demo TURN (coturn on 127.0.0.1:3478, docs/NETWORKS.md) with each grant.
+run: export NATTILLSYN_TURN_URLS ?= turn:127.0.0.1:3478?transport=udp turn:127.0.0.1:3478?transport=tcp
 run: deps
 	$(PY) manage.py migrate -v 0
 	$(PY) manage.py collectstatic --noinput -v 0
@@ -80,6 +82,7 @@ bench: deps
 	$(PY) benchmarks/backup_restore.py --quick
 	$(PY) benchmarks/onvif_moves.py --quick
 	$(PY) benchmarks/letters.py --quick
+	$(PY) benchmarks/networks.py --quick
 
 messages:
 	$(PY) manage.py makemessages -l sv -l en --ignore=.venv --ignore=simcam --ignore=gateway --ignore=benchmarks

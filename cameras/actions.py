@@ -130,6 +130,13 @@ def camera_stream_for_gateway(camera: Camera) -> str:
     return stream_url_with_credentials(camera.stream_url, camera.username, camera.password_encrypted)
 
 
+def camera_sub_stream_for_gateway(camera: Camera) -> str:
+    """The sub stream with the camera's credentials, or empty when it has none."""
+    if not camera.sub_stream_url:
+        return ""
+    return stream_url_with_credentials(camera.sub_stream_url, camera.username, camera.password_encrypted)
+
+
 class AccessRefused(ActionRefused):
     """A camera view refused by the rules. The refusal itself is audited, although the
     transaction of the attempt that led to it is rolled back (see ``audited_refusals``)."""

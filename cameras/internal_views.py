@@ -16,7 +16,13 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from cameras.actions import camera_stream_for_gateway, record_view_event, redeem_grant, revoked_gids
+from cameras.actions import (
+    camera_stream_for_gateway,
+    camera_sub_stream_for_gateway,
+    record_view_event,
+    redeem_grant,
+    revoked_gids,
+)
 
 EVENTS = ("started", "first_frame", "ended")
 
@@ -75,6 +81,7 @@ def redeem(request: HttpRequest, body: dict[str, Any]) -> HttpResponse:
         {
             "rtsp_url": camera_stream_for_gateway(grant.camera),
             "rtsp_transport": "tcp",
+            "sub_rtsp_url": camera_sub_stream_for_gateway(grant.camera),
             "hard_end": grant.hard_end.timestamp(),
             "max_view_s": grant.max_view_s,
         }

@@ -59,6 +59,14 @@ class Camera(models.Model):
     stream_url = models.CharField(
         _("stream address"), max_length=300, help_text=_("rtsp://host:port/path, without user name and password")
     )
+    # The camera's low-bitrate second stream, pulled by the gateway when the camera's
+    # link (a weak 4G uplink) cannot carry the main one; empty: the camera has none.
+    sub_stream_url = models.CharField(
+        _("sub stream address"),
+        max_length=300,
+        blank=True,
+        help_text=_("Lower-quality stream for weak connections, rtsp://host:port/path; optional"),
+    )
     username = models.CharField(_("user name"), max_length=100, blank=True)
     password_encrypted = models.TextField(blank=True)
     placement_note = models.CharField(_("placement"), max_length=300, blank=True)
@@ -73,7 +81,6 @@ class Camera(models.Model):
     # camera at least that long before the operator's click; checks.actions.prepare_check).
     onvif_address = models.CharField(_("ONVIF address"), max_length=200, blank=True, help_text=_("host or host:port"))
     onvif_profile = models.CharField(max_length=64, blank=True)
-    sub_stream_url = models.CharField(_("sub stream address"), max_length=300, blank=True)
     view_preset = models.CharField(_("view preset"), max_length=64, blank=True)
     privacy_preset = models.CharField(_("privacy preset"), max_length=64, blank=True)
     preset_move_s = models.FloatField(null=True, blank=True, help_text="Seconds the newest verified preset move took.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Case, Count, DateTimeField, F, OuterRef, Subquery, When
@@ -43,6 +44,7 @@ from checks.models import (
 from checks.nights import night_of
 from checks.rules import check_opens_at, openable_checks
 from console import patrol as patrol_list
+from gateway.turn import ice_servers, parse_turn_urls
 from nattillsyn import clock
 from nattillsyn.net import client_ip
 from nattillsyn.security import public_gateway_url
@@ -245,8 +247,18 @@ def attempt_view(request: AuthenticatedHttpRequest, attempt_id: int) -> HttpResp
             # Opened again (a late start, a closed tab): same window, a new grant.
             "can_reopen": not attempt.outcome and token is None and check.state == CheckState.IN_PROGRESS,
             "min_view_s": check.tenant.min_view_s,
+            "ice_servers": ice_servers_for(grant) if token else [],
             "live_texts": live_texts(),
         },
+    )
+
+
+def ice_servers_for(grant: ViewGrant | None) -> list[dict[str, object]]:
+    """TURN for this grant's browser: credentials that stop working when the grant ends."""
+    if grant is None:
+        return []
+    return ice_servers(
+        parse_turn_urls(settings.TURN_URLS), settings.TURN_SECRET, str(grant.gid), grant.hard_end.timestamp()
     )
 
 
@@ -266,6 +278,11 @@ def live_texts() -> dict[str, str]:
             "The camera server does not answer right now. Open again, or record a technical fault."
         ),
         "browser_unsupported": _("This browser could not receive the picture (video format). Call support."),
+        "relay_unreachable": _(
+            "No connection to the camera: this network blocks the picture and the relay server (TURN) does not"
+            " answer. Call support, or record a technical fault."
+        ),
+        "low_quality": _("Lower picture quality (weak connection)."),
     }
 
 
@@ -372,6 +389,7 @@ def grant_view(request: AuthenticatedHttpRequest, gid: str) -> HttpResponse:
             "grant": grant,
             "token": _token_for_this_browser(request, grant) if usable else None,
             "gateway_url": public_gateway_url(),
+            "ice_servers": ice_servers_for(grant) if usable else [],
             "live_texts": live_texts(),
         },
     )

@@ -16,6 +16,7 @@ from functools import partial
 from urllib.parse import urlsplit
 
 from common.env import ConfigError, env_bool, env_choice, env_float, env_int, env_list, env_str
+from gateway.turn import DEMO_TURN_SECRET, TurnConfigError, parse_turn_urls
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +121,10 @@ class GatewayConfig:
     ice_username: str = ""  # long-term TURN credentials sent with the turn: URLs
     ice_credential: str = ""
     metrics_token: str = ""  # Prometheus scrapes /metrics with it; empty: no /metrics
+    # TURN the gateway itself uses (aiortc takes one TURN URL), with credentials derived
+    # per grant from the secret shared with coturn and the control plane (gateway/turn.py).
+    turn_url: str = ""
+    turn_secret: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> GatewayConfig:
@@ -128,6 +133,7 @@ class GatewayConfig:
         demo = env_bool("NATTILLSYN_DEMO", True, environ=env)
         number = partial(env_float, environ=env)
         whole = partial(env_int, environ=env)
+        turn_url = env_turn_url(env)
         return cls(
             gateway_id=env_required(env, "GATEWAY_ID", "gw1"),
             bind_host=bind_host,
@@ -152,4 +158,17 @@ class GatewayConfig:
             ice_username=env_str("GATEWAY_ICE_USERNAME", "", environ=env),
             ice_credential=env_optional_secret(env, "GATEWAY_ICE_CREDENTIAL"),
             metrics_token=env_optional_secret(env, "NATTILLSYN_METRICS_TOKEN"),
+            turn_url=turn_url,
+            turn_secret=env_secret(env, "NATTILLSYN_TURN_SECRET", DEMO_TURN_SECRET, demo=demo) if turn_url else "",
         )
+
+
+def env_turn_url(env: Mapping[str, str]) -> str:
+    """``GATEWAY_TURN_URL``, else the first of the browsers' ``NATTILLSYN_TURN_URLS``; or none."""
+    try:
+        urls = parse_turn_urls(env.get("GATEWAY_TURN_URL", ""), "GATEWAY_TURN_URL") or parse_turn_urls(
+            env.get("NATTILLSYN_TURN_URLS", "")
+        )
+    except TurnConfigError as exc:
+        raise ConfigError(str(exc)) from exc
+    return urls[0] if urls else ""

@@ -41,6 +41,7 @@ class Redeemed:
     rtsp_transport: str
     hard_end: float | None = None  # unix seconds
     max_view_s: float | None = None
+    sub_rtsp_url: str = ""  # the camera's low-bitrate stream, for a link too weak for the main one
 
 
 def _limit(payload: dict[str, Any], name: str) -> float | None:
@@ -93,7 +94,12 @@ class ControlPlane:
             transport = payload.get("rtsp_transport") or "tcp"
             if transport not in ("tcp", "udp"):
                 raise ControlPlaneUnavailable(f"redeem: unknown rtsp_transport {transport!r}")
-            return Redeemed(payload["rtsp_url"], transport, _limit(payload, "hard_end"), _limit(payload, "max_view_s"))
+            sub_url = payload.get("sub_rtsp_url") or ""
+            if not isinstance(sub_url, str):
+                raise ControlPlaneUnavailable("redeem: sub_rtsp_url must be a string")
+            return Redeemed(
+                payload["rtsp_url"], transport, _limit(payload, "hard_end"), _limit(payload, "max_view_s"), sub_url
+            )
         reason = payload.get("error", "") if isinstance(payload, dict) else ""
         if not isinstance(reason, str):
             reason = ""

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from gateway.rtsp import (
     NAL_PPS,
     NAL_SPS,
+    VIDEO_CLOCK_HZ,
     CameraOpener,
     CameraUnreachable,
     MediaPacket,
@@ -31,6 +32,27 @@ from gateway.rtsp import (
 )
 
 log = logging.getLogger(__name__)
+
+# The main stream arriving this much later than its own clock says (beyond the best it
+# did so far) cannot be carried by the camera's link: a 4G uplink weaker than the
+# stream's bitrate delays it more and more (and the camera then drops frames). A
+# keyframe on a link that carries the stream on average costs well under this.
+SWITCH_LAG_S = 1.0
+
+
+class LagMeter:
+    """How far a stream's arrival falls behind its own timestamps, beyond its best so far."""
+
+    def __init__(self) -> None:
+        self._best: float | None = None
+
+    def lag(self, pts: int | None, arrival: float) -> float:
+        if pts is None:
+            return 0.0
+        offset = arrival - pts / VIDEO_CLOCK_HZ
+        if self._best is None or offset < self._best:
+            self._best = offset
+        return offset - self._best
 
 
 class FeedClosed(Exception):
@@ -69,6 +91,10 @@ class ViewerFeed:
         self._burst_left = len(cached)
         self._waiting_for_keyframe = False
         self._wakeup.set()
+
+    def restart_at_keyframe(self) -> None:
+        """The source changes (main → sub stream): the next packet the decoder can use is a keyframe."""
+        self._waiting_for_keyframe = True
 
     def push(self, packet: MediaPacket) -> None:
         if self._closed_reason is not None:
@@ -121,8 +147,16 @@ class CameraReader:
         opener: CameraOpener,
         gop_cache_bytes: int,
         on_lost: Callable[[CameraReader, str], None],
+        sub_url: str = "",
+        start_on_sub: bool = False,
+        on_switch: Callable[[CameraReader], None] | None = None,
     ) -> None:
         self._url = url
+        # The camera's low-bitrate stream, pulled instead of the main one when the link
+        # cannot carry that (SWITCH_LAG_S), or from the start for a link known to be weak.
+        self.sub_url = sub_url
+        self.quality = "sub" if start_on_sub and sub_url else "main"
+        self._on_switch = on_switch
         self._transport = transport
         self.label = label  # for logs; the URL holds credentials and is never logged
         self._opener = opener
@@ -195,29 +229,41 @@ class CameraReader:
     # -- reader thread ---------------------------------------------------------------
 
     def _read_camera(self) -> None:
-        reason = "camera stream ended"
-        try:
-            stream = self._opener(self._url, self._transport)
-        except CameraUnreachable as exc:
-            self._post(self._handle_lost, str(exc))
-            return
-        except Exception as exc:  # an opener bug must not kill the gateway silently
-            self._post(self._handle_lost, f"opener failed: {type(exc).__name__}")
-            return
-        try:
-            self._post(self._handle_opened, stream.parameter_sets())
-            for packet in stream.packets():
-                if self._stop_requested.is_set():
-                    return
-                self._post(self._handle_packet, packet)
-        except CameraUnreachable as exc:
-            reason = str(exc)
-        except Exception as exc:
-            reason = f"camera read failed: {type(exc).__name__}"
-        finally:
-            stream.close()
-        if not self._stop_requested.is_set():
-            self._post(self._handle_lost, reason)
+        on_sub = self.quality == "sub"
+        while True:
+            reason = "camera stream ended"
+            switch = False
+            try:
+                stream = self._opener(self.sub_url if on_sub else self._url, self._transport)
+            except CameraUnreachable as exc:
+                self._post(self._handle_lost, str(exc))
+                return
+            except Exception as exc:  # an opener bug must not kill the gateway silently
+                self._post(self._handle_lost, f"opener failed: {type(exc).__name__}")
+                return
+            meter = LagMeter()
+            try:
+                self._post(self._handle_opened, stream.parameter_sets())
+                for packet in stream.packets():
+                    if self._stop_requested.is_set():
+                        return
+                    self._post(self._handle_packet, packet)
+                    if not on_sub and self.sub_url and meter.lag(packet.pts, packet.arrival) > SWITCH_LAG_S:
+                        switch = True
+                        break
+            except CameraUnreachable as exc:
+                reason = str(exc)
+            except Exception as exc:
+                reason = f"camera read failed: {type(exc).__name__}"
+            finally:
+                stream.close()
+            if self._stop_requested.is_set():
+                return
+            if not switch:
+                self._post(self._handle_lost, reason)
+                return
+            on_sub = True
+            self._post(self._handle_switch)
 
     def _post(self, callback: Callable[..., None], *args: object) -> None:
         try:
@@ -233,6 +279,20 @@ class CameraReader:
         if not self._opened.done():
             self._opened.set_result(None)
         log.info("camera %s open", self.label)
+
+    def _handle_switch(self) -> None:
+        """From the next packet on, the sub stream: every viewer restarts at its first keyframe."""
+        if self.stopped:
+            return
+        self.quality = "sub"
+        self._gop = []
+        self._gop_bytes = 0
+        self._parameter_sets = b""
+        for feed in self._feeds:
+            feed.restart_at_keyframe()
+        log.warning("camera %s: the link cannot carry the main stream; switched to the sub stream", self.label)
+        if self._on_switch is not None:
+            self._on_switch(self)
 
     def _handle_lost(self, reason: str) -> None:
         if self.stopped:

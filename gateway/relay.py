@@ -14,7 +14,14 @@ from collections.abc import Callable
 from fractions import Fraction
 
 import av
-from aiortc import RTCConfiguration, RTCDtlsTransport, RTCPeerConnection, RTCRtpSender, RTCSessionDescription
+from aiortc import (
+    RTCConfiguration,
+    RTCDtlsTransport,
+    RTCIceServer,
+    RTCPeerConnection,
+    RTCRtpSender,
+    RTCSessionDescription,
+)
 from aiortc.codecs import CODECS
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from aiortc.rtcrtpparameters import RTCRtcpFeedback, RTCRtpCodecCapability, RTCRtpCodecParameters
@@ -273,11 +280,13 @@ async def _refuse_to_continue(transport: RTCDtlsTransport) -> bool:
     return True
 
 
-def new_peer_connection() -> RTCPeerConnection:
-    # No STUN/TURN servers: aiortc would otherwise ask a public STUN server, which
-    # leaks that a view is happening and costs a round trip. The gateway is reached
-    # directly (or through the operator's own TURN, configured in the browser).
-    return RTCPeerConnection(RTCConfiguration(iceServers=[]))
+def new_peer_connection(turn_url: str = "", username: str = "", credential: str = "") -> RTCPeerConnection:
+    # Never a public STUN server (aiortc's default): it would leak that a view is
+    # happening and cost a round trip. Only the installation's own TURN, when configured,
+    # so that a viewer whose network allows no UDP (or only TCP to the TURN server) is
+    # still reached; the relayed candidates are gathered while the answer is made.
+    servers = [RTCIceServer(urls=turn_url, username=username, credential=credential)] if turn_url else []
+    return RTCPeerConnection(RTCConfiguration(iceServers=servers))
 
 
 register_h264_profiles()

@@ -28,7 +28,7 @@ WHEP_PREFIX = "/whep"
 # this gateway refuses with a readable 405 rather than a CORS failure.
 CORS_ALLOW_METHODS = "GET, POST, PATCH, DELETE, OPTIONS"
 CORS_ALLOW_HEADERS = "Authorization, Content-Type, If-Match"
-CORS_EXPOSE_HEADERS = "Location, ETag, Link, Accept-Patch, Accept-Post, Allow, WWW-Authenticate"
+CORS_EXPOSE_HEADERS = "Location, ETag, Link, Accept-Patch, Accept-Post, Allow, WWW-Authenticate, Picture-Quality"
 ENDPOINT_METHODS = "GET, POST, OPTIONS"
 SESSION_METHODS = "GET, DELETE, OPTIONS"  # no PATCH: non-trickle, no ICE restart (aiortc has neither)
 
@@ -182,9 +182,12 @@ async def whep_endpoint_get(_request: web.Request) -> web.Response:
 
 
 async def whep_session_get(request: web.Request) -> web.Response:
-    if not _gateway(request).has_session(request.match_info["sid"]):
+    """204, with ``Picture-Quality: main`` or ``sub`` (the camera's low-bitrate stream,
+    pulled when its link cannot carry the main one): the player tells the operator."""
+    quality = _gateway(request).session_quality(request.match_info["sid"])
+    if quality is None:
         return _error(404, "no such session", "session_not_found")
-    return web.Response(status=204)
+    return web.Response(status=204, headers={"Picture-Quality": quality})
 
 
 def _options(allow: str, accept_post: bool) -> Callable[[web.Request], Awaitable[web.Response]]:

@@ -39,11 +39,15 @@ from gateway.reader import CameraReader, ViewerFeed
 from gateway.relay import OutputClock, RelayTrack, answer_offer, close_peer_connection, new_peer_connection
 from gateway.rtsp import CameraOpener, CameraUnreachable, MediaPacket, pyav_opener
 from gateway.sdp_offer import CodecRefused, OfferError, plan_offer
+from gateway.turn import turn_credentials
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 END_STATUS = {"revoked": 403, "shutdown": 503, "camera_lost": 502}  # a view ended before its answer
+# A camera whose link could not carry its main stream is pulled on its sub stream from the
+# start for this long: the next check should not stall while the gateway finds out again.
+WEAK_LINK_MEMORY_S = 600.0
 
 
 class ViewRefused(Exception):
@@ -109,6 +113,7 @@ class Gateway:
         self._poller: asyncio.Task[None] | None = None
         self._probe_slots = asyncio.Semaphore(2)  # decoding is the one CPU-heavy thing here
         self._closing = False
+        self._weak_links: dict[tuple[str, str], float] = {}  # (main url, transport) → monotonic expiry
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -235,13 +240,16 @@ class Gateway:
             raise ViewRefused(503, "shutting down")
 
         sid = secrets.token_urlsafe(16)
-        reader = self._acquire_reader(camera.rtsp_url, camera.rtsp_transport, grant, f"view:{sid}")
+        hard_end = min(grant.hard_end, camera.hard_end if camera.hard_end is not None else grant.hard_end)
+        reader = self._acquire_reader(
+            camera.rtsp_url, camera.rtsp_transport, grant, f"view:{sid}", sub_url=camera.sub_rtsp_url
+        )
         feed = ViewerFeed(self.config.viewer_queue_packets)
         session = ViewSession(
             sid=sid,
             grant=grant,
             token=token,
-            pc=new_peer_connection(),
+            pc=self._peer_connection(grant.gid, hard_end),
             reader=reader,
             feed=feed,
             track=RelayTrack(
@@ -254,7 +262,7 @@ class Gateway:
             started_monotonic=time.monotonic(),
             # The stored grant may have been shortened since it was signed (a window
             # moved, a tenant's view time lowered); the signed values remain a ceiling.
-            hard_end=min(grant.hard_end, camera.hard_end if camera.hard_end is not None else grant.hard_end),
+            hard_end=hard_end,
             max_view_s=min(grant.max_view_s, camera.max_view_s if camera.max_view_s is not None else grant.max_view_s),
         )
         self._sessions[sid] = session  # from here on revocation and shutdown can find it
@@ -302,8 +310,20 @@ class Gateway:
         )
         return sid, answer
 
+    def _peer_connection(self, gid: str, hard_end: float) -> RTCPeerConnection:
+        """A peer connection using the installation's TURN, with credentials that end with the view."""
+        if not self.config.turn_url or not self.config.turn_secret:
+            return new_peer_connection()
+        username, credential = turn_credentials(self.config.turn_secret, gid, hard_end)
+        return new_peer_connection(self.config.turn_url, username, credential)
+
     def has_session(self, sid: str) -> bool:
         return sid in self._sessions
+
+    def session_quality(self, sid: str) -> str | None:
+        """``main`` or ``sub`` (the camera's lower-quality stream), None for no such session."""
+        session = self._sessions.get(sid)
+        return None if session is None else session.reader.quality
 
     async def close_view(self, sid: str, token: str) -> None:
         """WHEP DELETE: only the holder of the session's grant may end it.
@@ -432,10 +452,13 @@ class Gateway:
 
     # -- camera readers -----------------------------------------------------------------
 
-    def _acquire_reader(self, url: str, transport: str, grant: Grant, holder: str) -> CameraReader:
+    def _acquire_reader(self, url: str, transport: str, grant: Grant, holder: str, sub_url: str = "") -> CameraReader:
         """The camera's one reader (started if needed), held on behalf of ``holder``."""
         reader = self._readers.get((url, transport))
+        if reader is not None and sub_url and not reader.sub_url:
+            reader.sub_url = sub_url  # prepared before the redeem named the sub stream
         if reader is None:
+            weak_until = self._weak_links.get((url, transport), 0.0)
             reader = CameraReader(
                 url=url,
                 transport=transport,
@@ -443,6 +466,11 @@ class Gateway:
                 opener=self._opener,
                 gop_cache_bytes=self.config.gop_cache_bytes,
                 on_lost=self._on_camera_lost,
+                sub_url=sub_url,
+                start_on_sub=time.monotonic() < weak_until,
+                on_switch=lambda switched: self._weak_links.__setitem__(
+                    (url, transport), time.monotonic() + WEAK_LINK_MEMORY_S
+                ),
             )
             self._readers[(url, transport)] = reader
             self._holders[reader] = set()

@@ -203,6 +203,10 @@ PUSH_TIMEOUT_S = env_int("NATTILLSYN_PUSH_TIMEOUT_S", 5)
 # Send from a background thread after the commit, so neither the worker's tick nor an
 # operator's click waits for a push service (tests send in line).
 PUSH_IN_BACKGROUND = env_bool("NATTILLSYN_PUSH_IN_BACKGROUND", True)
+# TURN for viewers on networks without UDP (docs/NETWORKS.md): the URLs browsers get with
+# each grant (none: direct only) and the secret shared with coturn and the gateway.
+TURN_URLS = env_str("NATTILLSYN_TURN_URLS", "")
+TURN_SECRET = env_str("NATTILLSYN_TURN_SECRET", "demo-turn-secret-change-me" if DEMO_MODE else "")
 # Camera credentials are stored encrypted with this Fernet key (urlsafe base64, 32 bytes).
 CAMERA_CREDENTIALS_KEY = env_str(
     "NATTILLSYN_CAMERA_CREDENTIALS_KEY",

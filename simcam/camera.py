@@ -44,6 +44,10 @@ class StreamFormat:
     def i420_size(self) -> int:
         return self.width * self.height * 3 // 2
 
+    def sub_stream(self) -> StreamFormat:
+        """The low-bitrate second stream IP cameras offer for weak links: half the size."""
+        return StreamFormat(self.width // 4 * 2, self.height // 4 * 2, self.fps, self.keyint_s)
+
 
 class SimulatedCamera:
     """What one camera shows and whether it can be reached.

@@ -33,7 +33,7 @@ CONSTANT_QUALITY = 25  # x264 CRF; lower is better. Night grain is lost to the c
 ENCODER_PIPELINE = (
     "appsrc name=raw is-live=true format=time do-timestamp=false block=false"
     " max-buffers=2 leaky-type=downstream"
-    " ! x264enc tune=zerolatency speed-preset=ultrafast threads=1 key-int-max={keyint}"
+    " ! {scale}x264enc tune=zerolatency speed-preset=ultrafast threads=1 key-int-max={keyint}"
     " pass=qual quantizer={quality} bitrate={bitrate} vbv-buf-capacity=1000 option-string=scenecut=0"
     " ! video/x-h264,profile=baseline,stream-format=avc,alignment=au"
     " ! appsink name=encoded emit-signals=true sync=false max-buffers=8 drop=true"
@@ -41,14 +41,18 @@ ENCODER_PIPELINE = (
 
 
 class LiveEncoder:
-    def __init__(self, camera_name: str, stream_format: StreamFormat) -> None:
+    def __init__(self, camera_name: str, stream_format: StreamFormat, encoded: StreamFormat | None = None) -> None:
+        """``encoded``: a smaller size to scale the camera's frames to (its sub stream)."""
         self.camera_name = camera_name
         self.format = stream_format
+        out = encoded or stream_format
+        scale = f"videoscale ! video/x-raw,width={out.width},height={out.height} ! " if encoded else ""
         self._pipeline = Gst.parse_launch(
             ENCODER_PIPELINE.format(
-                keyint=stream_format.keyint_frames, bitrate=stream_format.bitrate_kbps, quality=CONSTANT_QUALITY
+                scale=scale, keyint=out.keyint_frames, bitrate=out.bitrate_kbps, quality=CONSTANT_QUALITY
             )
         )
+        self.companions: list[LiveEncoder] = []  # encoders fed the same frames (the sub stream)
         self._raw_input = self._pipeline.get_by_name("raw")
         self._raw_input.set_property(
             "caps",
@@ -91,6 +95,8 @@ class LiveEncoder:
         buffer.duration = self.format.frame_duration_ns
         self._frames_pushed += 1
         self._raw_input.emit("push-buffer", buffer)
+        for companion in self.companions:
+            companion.push_raw_frame(frame)
 
     def add_output(self, appsrc: Gst.Element) -> None:
         appsrc.set_property("caps", self.caps)

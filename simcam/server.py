@@ -66,18 +66,24 @@ def serve(settings: Settings) -> int:
         for camera in cameras.values():
             camera.set_privacy(True)
     units = {name: (camera, LiveEncoder(name, stream_format)) for name, camera in cameras.items()}
-    for _camera, encoder in units.values():
+    # Each camera also serves a sub stream at /NAME/sub (half size), as IP cameras do for weak links.
+    mounts = dict(units)
+    for name, (camera, encoder) in units.items():
+        sub = LiveEncoder(f"{name}/sub", stream_format, stream_format.sub_stream())
+        encoder.companions.append(sub)
+        mounts[f"{name}/sub"] = (camera, sub)
+    for _camera, encoder in mounts.values():
         encoder.start()
     frame_clock = FrameClock(stream_format.fps, list(units.values()))
     frame_clock.start()
     api: ControlApi | None = None
     onvif_servers: dict[str, OnvifServer] = {}
     try:
-        for name, (_camera, encoder) in units.items():
+        for name, (_camera, encoder) in mounts.items():
             if not encoder.wait_until_encoding(ENCODER_START_TIMEOUT_S):
                 print(f"simcam: encoder of {name} produced nothing", file=sys.stderr, flush=True)
                 return 1
-        rtsp = RtspFrontend(settings.bind, settings.rtsp_port, settings.credentials, units)
+        rtsp = RtspFrontend(settings.bind, settings.rtsp_port, settings.credentials, mounts)
         rtsp_port = rtsp.start()
         for name, port in settings.onvif:
             head = PanTiltHead(cameras[name], settings.onvif_move_s)
@@ -111,7 +117,7 @@ def serve(settings: Settings) -> int:
         for server in onvif_servers.values():
             server.stop()
         frame_clock.stop()
-        for _camera, encoder in units.values():
+        for _camera, encoder in mounts.values():
             encoder.stop()
 
 

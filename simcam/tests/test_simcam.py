@@ -204,6 +204,12 @@ def test_correct_credentials_decode_h264_baseline(simcam: Simulator) -> None:
         assert (frame.width, frame.height) == (WIDTH, HEIGHT)
 
 
+def test_every_camera_also_serves_a_half_size_sub_stream(simcam: Simulator) -> None:
+    with open_camera(simcam.url("asleep") + "/sub") as container:
+        frame = next(frame for frame in container.decode(video=0) if frame.key_frame)
+        assert (frame.width, frame.height) == (WIDTH // 4 * 2, HEIGHT // 4 * 2)
+
+
 @pytest.mark.parametrize(
     ("user", "password", "camera", "error"),
     [

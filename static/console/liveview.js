@@ -12,6 +12,10 @@
   const status = document.getElementById("live-status");
   const countdown = document.getElementById("countdown");
   const texts = JSON.parse(document.getElementById("live-texts").textContent);
+  // TURN servers with credentials that end with the grant (docs/NETWORKS.md); empty: direct only.
+  const iceElement = document.getElementById("live-ice-servers");
+  const iceParsed = iceElement ? JSON.parse(iceElement.textContent) : [];
+  const iceServers = Array.isArray(iceParsed) ? iceParsed : [];
   const maxView = parseInt(live.dataset.maxView, 10) || 30;
   const minView = parseInt(live.dataset.minView, 10) || 0;
   const outcomes = document.getElementById("outcomes");
@@ -20,6 +24,14 @@
   let sessionUrl = null;
   let timer = null;
   let firstFrameAt = null;
+  let qualityTimer = null;
+  let relayGathered = false; // a TURN relay candidate was found: the relay server answered
+  let watchdog = null;
+  // No network path (ICE not connected) this long after the answer: say so rather than spin
+  // (ICE through a relay that does not answer can take longer to fail). With a path but no
+  // picture yet (a camera with long keyframe intervals), wait as long as the gateway does.
+  const CONNECT_WATCHDOG_MS = 8000;
+  const FIRST_FRAME_WATCHDOG_MS = 15000;
 
   function setStatus(state, message) {
     live.dataset.state = state;
@@ -29,7 +41,8 @@
   // The offer carries the browser's candidates (no trickle). Without ICE servers they are
   // host candidates, found for every interface within a few milliseconds of the first;
   // "complete" comes only later (Chromium: ~130 ms), so waiting for it would delay every
-  // picture. With ICE servers (TURN) the relay candidates are worth waiting for.
+  // picture. With ICE servers (TURN) the first relay candidate is waited for, as the only
+  // way through a network that lets no UDP out; an unreachable relay server costs 1 s.
   const HOST_CANDIDATES_SETTLE_MS = 30;
 
   function waitForIce(peer, hostOnly) {
@@ -37,19 +50,26 @@
     return new Promise((resolve) => {
       let settling = null;
       peer.addEventListener("icegatheringstatechange", () => { if (peer.iceGatheringState === "complete") resolve(); });
-      if (hostOnly) {
-        peer.addEventListener("icecandidate", (event) => {
-          if (event.candidate && settling === null) settling = setTimeout(resolve, HOST_CANDIDATES_SETTLE_MS);
-        });
-      }
+      peer.addEventListener("icecandidate", (event) => {
+        if (!event.candidate || settling !== null) return;
+        if (hostOnly || event.candidate.type === "relay") settling = setTimeout(resolve, HOST_CANDIDATES_SETTLE_MS);
+      });
       setTimeout(resolve, 1000); // never hang the operator
     });
+  }
+
+  // Why a view that never showed a picture failed, in the operator's words.
+  function notConnectedText() {
+    return iceServers.length > 0 && !relayGathered ? texts.relay_unreachable : texts.connection_lost;
   }
 
   // The end of a view: tell the gateway first (DELETE), then close our side, so the
   // gateway reports an explicit end and frees the check at once.
   function stop(state, message) {
     if (timer) { clearInterval(timer); timer = null; }
+    if (watchdog) { clearTimeout(watchdog); watchdog = null; }
+    if (qualityTimer) { clearInterval(qualityTimer); qualityTimer = null; }
+    showQuality("main");
     countdown.textContent = "";
     if (sessionUrl) {
       fetch(sessionUrl, { method: "DELETE", keepalive: true, headers: { Authorization: "Bearer " + live.dataset.token } }).catch(() => {});
@@ -69,9 +89,28 @@
     return texts.gateway_unavailable;
   }
 
+  // Which of the camera's streams the gateway sends (Picture-Quality on the WHEP session):
+  // "sub" when the camera's link cannot carry the main one. The operator must know that
+  // a coarse picture is the connection, not the room.
+  const quality = document.getElementById("live-quality");
+  function showQuality(value) {
+    if (!quality) return;
+    live.dataset.quality = value;
+    quality.hidden = value !== "sub";
+    quality.textContent = value === "sub" ? texts.low_quality : "";
+  }
+  const QUALITY_POLL_MS = 2000;
+  function pollQuality() {
+    if (!sessionUrl) return;
+    fetch(sessionUrl, { method: "GET" })
+      .then((response) => { const value = response.headers.get("Picture-Quality"); if (value && pc) showQuality(value); })
+      .catch(() => {});
+  }
+
   function onFirstFrame() {
     if (firstFrameAt !== null || !pc) return;
     firstFrameAt = Date.now();
+    if (watchdog) { clearTimeout(watchdog); watchdog = null; }
     live.dataset.firstFrameAt = String(firstFrameAt); // read by benchmarks/operator_flow.py
     setStatus("live", texts.live);
     const endsAt = firstFrameAt + maxView * 1000;
@@ -84,13 +123,18 @@
     };
     tick();
     timer = setInterval(tick, 200);
+    pollQuality();
+    qualityTimer = setInterval(pollQuality, QUALITY_POLL_MS);
   }
 
   async function start() {
     live.dataset.startAt = String(Date.now()); // read by benchmarks/operator_flow.py
     setStatus("connecting", texts.connecting);
-    const iceServers = [];
     pc = new RTCPeerConnection({ iceServers: iceServers });
+    window.liveViewPeer = pc; // getStats() for the tests and benchmarks (which candidate pair carries the picture)
+    pc.addEventListener("icecandidate", (event) => {
+      if (event.candidate && event.candidate.type === "relay") relayGathered = true;
+    });
     pc.addTransceiver("video", { direction: "recvonly" });
     pc.ontrack = (event) => {
       video.srcObject = event.streams[0] || new MediaStream([event.track]);
@@ -101,7 +145,7 @@
       // After the picture was shown, a failed connection is the gateway ending the view
       // (its time is up, or it was revoked): never reconnect, the grant is spent.
       if (pc.connectionState === "failed" || pc.connectionState === "closed") {
-        stop("ended", firstFrameAt === null ? texts.connection_lost : null);
+        stop("ended", firstFrameAt === null ? notConnectedText() : null);
       }
     };
     await pc.setLocalDescription(await pc.createOffer());
@@ -127,6 +171,16 @@
     const location = response.headers.get("Location");
     sessionUrl = location ? new URL(location, live.dataset.gateway).href : null;
     await pc.setRemoteDescription({ type: "answer", sdp: await response.text() });
+    watchdog = setTimeout(() => {
+      if (firstFrameAt !== null || !pc) return;
+      if (pc.iceConnectionState !== "connected" && pc.iceConnectionState !== "completed") {
+        stop("ended", notConnectedText());
+        return;
+      }
+      watchdog = setTimeout(() => {
+        if (firstFrameAt === null) stop("ended", texts.connection_lost);
+      }, FIRST_FRAME_WATCHDOG_MS - CONNECT_WATCHDOG_MS);
+    }, CONNECT_WATCHDOG_MS);
     if ("requestVideoFrameCallback" in video) video.requestVideoFrameCallback(onFirstFrame);
     else video.addEventListener("playing", onFirstFrame, { once: true });
   }

@@ -1,0 +1,385 @@
+"""Networks benchmark: the live view through TURN, and over a weak camera uplink.
+
+Needs root (network namespaces; see e2e/netlab.py) and stays on this machine: every
+address is loopback or a private /30 inside a namespace this script makes and removes.
+
+1. TURN: Chromium runs inside a namespace joined to the host by a veth pair. Warm first
+   frames (the camera prepared, as when a check is opened) are measured directly (UDP
+   allowed, no ICE servers) and then, in the same run, with every UDP packet out of the
+   namespace dropped and the browser given TURN over TCP only (coturn on the host's end).
+2. Weak uplink: the simulated camera runs inside a namespace whose way out is shaped with
+   ``tc tbf`` (2 Mbit/s, then 0.7 Mbit/s), and a TCP relay at the host's end of the link
+   adds 150 ms each way at 0.7 Mbit/s (the kernel here has no netem). The gateway pulls
+   RTSP over TCP through it; Chromium (on the host) watches each view for a while, and the
+   stall ratio is the share of that time spent on gaps of more than 0.3 s between frames.
+
+Ends with ``name: value`` lines. ``--quick`` for a short run.
+
+    .venv/bin/python benchmarks/networks.py [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import re
+import select
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+from live_view import (  # noqa: E402
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    SYSTEM_PYTHON,
+    BenchControlPlane,
+    gateway,
+    log,
+    percentile,
+    simcam,
+    stop_process,
+)
+
+from e2e import netlab  # noqa: E402
+from gateway.turn import ice_servers  # noqa: E402
+
+TURN_SECRET = "bench-turn-secret"
+STALL_GAP_S = 0.3  # 15 fps: four frames missing in a row is a visible freeze
+SIZE, FPS, KEYINT_S = "1280x720", 15, 2.0
+
+PAGE = """<!doctype html>
+<meta charset="utf-8">
+<title>networks benchmark</title>
+<video id="video" muted autoplay playsinline width="640" height="360"></video>
+<button id="view">view</button>
+<script>
+"use strict";
+const video = document.getElementById("video");
+let pc = null, sessionUrl = null, token = null, WATCH_S = 2, ICE = [];
+window.result = null;
+
+// As static/console/liveview.js: host candidates settle 30 ms after the first; with TURN,
+// 30 ms after the first relayed one; at most 1 s.
+function waitForIce(peer, relay) {
+  return new Promise((resolve) => {
+    if (peer.iceGatheringState === "complete") { resolve(); return; }
+    let settling = null;
+    peer.addEventListener("icegatheringstatechange", () => { if (peer.iceGatheringState === "complete") resolve(); });
+    peer.addEventListener("icecandidate", (event) => {
+      if (!event.candidate || settling !== null) return;
+      if (!relay || event.candidate.type === "relay") settling = setTimeout(resolve, 30);
+    });
+    setTimeout(resolve, 1000);
+  });
+}
+
+async function openView(clickedAt) {
+  pc = new RTCPeerConnection({ iceServers: ICE });
+  pc.addTransceiver("video", { direction: "recvonly" });
+  pc.ontrack = (event) => { video.srcObject = new MediaStream([event.track]); };
+  await pc.setLocalDescription(await pc.createOffer());
+  await waitForIce(pc, ICE.length > 0);
+  const offered = performance.now();
+  const response = await fetch(GATEWAY + "/whep", {
+    method: "POST",
+    headers: { "Content-Type": "application/sdp", Authorization: "Bearer " + token },
+    body: pc.localDescription.sdp,
+  });
+  if (response.status !== 201) { window.result = { error: response.status }; return; }
+  sessionUrl = new URL(response.headers.get("Location"), GATEWAY).href;
+  await pc.setRemoteDescription({ type: "answer", sdp: await response.text() });
+  const frames = [];
+  let done = false;
+  const finish = async () => {
+    if (done) return;
+    done = true;
+    const end = performance.now();
+    let stall = 0;
+    const times = frames.concat([end]);
+    for (let i = 1; i < times.length; i++) {
+      const gap = times[i] - times[i - 1];
+      if (gap > STALL_GAP_MS) stall += gap;
+    }
+    let quality = null;
+    try { quality = (await fetch(sessionUrl)).headers.get("Picture-Quality"); } catch (error) {}
+    window.result = frames.length === 0 ? { error: "no frame" } : {
+      first_frame_s: (frames[0] - clickedAt) / 1000,
+      offer_s: (offered - clickedAt) / 1000,
+      watched_s: (end - frames[0]) / 1000,
+      stall_s: stall / 1000,
+      frames: frames.length,
+      height: video.videoHeight,
+      quality: quality,
+    };
+  };
+  const onFrame = (now) => {
+    frames.push(now);
+    if (now - frames[0] < WATCH_S * 1000) video.requestVideoFrameCallback(onFrame); else finish();
+  };
+  video.requestVideoFrameCallback(onFrame);
+  // A picture that froze for good still ends the measurement (its freeze counted).
+  setTimeout(() => {
+    if (!frames.length) { finish(); return; }
+    setTimeout(finish, Math.max(0, WATCH_S * 1000 - (performance.now() - frames[0])));
+  }, 15000);
+}
+
+async function closeView() {
+  if (pc) { pc.close(); pc = null; }
+  video.srcObject = null;
+  if (sessionUrl) {
+    await fetch(sessionUrl, { method: "DELETE", headers: { Authorization: "Bearer " + token } });
+    sessionUrl = null;
+  }
+}
+
+document.getElementById("view").addEventListener("click", () => {
+  window.result = null;
+  openView(performance.now()).catch((error) => { window.result = { error: String(error) }; });
+});
+</script>
+"""
+
+
+class NetControlPlane(BenchControlPlane):
+    """The benchmark's control plane, serving this page and naming the camera's sub stream."""
+
+    sub_url: str = ""
+
+    async def _page(self, _request: web.Request) -> web.Response:
+        import json
+
+        script = (
+            f"<script>const GATEWAY = {json.dumps(self.gateway_url)};"
+            f" const STALL_GAP_MS = {STALL_GAP_S * 1000};</script>"
+        )
+        return web.Response(text=script + PAGE, content_type="text/html")
+
+    async def _redeem(self, _request: web.Request) -> web.Response:
+        return web.json_response({"rtsp_url": self.rtsp_url, "rtsp_transport": "tcp", "sub_rtsp_url": self.sub_url})
+
+
+async def watch(page: Any, token: str, watch_s: float, ice: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    await page.evaluate("([t, w, i]) => { token = t; WATCH_S = w; ICE = i; }", [token, watch_s, ice or []])
+    await page.click("#view")
+    await page.wait_for_function("window.result !== null", timeout=(watch_s + 25) * 1000)
+    result: dict[str, Any] = await page.evaluate("window.result")
+    await page.evaluate("closeView()")
+    return result
+
+
+async def series(page: Any, control: NetControlPlane, views: int, watch_s: float, label: str) -> list[dict[str, Any]]:
+    """``views`` warm views one after another: the next grant is prepared while one runs."""
+    results = []
+    _, token = control.grant()
+    await control.prepare(token)
+    await asyncio.sleep(KEYINT_S + 1.0)
+    for index in range(views):
+        _, next_token = control.grant()
+        await control.prepare(next_token)
+        result = await watch(page, token, watch_s)
+        log(f"{label} view {index + 1}/{views}: {result}")
+        results.append(result)
+        token = next_token
+        await asyncio.sleep(0.3)
+    return results
+
+
+async def alternating(
+    page: Any, control: NetControlPlane, ns: netlab.Namespace, turn_url: str, opens: int
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Direct and TURN views in turn, so that the machine's load falls on both alike.
+
+    Direct: UDP allowed, no ICE servers. TURN: every UDP packet out of the browser's
+    namespace dropped, TURN over TCP only (credentials as a grant would carry them).
+    """
+    runs: dict[str, list[dict[str, Any]]] = {"direct": [], "turn": []}
+    _, token = control.grant()
+    await control.prepare(token)
+    await asyncio.sleep(KEYINT_S + 1.0)
+    for index in range(2 * opens):
+        mode = "turn" if index % 2 else "direct"
+        ice = ice_servers([turn_url], TURN_SECRET, "bench", time.time() + 3600) if mode == "turn" else []
+        if mode == "turn":
+            ns.block_udp()
+        else:
+            ns.unblock_udp()
+        _, next_token = control.grant()
+        await control.prepare(next_token)
+        result = await watch(page, token, 2.0, ice)
+        log(f"{mode} view {index // 2 + 1}/{opens}: {result}")
+        runs[mode].append(result)
+        token = next_token
+        await asyncio.sleep(0.3)
+    ns.unblock_udp()
+    return runs["direct"], runs["turn"]
+
+
+def first_frames(results: list[dict[str, Any]]) -> list[float]:
+    return [r["first_frame_s"] for r in results if "first_frame_s" in r]
+
+
+def stall_ratio(results: list[dict[str, Any]]) -> float:
+    watched = sum(r.get("watched_s", 0.0) for r in results)
+    stalled = sum(r.get("stall_s", 0.0) for r in results)
+    failed = sum(1 for r in results if "error" in r)
+    return 1.0 if watched == 0 or failed == len(results) else round(stalled / watched, 4)
+
+
+def namespace_browser_wrapper(ns: netlab.Namespace, directory: str) -> str:
+    wrapper = Path(directory) / "chromium-in-namespace"
+    wrapper.write_text(f'#!/bin/sh\nexec ip netns exec {ns.name} {CHROMIUM} "$@"\n')
+    wrapper.chmod(0o755)
+    return str(wrapper)
+
+
+async def turn_benchmark(args: argparse.Namespace, results: dict[str, Any], tmp: str) -> None:
+    from playwright.async_api import async_playwright
+
+    control = NetControlPlane()
+    with netlab.namespace() as ns, netlab.coturn(ns.host_ip, TURN_SECRET, Path(tmp)) as turn_port:
+        web_port, whep_port = netlab.free_port(ns.host_ip), netlab.free_port(ns.host_ip)
+        origin = f"http://{ns.host_ip}:{web_port}"
+        async with control.serving() as control_url, async_playwright() as playwright:
+            with simcam(SIZE, FPS, KEYINT_S) as rtsp_url:
+                control.rtsp_url = rtsp_url
+                settings = {
+                    "GATEWAY_TURN_URL": f"turn:{ns.host_ip}:{turn_port}?transport=udp",
+                    "NATTILLSYN_TURN_SECRET": TURN_SECRET,
+                }
+                async with gateway(control_url, origin, **settings) as gw:
+                    control_port, gateway_port = int(control_url.rsplit(":", 1)[1]), int(gw.url.rsplit(":", 1)[1])
+                    with (
+                        netlab.TcpRelay((ns.host_ip, web_port), ("127.0.0.1", control_port)),
+                        netlab.TcpRelay((ns.host_ip, whep_port), ("127.0.0.1", gateway_port)),
+                    ):
+                        control.gateway_url = f"http://{ns.host_ip}:{whep_port}"
+                        browser = await playwright.chromium.launch(
+                            executable_path=namespace_browser_wrapper(ns, tmp), args=CHROMIUM_ARGS
+                        )
+                        try:
+                            page = await browser.new_page()
+                            await page.goto(origin)
+                            turn_url = f"turn:{ns.host_ip}:{turn_port}?transport=tcp"
+                            direct, relayed = await alternating(page, control, ns, turn_url, args.opens)
+                        finally:
+                            await browser.close()
+    for name, runs in (("direct", direct), ("turn", relayed)):
+        firsts = first_frames(runs)
+        results[f"{name}.views"] = len(firsts)
+        results[f"{name}.failed"] = len(runs) - len(firsts)
+        if firsts:
+            results[f"{name}.first_frame_p50_s"] = round(statistics.median(firsts), 3)
+            results[f"{name}.first_frame_p95_s"] = round(percentile(firsts, 0.95), 3)
+    if "turn.first_frame_p95_s" in results and "direct.first_frame_p95_s" in results:
+        results["turn.first_frame_p95_over_direct_s"] = round(
+            results["turn.first_frame_p95_s"] - results["direct.first_frame_p95_s"], 3
+        )
+
+
+@contextlib.contextmanager
+def camera_in_namespace(ns: netlab.Namespace) -> Iterator[int]:
+    """simcam inside the namespace, on its end of the veth; yields the RTSP port."""
+    command = [*ns.exec_prefix(), SYSTEM_PYTHON, "-m", "simcam", "--bind", ns.ns_ip, "--rtsp-port", "0",
+               "--api-port", "0", "--size", SIZE, "--fps", str(FPS), "--keyint", str(KEYINT_S),
+               "--user", "demo", "--password", "demo", "cam1:asleep"]  # fmt: skip
+    process = subprocess.Popen(
+        command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, start_new_session=True
+    )
+    try:
+        assert process.stdout is not None
+        deadline = time.monotonic() + 40
+        while time.monotonic() < deadline:
+            readable = select.select([process.stdout], [], [], 0.5)[0]
+            if readable and (match := re.search(r"simcam ready rtsp=(\d+)", process.stdout.readline())):
+                break
+            if process.poll() is not None:
+                raise RuntimeError("simcam exited")
+        else:
+            raise RuntimeError("simcam did not start")
+        process.stdout.close()
+        yield int(match[1])
+    finally:
+        stop_process(process)
+
+
+async def uplink_benchmark(args: argparse.Namespace, results: dict[str, Any]) -> None:
+    from playwright.async_api import async_playwright
+
+    control = NetControlPlane()
+    with netlab.namespace() as ns, camera_in_namespace(ns) as rtsp_port:
+        async with control.serving() as control_url, async_playwright() as playwright:
+            browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            try:
+                async with gateway(control_url, control_url, GATEWAY_CAMERA_OPEN_TIMEOUT_S="10") as gw:
+                    control.gateway_url = gw.url
+                    for rate_kbit, delay_s, views, watch_s, name in (
+                        (2000, 0.0, args.views_2mbit, args.watch_s, "2mbit"),
+                        (700, 0.150, args.views_weak, args.watch_s * 2, "0_7mbit_150ms"),
+                    ):
+                        ns.shape(rate_kbit, inside=True)  # the camera's uplink
+                        relay_port = netlab.free_port()
+                        with netlab.TcpRelay(("127.0.0.1", relay_port), (ns.ns_ip, rtsp_port), delay_s):
+                            base = f"rtsp://demo:demo@127.0.0.1:{relay_port}/cam1"
+                            control.rtsp_url, control.sub_url = base, base + "/sub"
+                            page = await browser.new_page()
+                            await page.goto(control_url)
+                            runs = await series(page, control, views, watch_s, name)
+                            await page.close()
+                        firsts = first_frames(runs)
+                        results[f"uplink.views_{name}"] = len(firsts)
+                        if firsts:
+                            results[f"uplink.first_frame_p95_s_{name}"] = round(percentile(firsts, 0.95), 3)
+                        results[f"uplink.stall_ratio_{name}"] = stall_ratio(runs)
+                        results[f"uplink.sub_stream_views_{name}"] = sum(1 for r in runs if r.get("quality") == "sub")
+                        if name != "2mbit" and len(runs) > 1:
+                            # The first view finds out that the link is weak (and switches);
+                            # the gateway remembers, so later checks start on the sub stream.
+                            results[f"uplink.stall_ratio_{name}_first_view"] = stall_ratio(runs[:1])
+                            results[f"uplink.first_frame_s_{name}_first_view"] = round(
+                                runs[0].get("first_frame_s", float("nan")), 3
+                            )
+                            results[f"uplink.stall_ratio_{name}"] = stall_ratio(runs[1:])
+                            if later := first_frames(runs[1:]):
+                                results[f"uplink.first_frame_p95_s_{name}"] = round(percentile(later, 0.95), 3)
+            finally:
+                await browser.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="fewer views (about 3 minutes)")
+    parser.add_argument("--only", choices=("turn", "uplink"), help="one of the two parts")
+    args = parser.parse_args()
+    args.opens = 8 if args.quick else 20
+    args.views_2mbit = 4 if args.quick else 10
+    args.views_weak = 3 if args.quick else 6
+    args.watch_s = 5.0 if args.quick else 10.0
+    reason = netlab.missing_prerequisite()
+    if reason:
+        print(f"networks: skipped ({reason})")
+        return
+    results: dict[str, Any] = {}
+    if args.only != "uplink":
+        with tempfile.TemporaryDirectory(prefix="netbench-") as tmp:
+            asyncio.run(turn_benchmark(args, results, tmp))
+    if args.only != "turn":
+        asyncio.run(uplink_benchmark(args, results))
+    for name, value in results.items():
+        print(f"{name}: {value}")
+
+
+if __name__ == "__main__":
+    main()
