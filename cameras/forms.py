@@ -24,7 +24,17 @@ class CameraForm(forms.ModelForm):
 
     class Meta:
         model = Camera
-        fields = ["name", "model", "driver", "stream_url", "username", "password", "placement_note", "person"]
+        fields = [
+            "name",
+            "model",
+            "driver",
+            "stream_url",
+            "sub_stream_url",
+            "username",
+            "password",
+            "placement_note",
+            "person",
+        ]
 
     def __init__(self, *args: Any, tenant: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -48,14 +58,20 @@ class CameraForm(forms.ModelForm):
             self.fields["password"].help_text = _("Stored encrypted.")
 
     def clean_stream_url(self) -> str:
-        url = self.cleaned_data["stream_url"].strip()
+        return self._rtsp_address("stream_url")
+
+    def clean_sub_stream_url(self) -> str:
+        return self._rtsp_address("sub_stream_url") if self.cleaned_data.get("sub_stream_url", "").strip() else ""
+
+    def _rtsp_address(self, field: str) -> str:
+        url = self.cleaned_data[field].strip()
         parts = urlsplit(url)
         if parts.scheme not in ("rtsp", "rtsps") or not parts.hostname:
             raise forms.ValidationError(_("The stream address must look like rtsp://host:port/path."))
         if parts.username or parts.password:
             # Never echo a typed password back into the page.
             self.data = data = cast(QueryDict, self.data).copy()
-            data[self.add_prefix("stream_url")] = url.replace(parts.netloc, parts.netloc.rsplit("@", 1)[-1])
+            data[self.add_prefix(field)] = url.replace(parts.netloc, parts.netloc.rsplit("@", 1)[-1])
             raise forms.ValidationError(_("Give the user name and password in their own fields, not in the address."))
         return url
 

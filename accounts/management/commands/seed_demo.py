@@ -222,6 +222,8 @@ class Command(BaseCommand):
                 tenant=tenant,
                 name=camera_name,
                 stream_url=f"rtsp://127.0.0.1:8554/{camera_name}",
+                # Every simulated camera also serves a half-size stream, for a weak uplink (docs/NETWORKS.md).
+                sub_stream_url=f"rtsp://127.0.0.1:8554/{camera_name}/sub",
                 username="demo",
                 password="demo",
                 placement_note="Taket ovanför sängen",
