@@ -39,6 +39,7 @@ from checks.models import (
     Outcome,
 )
 from checks.nights import NIGHT_STARTS, night_bounds, night_of
+from checks.reasons import ReasonKind, prefix
 from nattillsyn import clock
 from nattillsyn.clock import STOCKHOLM
 from nattillsyn.codes import label
@@ -51,7 +52,7 @@ T = TypeVar("T")
 # Opening early (the console allows 5 minutes before) also counts as on time.
 ON_TIME_WITHIN = timedelta(minutes=5)
 ENDED = (CheckState.DONE, CheckState.ESCALATED)
-VISIT_REASON = "visit:"  # checks.actions ends a visited check with "visit:<result>"
+VISIT_REASON = prefix(ReasonKind.VISIT)  # a visited check ends with checks.reasons.visit_reason
 VISIT_RESULTS = (EscalationResult.VISITED_OK, EscalationResult.VISITED_NEEDED_HELP, EscalationResult.NOT_HOME)
 # Hours in the order of a night, from when a night begins (12:00) to the next noon.
 NIGHT_HOURS = [(NIGHT_STARTS.hour + offset) % 24 for offset in range(24)]
@@ -655,7 +656,7 @@ def person_history(person: Person, first: date, end: date) -> PersonHistory:
         .order_by("created_at")
     )
     skipped = list(
-        checks.filter(state=CheckState.CANCELLED, end_reason__startswith="absence:")
+        checks.filter(state=CheckState.CANCELLED, end_reason__startswith=prefix(ReasonKind.ABSENCE))
         .values_list("night", "end_reason")
         .distinct()
         .order_by("night")

@@ -9,8 +9,9 @@ from django.utils.translation import gettext as _
 
 from audit.models import AuditAction
 from audit.records import record
-from checks.actions.transitions import end_check
+from checks.actions.transitions import end_check, move
 from checks.models import Alarm, Check, CheckState, Escalation, EscalationCause, EscalationKind, EscalationState
+from checks.reasons import visit_reason
 from nattillsyn import clock
 from people.actions import ActionRefused
 from people.models import Person
@@ -53,7 +54,7 @@ def hand_to_patrol_as_visit(check: Check) -> Escalation:
         plan=[EscalationKind.VISIT],
         created_at=clock.now(),
     )
-    check.state = CheckState.VISIT_PENDING
+    move(check, CheckState.VISIT_PENDING)
     check.save(update_fields=["state"])
     record(
         actor=None,
@@ -113,7 +114,7 @@ def resolve_escalation(escalation: Escalation, *, actor: Any, result: str, note:
     if escalation.cause == EscalationCause.PLANNED_VISIT and escalation.night_check_id:
         check = Check.objects.select_for_update().get(pk=escalation.night_check_id)
         if check.state == CheckState.VISIT_PENDING:
-            end_check(check, CheckState.DONE, reason=f"visit:{result}", actor=actor)
+            end_check(check, CheckState.DONE, reason=visit_reason(result), actor=actor)
     return escalation
 
 

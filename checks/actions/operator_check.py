@@ -13,7 +13,7 @@ from cameras.actions import AccessRefused, audited_refusals, issue_grant, revoke
 from cameras.models import GrantPurpose
 from checks.actions.escalations import escalate
 from checks.actions.refusal_wording import PICTURE_REFUSAL_MESSAGES, refusal_message
-from checks.actions.transitions import end_check
+from checks.actions.transitions import end_check, move
 from checks.models import Attempt, Check, CheckState, EscalationCause, Outcome
 from checks.rules import camera_check_openable, camera_check_view_ends_by
 from nattillsyn import clock
@@ -55,7 +55,7 @@ def open_check(check: Check, *, actor: Any, ip: str | None = None) -> tuple[Atte
         reopened = held
         # Asked as the check stood before it was opened: its window and the person's
         # consent still decide, whoever opened it first.
-        check.state = CheckState.DUE
+        move(check, CheckState.DUE)
     refusal = camera_check_openable(check, now)
     if refusal is not None:
         raise AccessRefused(
@@ -70,7 +70,7 @@ def open_check(check: Check, *, actor: Any, ip: str | None = None) -> tuple[Atte
     if reopened is not None:
         revoke_grants_for_attempt(reopened, reason="reopened")
     attempt = Attempt.objects.create(night_check=check, operator=actor, opened_at=now)
-    check.state = CheckState.IN_PROGRESS
+    move(check, CheckState.IN_PROGRESS)
     if check.due_at is None:
         check.due_at = now
     check.save(update_fields=["state", "due_at"])
@@ -206,7 +206,7 @@ def record_outcome(attempt: Attempt, *, actor: Any, outcome: str) -> Check:
             escalate(check, cause=EscalationCause.NOT_VISIBLE, actor=actor)
         else:
             delay = timedelta(minutes=check.person.agreement.retry_delay_min)
-            check.state = CheckState.RETRY_WAIT
+            move(check, CheckState.RETRY_WAIT)
             check.next_attempt_at = now + delay
             check.window_ends_at = check.next_attempt_at + timedelta(minutes=check.tenant.check_window_min)
             check.overdue_alarm_raised = False

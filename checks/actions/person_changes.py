@@ -20,6 +20,7 @@ from checks.models import (
     EscalationResult,
     EscalationState,
 )
+from checks.reasons import absence_reason
 from nattillsyn import clock
 from people.models import Absence, Person
 
@@ -48,7 +49,7 @@ def cancel_checks_during_absence(absence: Absence, *, actor: Any) -> int:
        leaves the patrol's list instead of sending someone to an empty home.
     A check an operator has open (in progress) is left to the operator's outcome.
     """
-    reason = f"absence:{absence.kind}"
+    reason = absence_reason(absence.kind)
     covered = Q(
         scheduled_at__gte=absence.starts_at,
         scheduled_at__lt=absence.ends_at,

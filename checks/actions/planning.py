@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
 from operator import itemgetter
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from django.db import transaction
 
@@ -17,6 +17,7 @@ from checks.actions.persistence import fetch_rows, insert_checks
 from checks.actions.planning_facts import planning_facts
 from checks.models import AgreedTime, Check, CheckForm, CheckState
 from checks.nights import clock_gap, is_skipped, night_bounds, person_instants, scheduled_instant
+from checks.reasons import absence_reason
 from checks.rules import camera_allowed_for_person
 from nattillsyn import clock
 from people.models import Person
@@ -113,22 +114,19 @@ def plan_night(tenant: Tenant, night: Any, *, now: datetime, changed_since: date
                     steady[person_id] = (covered, refusal)
             else:
                 covered, refusal = known
-            if not covered:
-                continue
-            state, form_note, ended_at, end_reason = CheckState.PLANNED, "", None, ""
-            absence = (
-                next((a for a in person.absences if a.starts_at <= scheduled_at < a.ends_at), None)
-                if person.absences
-                else None
+            absence = person.absence_at(scheduled_at) if person.absences else None
+            planned = check_to_plan(
+                form, covered=covered, camera_refusal=refusal, absence_kind=absence.kind if absence else None
             )
+            if planned is None:
+                continue
+            state, form, form_note, end_reason = planned
             if moved_agreed and agreed_id in moved_agreed:
                 moved_planned[person_id].append((moved_agreed[agreed_id], scheduled_at))
-            if absence is not None:
-                state, ended_at, end_reason = CheckState.CANCELLED, scheduled_at, f"absence:{absence.kind}"
+            ended_at = None
+            if state == CheckState.CANCELLED:
+                ended_at = scheduled_at
                 cancelled[person_id].append((scheduled_at, end_reason))
-            elif form == CheckForm.CAMERA and refusal is not None:
-                # A forecast for the console; at due time settle_form asks the rules again.
-                form, form_note = CheckForm.PHYSICAL, refusal
             yield (person_id, agreed_id, scheduled_at, form, form_note, state, ends[scheduled_at], ended_at, end_reason)
 
     with transaction.atomic():
@@ -169,6 +167,35 @@ def plan_night(tenant: Tenant, night: Any, *, now: datetime, changed_since: date
                 at=now,
             )
     return planned
+
+
+class PlannedCheck(NamedTuple):
+    state: str
+    form: str
+    form_note: str
+    end_reason: str
+
+
+def check_to_plan(
+    form: str, *, covered: bool, camera_refusal: str | None, absence_kind: str | None
+) -> PlannedCheck | None:
+    """The rule for one agreed time of one night, given what holds at its instant.
+
+    1. No decision covers the night: no check at all (``None``).
+    2. The person is away (an absence covers the instant): a check cancelled at once,
+       with the absence as its reason, so the person's extract shows why nobody looked.
+    3. A camera check the camera rules refuse (no consent, camera untested …): planned
+       as a visit, the refusal its note. A forecast for the console; at due time
+       ``settle_form`` asks the rules again.
+    4. Otherwise: planned in the agreed form.
+    """
+    if not covered:
+        return None
+    if absence_kind is not None:
+        return PlannedCheck(CheckState.CANCELLED, form, "", absence_reason(absence_kind))
+    if form == CheckForm.CAMERA and camera_refusal is not None:
+        return PlannedCheck(CheckState.PLANNED, CheckForm.PHYSICAL, camera_refusal, "")
+    return PlannedCheck(CheckState.PLANNED, form, "", "")
 
 
 def _moved_instants(night: date, rows: list[tuple[int, int, time, str]]) -> dict[tuple[int, time], datetime]:

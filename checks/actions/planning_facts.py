@@ -67,6 +67,10 @@ class PersonFacts:
     absences: list[AbsenceFacts] = field(default_factory=list)
     camera: CameraFacts | None = None
 
+    def absence_at(self, moment: datetime) -> AbsenceFacts | None:
+        """The newest absence covering ``moment`` (the absences are newest first)."""
+        return next((a for a in self.absences if a.starts_at <= moment < a.ends_at), None)
+
     def steady_through(self, night_start: datetime, night_end: datetime) -> bool:
         """No consent or decision of this person begins or ends within the night, so
         ``camera_allowed_for_person`` answers the same at every instant of it.

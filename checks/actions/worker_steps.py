@@ -12,6 +12,7 @@ from audit.records import record
 from cameras.models import Camera
 from checks.actions.escalations import escalate, hand_to_patrol_as_visit, raise_alarm
 from checks.actions.operator_check import attempt_held_until, current_attempt
+from checks.actions.transitions import move
 from checks.models import AlarmKind, Check, CheckForm, CheckState, Escalation, EscalationCause
 from checks.rules import camera_allowed_for_person
 
@@ -41,14 +42,14 @@ def make_due(check: Check, now: datetime) -> None:
         check.save(update_fields=["due_at"])
         hand_to_patrol_as_visit(check)
         return
-    check.state = CheckState.DUE
+    move(check, CheckState.DUE)
     check.due_at = now
     check.save(update_fields=["state", "due_at"])
     record(actor=None, action=AuditAction.CHECK_DUE, tenant=check.tenant_id, person=check.person_id, obj=check, at=now)
 
 
 def make_retry_due(check: Check, now: datetime) -> None:
-    check.state = CheckState.DUE
+    move(check, CheckState.DUE)
     check.due_at = now
     check.save(update_fields=["state", "due_at"])
 
@@ -121,7 +122,7 @@ def release_abandoned_attempt(check: Check, now: datetime) -> bool:
     attempt = current_attempt(check)
     if attempt is not None and now < attempt_held_until(attempt):
         return False
-    check.state = CheckState.DUE
+    move(check, CheckState.DUE)
     check.save(update_fields=["state"])
     record(
         actor=None,
