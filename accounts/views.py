@@ -13,7 +13,7 @@ from accounts import actions
 from accounts.access import require_role
 from accounts.forms import NewUserForm, RolesForm
 from accounts.models import Membership, Role, Tenant
-from people.actions import ActionRefused
+from nattillsyn.errors import ActionRefused
 
 
 def _tenant_for_admin(request: HttpRequest, tenant_id: int) -> Tenant:

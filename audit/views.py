@@ -25,7 +25,7 @@ from audit.models import AccessReview, AuditAction, AuditEntry, ReviewVerdict
 from audit.records import record
 from audit.review import Flag, sample_accesses, unusual_accesses
 from nattillsyn import clock
-from people.actions import ActionRefused
+from nattillsyn.errors import ActionRefused
 from people.models import Person
 
 PAGE = 500

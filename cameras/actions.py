@@ -24,8 +24,8 @@ from cameras.drivers import driver_for
 from cameras.models import Camera, GrantPurpose, InstallationTest, ViewGrant
 from gateway.grants import Grant, sign_grant
 from nattillsyn import clock
+from nattillsyn.errors import ActionRefused
 from nattillsyn.net import normalise_ip
-from people.actions import ActionRefused
 from people.models import Person
 
 P = ParamSpec("P")

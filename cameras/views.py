@@ -16,8 +16,8 @@ from cameras.access import get_camera_for_user
 from cameras.drivers import driver_for
 from cameras.forms import CameraForm, InstallationTestForm
 from cameras.models import Camera, problem_label
+from nattillsyn.errors import ActionRefused
 from nattillsyn.net import client_ip
-from people.actions import ActionRefused
 
 READERS = (Role.INSTALLER, Role.PLANNER, Role.SHIFT_LEAD, Role.ADMINISTRATOR)
 STAFF_WHO_TEST = (Role.INSTALLER, Role.OPERATOR, Role.SHIFT_LEAD, Role.PLANNER)

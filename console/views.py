@@ -44,8 +44,8 @@ from checks.nights import night_of
 from checks.rules import check_opens_at, openable_checks
 from console import patrol as patrol_list
 from nattillsyn import clock
+from nattillsyn.errors import ActionRefused
 from nattillsyn.net import client_ip
-from people.actions import ActionRefused
 
 CONSOLE_STATES = (CheckState.PLANNED, CheckState.DUE, CheckState.RETRY_WAIT, CheckState.IN_PROGRESS)
 CONSOLE_HORIZON = timedelta(hours=3)

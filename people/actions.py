@@ -12,11 +12,21 @@ from accounts.models import Tenant
 from audit.models import AuditAction
 from audit.records import record
 from nattillsyn import clock
+from nattillsyn.errors import ActionRefused
 from people.models import Absence, Consent, Decision, Person
+from people.signals import absence_registered, consent_withdrawn, decision_changed
 
-
-class ActionRefused(Exception):
-    """A change that the rules do not allow; the message is shown to the user."""
+# ActionRefused stays importable from here for callers written before it moved to nattillsyn.errors.
+__all__ = [
+    "ActionRefused",
+    "end_decision",
+    "find_overlapping_absence",
+    "register_absence",
+    "register_consent",
+    "register_decision",
+    "save_person",
+    "withdraw_consent",
+]
 
 
 @transaction.atomic
@@ -69,9 +79,7 @@ def register_decision(
         obj=decision,
         detail={"valid_from": str(valid_from), "valid_to": str(valid_to or "")},
     )
-    _replan(person)
-    if valid_to is not None:
-        _stop_live_views_if_no_longer_allowed(person, reason="decision_ended")
+    decision_changed.send(sender=Decision, person=person, ended=valid_to is not None)
     return decision
 
 
@@ -87,16 +95,8 @@ def end_decision(decision: Decision, *, actor: Any, valid_to: date) -> Decision:
         obj=decision,
         detail={"valid_to": str(valid_to)},
     )
-    _replan(decision.person)
-    _stop_live_views_if_no_longer_allowed(decision.person, reason="decision_ended")
+    decision_changed.send(sender=Decision, person=decision.person, ended=True)
     return decision
-
-
-def _replan(person: Person) -> None:
-    """A decision changes which nights have checks: have the worker plan this person again."""
-    from checks.models import Agreement
-
-    Agreement.objects.filter(person=person).update(updated_at=clock.now())
 
 
 @transaction.atomic
@@ -140,20 +140,8 @@ def withdraw_consent(consent: Consent, *, actor: Any, note: str = "") -> Consent
         obj=consent,
         detail={"note": note},
     )
-    _stop_live_views_if_no_longer_allowed(consent.person, reason="consent_withdrawn")
+    consent_withdrawn.send(sender=Consent, person=consent.person)
     return consent
-
-
-def _stop_live_views_if_no_longer_allowed(person: Person, *, reason: str) -> None:
-    # Imported here: cameras and checks build on people, not the other way round.
-    from cameras.actions import revoke_grants_for_person
-    from checks.actions import switch_open_camera_checks_to_physical
-    from checks.rules import camera_allowed_for_person
-
-    now = clock.now()
-    if camera_allowed_for_person(person, now) is not None:
-        revoke_grants_for_person(person, reason=reason)
-        switch_open_camera_checks_to_physical(person, reason=reason)
 
 
 def find_overlapping_absence(
@@ -184,7 +172,5 @@ def register_absence(
         obj=absence,
         detail={"kind": kind, "from": starts_at.isoformat(), "to": ends_at.isoformat()},
     )
-    from checks.actions import cancel_checks_during_absence
-
-    cancel_checks_during_absence(absence, actor=actor)
+    absence_registered.send(sender=Absence, absence=absence, actor=actor)
     return absence

@@ -14,7 +14,7 @@ from checks.actions.transitions import end_check
 from checks.models import AgreedTime, Agreement, Check, CheckForm, CheckState, EscalationKind, EscalationStep
 from checks.nights import spring_forward_refusal
 from nattillsyn import clock
-from people.actions import ActionRefused
+from nattillsyn.errors import ActionRefused
 from people.models import Person
 
 

@@ -13,7 +13,7 @@ from checks.actions.transitions import end_check, move
 from checks.models import Alarm, Check, CheckState, Escalation, EscalationCause, EscalationKind, EscalationState
 from checks.reasons import visit_reason
 from nattillsyn import clock
-from people.actions import ActionRefused
+from nattillsyn.errors import ActionRefused
 from people.models import Person
 
 

@@ -17,7 +17,7 @@ from checks.actions.transitions import end_check, move
 from checks.models import Attempt, Check, CheckState, EscalationCause, Outcome
 from checks.rules import camera_check_openable, camera_check_view_ends_by
 from nattillsyn import clock
-from people.actions import ActionRefused
+from nattillsyn.errors import ActionRefused
 
 # A second "not visible" escalates (the guideline: one new attempt, then someone goes).
 NOT_VISIBLE_BEFORE_ESCALATION = 2

@@ -11,8 +11,8 @@ from audit.models import AuditAction, AuditEntry
 from checks.actions import plan_night, save_agreement
 from checks.models import AgreedTime, Check, CheckForm
 from nattillsyn.clock import STOCKHOLM, FakeClock
+from nattillsyn.errors import ActionRefused
 from nattillsyn.testing import TEST_PERSONNUMMER, Municipality, at_stockholm, make_person
-from people.actions import ActionRefused
 
 pytestmark = pytest.mark.django_db
 

@@ -456,8 +456,9 @@ def replay(story: Story, pick: int, home: Any, fake_clock: Any) -> str:
     from checks import actions
     from checks.engine import NightWorker
     from checks.models import AgreedTime, Agreement, Check, CheckForm, Outcome
+    from nattillsyn.errors import ActionRefused
     from nattillsyn.testing import TEST_PERSONNUMMER, show_picture
-    from people.actions import ActionRefused, save_person
+    from people.actions import save_person
     from people.models import Consent, Decision
 
     if story.not_visible_at is not None and NOT_VISIBLE_BEFORE_ESCALATION < 2:
