@@ -22,6 +22,7 @@ from cameras import gateway_client
 from cameras.credentials import encrypt_password, stream_url_with_credentials
 from cameras.drivers import driver_for
 from cameras.models import Camera, GrantPurpose, InstallationTest, ViewGrant
+from checks.rules import camera_allowed_until, camera_view_startable
 from gateway.grants import Grant, sign_grant
 from nattillsyn import clock
 from nattillsyn.errors import ActionRefused
@@ -264,8 +265,6 @@ def grant_token_for_viewer(grant: ViewGrant, *, actor: Any, ip: str | None) -> s
 
 def grant_refusal(grant: ViewGrant, now: datetime) -> str | None:
     """Is this grant still good for starting a view? Asked when the gateway redeems it."""
-    from checks.rules import camera_view_startable
-
     if grant.purpose == GrantPurpose.PREPARE:
         return "not_viewable"
     if grant.revoked_at is not None:
@@ -313,8 +312,6 @@ def open_installation_view(camera: Camera, *, actor: Any, consent_given_by: str,
         ip=ip,
         detail={"consent_given_by": consent_given_by.strip()[:200]},
     )
-    from checks.rules import camera_allowed_until
-
     # The view ends when the registered consent does (a trial period at midnight).
     # Without one now, the grant is refused at redeem ("no_valid_consent").
     now = clock.now()
