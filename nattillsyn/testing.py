@@ -16,7 +16,7 @@ from accounts.second_factor import SESSION_KEY
 from cameras.actions import record_installation_test, save_camera
 from cameras.models import Camera, CameraDriverKind
 from cameras.simulated import show_picture  # noqa: F401 (importable from here, as the tests do)
-from checks.actions import save_agreement
+from checks.actions.agreements import save_agreement
 from checks.models import CheckForm, EscalationKind
 from nattillsyn import clock
 from nattillsyn.crypto import encrypt

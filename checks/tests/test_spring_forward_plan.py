@@ -8,7 +8,8 @@ import pytest
 
 from accounts.models import Role
 from audit.models import AuditAction, AuditEntry
-from checks.actions import plan_night, save_agreement
+from checks.actions.agreements import save_agreement
+from checks.actions.planning import plan_night
 from checks.models import AgreedTime, Check, CheckForm
 from nattillsyn.clock import STOCKHOLM, FakeClock
 from nattillsyn.errors import ActionRefused

@@ -18,7 +18,7 @@ from accounts.management.demo_night import SETUP_LEAD, Staff, agreed_times, fill
 from accounts.models import Membership, Role, Tenant, TotpDevice
 from cameras.actions import record_installation_test, save_camera
 from cameras.models import CameraDriverKind
-from checks.actions import save_agreement
+from checks.actions.agreements import save_agreement
 from checks.models import CheckForm, EscalationKind
 from nattillsyn import clock
 from nattillsyn.clock import FakeClock
