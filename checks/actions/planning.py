@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
@@ -115,9 +116,7 @@ def plan_night(tenant: Tenant, night: Any, *, now: datetime, changed_since: date
             else:
                 covered, refusal = known
             absence = person.absence_at(scheduled_at) if person.absences else None
-            planned = check_to_plan(
-                form, covered=covered, camera_refusal=refusal, absence_kind=absence.kind if absence else None
-            )
+            planned = _check_to_plan_remembered(form, covered, refusal, absence.kind if absence else None)
             if planned is None:
                 continue
             state, form, form_note, end_reason = planned
@@ -196,6 +195,15 @@ def check_to_plan(
     if form == CheckForm.CAMERA and camera_refusal is not None:
         return PlannedCheck(CheckState.PLANNED, CheckForm.PHYSICAL, camera_refusal, "")
     return PlannedCheck(CheckState.PLANNED, form, "", "")
+
+
+@functools.cache
+def _check_to_plan_remembered(
+    form: str, covered: bool, camera_refusal: str | None, absence_kind: str | None
+) -> PlannedCheck | None:
+    """``check_to_plan``, remembered: a night asks it 300,000 times and has a handful of
+    distinct answers (forms × refusal codes × kinds of absence), so each is worked out once."""
+    return check_to_plan(form, covered=covered, camera_refusal=camera_refusal, absence_kind=absence_kind)
 
 
 def _moved_instants(night: date, rows: list[tuple[int, int, time, str]]) -> dict[tuple[int, time], datetime]:
