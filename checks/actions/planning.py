@@ -35,8 +35,9 @@ def plan_night(tenant: Tenant, night: Any, *, now: datetime, changed_since: date
        once (a night has a few dozen distinct times, not 300,000);
     2. minus the checks planned already;
     3. only for what is left, the person's decisions, consents, absences and camera, read
-       in one query each, and the same rules as ever (``Decision.covers``,
-       ``camera_allowed_for_person``) asked of them;
+       in one query each (``planning_facts``), the same rules as ever (``Decision.covers``,
+       ``camera_allowed_for_person``) asked of them, and ``check_to_plan`` deciding what
+       each agreed time becomes;
     4. one INSERT … ON CONFLICT DO NOTHING, so a check planned meanwhile by another
        worker is neither doubled nor counted.
     """
