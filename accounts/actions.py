@@ -13,7 +13,7 @@ from accounts.models import Membership, SessionRevocation, Tenant
 from audit.models import AuditAction
 from audit.records import record
 from nattillsyn import clock
-from people.actions import ActionRefused
+from nattillsyn.errors import ActionRefused
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User

@@ -14,7 +14,7 @@ from accounts.access import require_role
 from accounts.forms import NewUserForm, RolesForm
 from accounts.models import Membership, Role, Tenant
 from accounts.types import AuthenticatedHttpRequest
-from people.actions import ActionRefused
+from nattillsyn.errors import ActionRefused
 
 
 def _tenant_for_admin(request: HttpRequest, tenant_id: int) -> Tenant:

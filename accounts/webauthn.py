@@ -37,8 +37,8 @@ from accounts.models import WebAuthnCredential
 from audit.models import AuditAction
 from audit.records import record
 from nattillsyn import clock
+from nattillsyn.errors import ActionRefused
 from nattillsyn.net import client_ip
-from people.actions import ActionRefused
 
 REGISTRATION = "webauthn_registration"
 AUTHENTICATION = "webauthn_authentication"

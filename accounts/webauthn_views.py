@@ -16,7 +16,7 @@ from accounts import webauthn
 from accounts.second_factor import SESSION_KEY
 from accounts.second_factor_views import complete_login, next_url
 from accounts.webauthn import keys_of
-from people.actions import ActionRefused
+from nattillsyn.errors import ActionRefused
 
 
 def _json_body(request: HttpRequest) -> dict[str, Any] | None:

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from audit.models import AccessReview, AuditAction, AuditEntry
 from audit.records import record
 from nattillsyn import clock
-from people.actions import ActionRefused
+from nattillsyn.errors import ActionRefused
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User

@@ -26,7 +26,8 @@ from audit.models import AccessReview, AuditAction, AuditEntry, ReviewVerdict
 from audit.records import record
 from audit.review import Flag, sample_accesses, unusual_accesses
 from nattillsyn import clock
-from people.actions import ActionRefused
+from nattillsyn.errors import ActionRefused
+from people.access import get_person_for_user
 from people.models import Person
 
 PAGE = 500
@@ -134,8 +135,6 @@ def _extract_read(request: HttpRequest, person: Person, kind: str, rows: int) ->
 @login_required
 def person_extract_csv(request: HttpRequest, person_id: int) -> HttpResponse:
     """Who has looked at this person, and when: what a person or their representative may ask for."""
-    from people.access import get_person_for_user
-
     person = get_person_for_user(request, person_id, Role.AUDITOR)
     rows = extract_rows(person)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
@@ -150,9 +149,9 @@ def person_extract_csv(request: HttpRequest, person_id: int) -> HttpResponse:
 @login_required
 def person_extract_pdf(request: HttpRequest, person_id: int) -> HttpResponse:
     """The same extract as a readable document, to hand to the person or their representative."""
+    # Loaded at the first PDF, not at every start of the web process: fpdf and the reports' charts are large.
     from fpdf.enums import XPos, YPos
 
-    from people.access import get_person_for_user
     from reports.pdf import ReportPDF, text
     from reports.tables import Table
 

@@ -401,8 +401,8 @@ def operator_loop(user: Any, tenant: Any, speed: float, stop: threading.Event, t
     from checks import actions
     from checks.models import Check, CheckForm, CheckState, Outcome
     from nattillsyn import clock
+    from nattillsyn.errors import ActionRefused
     from nattillsyn.testing import show_picture
-    from people.actions import ActionRefused
 
     rng = random.Random(seed)
     try:
@@ -447,7 +447,7 @@ def operator_loop(user: Any, tenant: Any, speed: float, stop: threading.Event, t
 def record_with_retries(attempt: Any, user: Any, outcome: str, tally: Tally) -> None:
     """The operator keeps pressing the button until the outcome is stored."""
     from checks import actions
-    from people.actions import ActionRefused
+    from nattillsyn.errors import ActionRefused
 
     for _ in range(40):
         try:
@@ -468,7 +468,7 @@ def patrol_loop(user: Any, tenant: Any, speed: float, stop: threading.Event, tal
 
     from checks import actions
     from checks.models import Escalation, EscalationResult, EscalationState
-    from people.actions import ActionRefused
+    from nattillsyn.errors import ActionRefused
 
     rng = random.Random(seed)
     try:

@@ -23,11 +23,13 @@ from cameras.credentials import encrypt_password, stream_url_with_credentials
 from cameras.drivers import driver_for
 from cameras.models import Camera, GrantPurpose, InstallationBooking, InstallationTest, ViewGrant
 from cameras.privacy import covering_grants, return_old_device_to_privacy
+from checks.rules import camera_allowed_until, camera_view_startable
 from gateway.grants import Grant, sign_grant
 from nattillsyn import clock
+from nattillsyn.errors import ActionRefused
 from nattillsyn.net import normalise_ip
-from people.actions import ActionRefused
 from people.models import Person
+from people.rules import household_consent_stands
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -312,9 +314,6 @@ def grant_token_for_viewer(grant: ViewGrant, *, actor: User | None, ip: str | No
 
 def grant_refusal(grant: ViewGrant, now: datetime) -> str | None:
     """Is this grant still good for starting a view? Asked when the gateway redeems it."""
-    from checks.rules import camera_view_startable
-    from people.rules import household_consent_stands
-
     if grant.purpose == GrantPurpose.PREPARE:
         return "not_viewable"
     if grant.revoked_at is not None:
@@ -478,8 +477,6 @@ def open_installation_view(camera: Camera, *, actor: User | None, ip: str | None
             "consent_recorded_by": booking.consent_recorded_by_id,
         },
     )
-    from checks.rules import camera_allowed_until
-
     # The view ends with the slot, or earlier when the registered consent does (a trial
     # period at midnight). Without one now, the grant is refused at redeem ("no_valid_consent").
     consent_ends = camera_allowed_until(person, now, needs_decision=False)

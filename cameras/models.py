@@ -6,6 +6,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from gateway.grants import Purpose
+from nattillsyn.clock import STOCKHOLM
 from people.models import ConsentMethod
 
 
@@ -158,19 +160,18 @@ class InstallationBooking(models.Model):
         indexes = [models.Index(fields=["camera", "starts_at"])]
 
     def __str__(self) -> str:
-        from nattillsyn.clock import STOCKHOLM
-
         starts, ends = self.starts_at.astimezone(STOCKHOLM), self.ends_at.astimezone(STOCKHOLM)
         return f"{starts:%Y-%m-%d %H:%M}–{ends:%H:%M} ({self.get_kind_display()})"
 
 
 class GrantPurpose(models.TextChoices):
-    CHECK = "check", _("Check")
-    INSTALL_TEST = "install_test", _("Installation test")
-    TRAINING = "training", _("Training")
+    # The values are the grant format's (gateway.grants.Purpose), so both sides name the same purposes.
+    CHECK = Purpose.CHECK.value, _("Check")
+    INSTALL_TEST = Purpose.INSTALL_TEST.value, _("Installation test")
+    TRAINING = Purpose.TRAINING.value, _("Training")
     # The gateway pulls the camera of a due check before anyone opens it, so the picture
     # is there at the click (docs/ARCHITECTURE.md). Never redeemable: nobody sees it.
-    PREPARE = "prepare", _("Prepared for a due check (nobody sees it)")
+    PREPARE = Purpose.PREPARE.value, _("Prepared for a due check (nobody sees it)")
 
 
 class ViewGrant(models.Model):

@@ -24,8 +24,8 @@ from cameras.forms import (
 )
 from cameras.models import Camera, problem_label
 from nattillsyn import clock
+from nattillsyn.errors import ActionRefused
 from nattillsyn.net import client_ip
-from people.actions import ActionRefused
 
 READERS = (Role.INSTALLER, Role.PLANNER, Role.SHIFT_LEAD, Role.ADMINISTRATOR)
 STAFF_WHO_TEST = (Role.INSTALLER, Role.OPERATOR, Role.SHIFT_LEAD, Role.PLANNER)

@@ -10,7 +10,7 @@ from django.db.models import Count
 from accounts.models import Tenant
 from audit.models import AuditAction
 from audit.records import record
-from checks.actions import raise_alarm
+from checks.actions.escalations import raise_alarm
 from checks.models import OPEN_CHECK_STATES, AlarmKind, Check, NightReconciliation
 from checks.nights import night_bounds
 

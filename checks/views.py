@@ -8,10 +8,10 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Role
 from accounts.types import AuthenticatedHttpRequest
-from checks.actions import save_agreement
+from checks.actions.agreements import save_agreement
 from checks.forms import TIME_ROWS, AgreementForm
+from nattillsyn.errors import ActionRefused
 from people.access import get_person_for_user
-from people.actions import ActionRefused
 
 
 @login_required

@@ -29,6 +29,7 @@ from checks.access import (
     get_escalation_for_patrol,
 )
 from checks.forms import ResolveEscalationForm
+from checks.heartbeat import worker_is_silent
 from checks.models import (
     Alarm,
     Attempt,
@@ -39,23 +40,21 @@ from checks.models import (
     EscalationState,
     NightReconciliation,
     Outcome,
-    WorkerHeartbeat,
 )
 from checks.nights import night_of
 from checks.rules import check_opens_at, openable_checks
 from console import patrol as patrol_list
 from gateway.turn import ice_servers, parse_turn_urls
 from nattillsyn import clock
+from nattillsyn.errors import ActionRefused
 from nattillsyn.net import client_ip
 from nattillsyn.security import public_gateway_url
 from notifications.vapid import application_server_key
-from people.actions import ActionRefused
 
 CONSOLE_STATES = (CheckState.PLANNED, CheckState.DUE, CheckState.RETRY_WAIT, CheckState.IN_PROGRESS)
 CONSOLE_HORIZON = timedelta(hours=3)
 CONSOLE_NOW_LIMIT = 50
 CONSOLE_NEXT_LIMIT = 10
-WORKER_SILENT_AFTER = timedelta(minutes=2)
 
 
 @login_required
@@ -74,11 +73,6 @@ def home(request: HttpRequest) -> HttpResponse:
         if role in roles:
             return redirect(url_name)
     return render(request, "console/no_role.html")
-
-
-def worker_is_silent() -> bool:
-    newest = WorkerHeartbeat.objects.order_by("-last_seen").values_list("last_seen", flat=True).first()
-    return newest is None or newest < clock.now() - WORKER_SILENT_AFTER
 
 
 @dataclass(frozen=True)

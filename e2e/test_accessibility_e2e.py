@@ -14,7 +14,8 @@ import pyotp
 import pytest
 
 from accounts.models import Role
-from checks.actions import escalate, record_camera_probe
+from checks.actions.escalations import escalate
+from checks.actions.worker_steps import record_camera_probe
 from checks.engine import NightWorker
 from checks.models import Check, CheckState, Escalation, EscalationCause, EscalationState
 from nattillsyn import clock

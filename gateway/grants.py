@@ -15,9 +15,22 @@ import hashlib
 import hmac
 import json
 from dataclasses import asdict, dataclass
+from enum import StrEnum
 
 VERSION = "v1"
-PURPOSES = ("check", "install_test", "training", "prepare")
+
+
+class Purpose(StrEnum):
+    """Why a grant was issued. The one list: the control plane's ``cameras.models.GrantPurpose``
+    takes its values from here (with a translated label each), the gateway checks against it."""
+
+    CHECK = "check"
+    INSTALL_TEST = "install_test"
+    TRAINING = "training"
+    PREPARE = "prepare"  # a due check's camera readied; never shown to anyone
+
+
+PURPOSES = tuple(purpose.value for purpose in Purpose)
 
 
 class GrantError(Exception):
@@ -33,7 +46,7 @@ class Grant:
     person: int
     camera: int
     check: int | None  # None for installation tests and training
-    purpose: str  # one of PURPOSES
+    purpose: str  # a Purpose
     issued_at: float  # unix seconds
     start_by: float  # the viewer must connect before this (unix seconds)
     hard_end: float  # the stream is cut at this instant whatever happens

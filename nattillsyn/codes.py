@@ -32,6 +32,7 @@ from checks.models import (
     EscalationState,
     Outcome,
 )
+from checks.reasons import ReasonKind
 from nattillsyn import clock
 from people.models import AbsenceKind, ConsentMethod, Person
 
@@ -90,10 +91,7 @@ REASONS = {
 
 # Codes with a prefix and a value: "absence:hospital", "visit:visited_ok",
 # "stream_unreachable: <the gateway's error>".
-PREFIXES = {
-    "absence": gettext_lazy("Absence"),
-    "visit": gettext_lazy("Visit"),
-}
+PREFIXES = {kind.value: kind.label for kind in ReasonKind}
 
 # The first enum with a value names it: a check's end reason "not_visible" is the
 # escalation's cause (not visible twice), not one attempt's outcome.

@@ -2,7 +2,7 @@ from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_safe
 
-from console.views import worker_is_silent
+from checks.heartbeat import worker_is_silent
 
 
 @require_safe

@@ -12,9 +12,11 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from accounts.models import Membership, Role, Tenant, TotpDevice
+from accounts.second_factor import SESSION_KEY
 from cameras.actions import record_installation_test, save_camera
 from cameras.models import Camera, CameraDriverKind
-from checks.actions import save_agreement
+from cameras.simulated import show_picture  # noqa: F401 (importable from here, as the tests do)
+from checks.actions.agreements import save_agreement
 from checks.models import CheckForm, EscalationKind
 from nattillsyn import clock
 from nattillsyn.crypto import encrypt
@@ -157,8 +159,6 @@ class SecondFactorClient(Client):
     """
 
     def force_login(self, user: Any, backend: str | None = None) -> None:
-        from accounts.second_factor import SESSION_KEY
-
         super().force_login(user, backend)
         session = self.session
         session[SESSION_KEY] = clock.now().timestamp()
@@ -170,11 +170,3 @@ class SecondFactorClient(Client):
             session["login_at"] = session["last_seen"] = clock.now().timestamp()
             session.save()
         return super().request(**request)
-
-
-def show_picture(attempt: Any, *, seconds: float = 3.0) -> None:
-    """What the gateway reports when the operator's browser got the picture: a first
-    frame ``seconds`` ago (an outcome of "seen" needs one; checks.actions.picture_refusal)."""
-    from cameras.actions import record_view_event
-
-    record_view_event(str(attempt.grant.gid), event="first_frame", at=clock.now() - timedelta(seconds=seconds))

@@ -12,14 +12,24 @@ from accounts.models import Tenant
 from audit.models import AuditAction
 from audit.records import record
 from nattillsyn import clock
+from nattillsyn.errors import ActionRefused
 from people.models import Absence, Consent, CoResident, CoResidentConsent, Decision, Person
+from people.signals import absence_registered, consent_withdrawn, decision_changed, household_changed
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
-
-class ActionRefused(Exception):
-    """A change that the rules do not allow; the message is shown to the user."""
+# ActionRefused stays importable from here for callers written before it moved to nattillsyn.errors.
+__all__ = [
+    "ActionRefused",
+    "end_decision",
+    "find_overlapping_absence",
+    "register_absence",
+    "register_consent",
+    "register_decision",
+    "save_person",
+    "withdraw_consent",
+]
 
 
 @transaction.atomic
@@ -72,9 +82,7 @@ def register_decision(
         obj=decision,
         detail={"valid_from": str(valid_from), "valid_to": str(valid_to or "")},
     )
-    _replan(person)
-    if valid_to is not None:
-        _stop_live_views_if_no_longer_allowed(person, reason="decision_ended")
+    decision_changed.send(sender=Decision, person=person, ended=valid_to is not None)
     return decision
 
 
@@ -90,16 +98,8 @@ def end_decision(decision: Decision, *, actor: User | None, valid_to: date) -> D
         obj=decision,
         detail={"valid_to": str(valid_to)},
     )
-    _replan(decision.person)
-    _stop_live_views_if_no_longer_allowed(decision.person, reason="decision_ended")
+    decision_changed.send(sender=Decision, person=decision.person, ended=True)
     return decision
-
-
-def _replan(person: Person) -> None:
-    """A decision changes which nights have checks: have the worker plan this person again."""
-    from checks.models import Agreement
-
-    Agreement.objects.filter(person=person).update(updated_at=clock.now())
 
 
 @transaction.atomic
@@ -143,12 +143,12 @@ def withdraw_consent(consent: Consent, *, actor: User | None, note: str = "") ->
         obj=consent,
         detail={"note": note},
     )
-    _stop_live_views_if_no_longer_allowed(consent.person, reason="consent_withdrawn")
+    consent_withdrawn.send(sender=Consent, person=consent.person)
     return consent
 
 
 @transaction.atomic
-def add_co_resident(person: Person, *, actor: Any, name: str, personnummer: str) -> CoResident:
+def add_co_resident(person: Person, *, actor: User, name: str, personnummer: str) -> CoResident:
     """Someone lives in the home. Until they consent, no camera check can start: a view
     running now is stopped and tonight's remaining camera checks become visits."""
     co_resident = CoResident.objects.create(
@@ -162,14 +162,13 @@ def add_co_resident(person: Person, *, actor: Any, name: str, personnummer: str)
         obj=co_resident,
         detail={"name": name, "has_personnummer": bool(personnummer)},
     )
-    _replan(person)
-    _stop_live_views_if_no_longer_allowed(person, reason="co_resident_added")
+    household_changed.send(sender=CoResident, person=person, reason="co_resident_added")
     return co_resident
 
 
 @transaction.atomic
 def register_co_resident_consent(
-    co_resident: CoResident, *, actor: Any, method: str, given_at: datetime
+    co_resident: CoResident, *, actor: User, method: str, given_at: datetime
 ) -> CoResidentConsent:
     consent = CoResidentConsent.objects.create(
         co_resident=co_resident, method=method, given_at=given_at, documented_by=actor
@@ -182,12 +181,12 @@ def register_co_resident_consent(
         obj=consent,
         detail={"co_resident": co_resident.name, "method": method, "given_at": given_at.isoformat()},
     )
-    _replan(co_resident.person)
+    household_changed.send(sender=CoResidentConsent, person=co_resident.person, reason="co_resident_consent_given")
     return consent
 
 
 @transaction.atomic
-def withdraw_co_resident_consent(consent: CoResidentConsent, *, actor: Any, note: str = "") -> CoResidentConsent:
+def withdraw_co_resident_consent(consent: CoResidentConsent, *, actor: User, note: str = "") -> CoResidentConsent:
     """As the person's own withdrawal: from this instant no camera check can start, a
     running view is stopped, tonight's remaining camera checks become visits."""
     consent = CoResidentConsent.objects.select_for_update().select_related("co_resident__person").get(pk=consent.pk)
@@ -206,20 +205,8 @@ def withdraw_co_resident_consent(consent: CoResidentConsent, *, actor: Any, note
         obj=consent,
         detail={"co_resident": consent.co_resident.name, "note": note},
     )
-    _stop_live_views_if_no_longer_allowed(person, reason="co_resident_consent_withdrawn")
+    household_changed.send(sender=CoResidentConsent, person=person, reason="co_resident_consent_withdrawn")
     return consent
-
-
-def _stop_live_views_if_no_longer_allowed(person: Person, *, reason: str) -> None:
-    # Imported here: cameras and checks build on people, not the other way round.
-    from cameras.actions import revoke_grants_for_person
-    from checks.actions import switch_open_camera_checks_to_physical
-    from checks.rules import camera_allowed_for_person
-
-    now = clock.now()
-    if camera_allowed_for_person(person, now) is not None:
-        revoke_grants_for_person(person, reason=reason)
-        switch_open_camera_checks_to_physical(person, reason=reason)
 
 
 def find_overlapping_absence(
@@ -250,7 +237,5 @@ def register_absence(
         obj=absence,
         detail={"kind": kind, "from": starts_at.isoformat(), "to": ends_at.isoformat()},
     )
-    from checks.actions import cancel_checks_during_absence
-
-    cancel_checks_during_absence(absence, actor=actor)
+    absence_registered.send(sender=Absence, absence=absence, actor=actor)
     return absence

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from nattillsyn.clock import day_of, day_starts
 from people.personnummer import display, is_coordination_number
 
 
@@ -65,8 +66,6 @@ class Decision(models.Model):
     def valid_span(self) -> tuple[datetime, datetime | None]:
         """``covers`` as instants: [its first day's midnight, the midnight after its last
         day), Swedish time; no end if it has no last day."""
-        from nattillsyn.clock import day_starts
-
         return day_starts(self.valid_from), None if self.valid_to is None else day_starts(
             self.valid_to + timedelta(days=1)
         )
@@ -96,8 +95,6 @@ class Consent(models.Model):
         ordering = ["-given_at"]
 
     def is_valid_at(self, moment: datetime) -> bool:
-        from nattillsyn.clock import day_of
-
         if moment < self.given_at:
             return False
         if self.withdrawn_at is not None and moment >= self.withdrawn_at:
@@ -107,8 +104,6 @@ class Consent(models.Model):
     def valid_span(self) -> tuple[datetime, datetime | None]:
         """``is_valid_at`` as instants: [given, withdrawn or the trial period's last day
         over, whichever is first); no end if neither."""
-        from nattillsyn.clock import day_starts
-
         ends = [self.withdrawn_at] if self.withdrawn_at is not None else []
         if self.valid_until is not None:
             ends.append(day_starts(self.valid_until + timedelta(days=1)))

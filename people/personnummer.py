@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from nattillsyn import clock
+
 _PATTERN = re.compile(r"^(\d{2})?(\d{2})(\d{2})(\d{2})([-+]?)(\d{4})$")
 # Nobody registered for care is older; an older date is a typing error (or a '+' too many).
 OLDEST_AGE = 130
@@ -37,8 +39,6 @@ def normalize(raw: str, today: date | None = None) -> str:
     Swedish date.
     """
     if today is None:
-        from nattillsyn import clock
-
         today = clock.today()
     text = raw.strip().replace(" ", "")
     match = _PATTERN.match(text)

@@ -43,13 +43,8 @@ def co_resident_consent_spans(person: Any) -> list[list[tuple[datetime, datetime
 
 
 def _co_residents(person: Any) -> Iterable[Any]:
-    co_residents = getattr(person, "co_residents", None)
-    if co_residents is None:
-        # The planner's facts (checks.actions._PersonFacts) before they carry co-residents:
-        # planning only forecasts the form; settle_form and every open and redeem ask
-        # again with the Person itself, so a missing consent still stops the camera.
-        return ()
-    return co_residents.all()
+    """A Person's co-residents, or the planner's facts of them (checks.actions.planning_facts)."""
+    return person.co_residents.all()  # type: ignore[no-any-return]
 
 
 class FactList(list):  # type: ignore[type-arg]
@@ -89,7 +84,7 @@ class CoResidentFacts:
 
 def co_resident_facts(person_ids: Any) -> dict[int, FactList]:
     """The co-residents of ``person_ids`` (ids or a subquery) and their consents, per
-    person, in two queries, for the planner (``checks.actions._planning_facts``)."""
+    person, in two queries, for the planner (``checks.actions.planning_facts``)."""
     from people.models import CoResident
 
     by_id: dict[int, CoResidentFacts] = {}

@@ -198,7 +198,7 @@ def skip_tonight(request: AuthenticatedHttpRequest, person_id: int) -> HttpRespo
 
 
 @login_required
-def co_resident_create(request: HttpRequest, person_id: int) -> HttpResponse:
+def co_resident_create(request: AuthenticatedHttpRequest, person_id: int) -> HttpResponse:
     person = get_person_for_user(request, person_id, *EDITORS)
     form = CoResidentForm(request.POST or None, person=person)
     if request.method == "POST" and form.is_valid():
@@ -216,7 +216,7 @@ def co_resident_create(request: HttpRequest, person_id: int) -> HttpResponse:
 
 
 @login_required
-def co_resident_consent_create(request: HttpRequest, co_resident_id: int) -> HttpResponse:
+def co_resident_consent_create(request: AuthenticatedHttpRequest, co_resident_id: int) -> HttpResponse:
     co_resident = get_co_resident_for_user(request, co_resident_id, *EDITORS)
     form = CoResidentConsentForm(
         request.POST or None, initial={"given_at": clock.now().astimezone(clock.STOCKHOLM).strftime("%Y-%m-%dT%H:%M")}
@@ -237,7 +237,7 @@ def co_resident_consent_create(request: HttpRequest, co_resident_id: int) -> Htt
 
 
 @login_required
-def co_resident_consent_withdraw(request: HttpRequest, co_resident_consent_id: int) -> HttpResponse:
+def co_resident_consent_withdraw(request: AuthenticatedHttpRequest, co_resident_consent_id: int) -> HttpResponse:
     consent = get_co_resident_consent_for_user(request, co_resident_consent_id, *EDITORS)
     person = consent.co_resident.person
     form = WithdrawConsentForm(request.POST or None)

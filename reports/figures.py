@@ -13,20 +13,19 @@ A night belongs to the month, period or report of the date on which it begins
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TypeVar
 
-from django.db import connection, transaction
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.db.models.functions import ExtractHour
 from django.utils.translation import gettext_lazy
 
 from accounts.models import Tenant
 from cameras.models import Camera
+from checks.actions.refusal_wording import refusal_message
 from checks.models import (
     Attempt,
     Check,
@@ -39,19 +38,22 @@ from checks.models import (
     Outcome,
 )
 from checks.nights import NIGHT_STARTS, night_bounds, night_of
+from checks.reasons import ReasonKind, prefix
 from nattillsyn import clock
 from nattillsyn.clock import STOCKHOLM
 from nattillsyn.codes import label
 from people.models import Person
+from reports.counting import (
+    ENDED,
+    ON_TIME_WITHIN,
+    PUNCTUALITY_BASE,
+    analytic_queries,
+)
 from reports.tally import night_counts
 
 T = TypeVar("T")
 
-# On time = the first attempt opened within 5 minutes of the agreed time (issue 6).
-# Opening early (the console allows 5 minutes before) also counts as on time.
-ON_TIME_WITHIN = timedelta(minutes=5)
-ENDED = (CheckState.DONE, CheckState.ESCALATED)
-VISIT_REASON = "visit:"  # checks.actions ends a visited check with "visit:<result>"
+VISIT_REASON = prefix(ReasonKind.VISIT)  # a visited check ends with checks.reasons.visit_reason
 VISIT_RESULTS = (EscalationResult.VISITED_OK, EscalationResult.VISITED_NEEDED_HELP, EscalationResult.NOT_HOME)
 # Hours in the order of a night, from when a night begins (12:00) to the next noon.
 NIGHT_HOURS = [(NIGHT_STARTS.hour + offset) % 24 for offset in range(24)]
@@ -97,11 +99,6 @@ def first_attempt_on_time() -> Exists:
     )
 
 
-# Camera checks whose punctuality counts: ended, and not escalated beforehand because
-# the worker's probe found the camera faulty (nobody could have opened those).
-PUNCTUALITY_BASE = Q(form=CheckForm.CAMERA, state__in=ENDED, camera_fault="")
-
-
 def check_counts() -> dict[str, Count]:
     """Filtered counts over the checks of a night or of one person's period.
 
@@ -123,42 +120,6 @@ def check_counts() -> dict[str, Count]:
         ),
         "on_time": Count("id", filter=Q(first_attempt_on_time()) & PUNCTUALITY_BASE),
     }
-
-
-# An attempt cannot be opened more than 5 minutes before its check's time
-# (checks.rules.EARLY_OPEN); an hour's margin bounds the month's attempts safely.
-OPENED_NOT_BEFORE = timedelta(hours=1)
-
-
-@contextmanager
-def analytic_queries() -> Iterator[None]:
-    """Settings for the few big aggregate queries of a month, on PostgreSQL only.
-
-    JIT compilation costs seconds on queries the planner thinks large and saves
-    nothing here; a larger work_mem lets the groups be hashed instead of sorted on disk.
-    SET LOCAL ends with the transaction, so no other query is affected.
-    """
-    if connection.vendor != "postgresql":
-        yield
-        return
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL jit = off")
-        cursor.execute("SET LOCAL work_mem = '64MB'")
-        yield
-
-
-@contextmanager
-def planner_setting(name: str, value: str) -> Iterator[None]:
-    """One planner setting for the queries inside, within analytic_queries (PostgreSQL)."""
-    if connection.vendor != "postgresql" or not connection.in_atomic_block:
-        yield
-        return
-    with connection.cursor() as cursor:
-        cursor.execute(f"SET LOCAL {name} = {value}")
-        try:
-            yield
-        finally:
-            cursor.execute(f"SET LOCAL {name} = DEFAULT")
 
 
 @dataclass
@@ -529,6 +490,7 @@ def morning_figures(tenant: Tenant, night: date) -> MorningFigures:
 # Why a camera time became a visit (Check.form_note), worded for the day staff.
 FORM_NOTES = {
     "no_valid_consent": gettext_lazy("There is no valid consent to camera supervision."),
+    "no_co_resident_consent": gettext_lazy("Someone living in the home has not consented to camera supervision."),
     "no_valid_decision": gettext_lazy("There is no valid decision on night supervision."),
     "no_camera": gettext_lazy("No camera is assigned to the person."),
     "camera_not_tested": gettext_lazy("The camera's installation test has not been passed."),
@@ -541,8 +503,6 @@ def day_staff_actions(
     """What the day staff must follow up: cameras to repair, agreements to review,
     escalations still without a result. One line per person and kind."""
     from django.utils.translation import gettext as _
-
-    from checks.actions import refusal_message
 
     found: dict[tuple[str, int], DayStaffAction] = {}
 
@@ -655,7 +615,7 @@ def person_history(person: Person, first: date, end: date) -> PersonHistory:
         .order_by("created_at")
     )
     skipped = list(
-        checks.filter(state=CheckState.CANCELLED, end_reason__startswith="absence:")
+        checks.filter(state=CheckState.CANCELLED, end_reason__startswith=prefix(ReasonKind.ABSENCE))
         .values_list("night", "end_reason")
         .distinct()
         .order_by("night")

@@ -31,6 +31,7 @@ from accounts.models import Tenant
 from cameras.models import GrantPurpose, ViewGrant
 from checks.models import OPEN_CHECK_STATES, Attempt, Check, CheckForm
 from checks.nights import night_bounds, night_of
+from reports.counting import ON_TIME_WITHIN, OPENED_NOT_BEFORE, PUNCTUALITY_BASE, analytic_queries, planner_setting
 from reports.models import NightTally, NightViewTally
 
 SETTLED_AFTER = timedelta(days=1)
@@ -77,8 +78,6 @@ def tally_recent_nights(now: datetime, *, since: date | None = None) -> int:
     The worker calls this once a day, after reconciling last night, so a monthly report
     is read from tallies instead of counted at its first render.
     """
-    from reports.figures import analytic_queries  # figures imports this module
-
     end = night_of(now) + timedelta(days=1)
     first = since or end - TALLY_LOOKBACK
     looked_at = 0
@@ -148,8 +147,6 @@ def count_nights(tenant: Tenant, nights: list[date]) -> tuple[list[NightTally], 
     # On time: a hash semi-join of the camera checks with the attempts of these nights.
     # The planner guesses ~40 times too few rows here and would sort ~450,000 of them for a
     # month; hashing them is what a grouped count wants.
-    from reports.figures import ON_TIME_WITHIN, OPENED_NOT_BEFORE, PUNCTUALITY_BASE, planner_setting
-
     on_time = Attempt.objects.filter(
         night_check=OuterRef("pk"),
         opened_at__gte=start - OPENED_NOT_BEFORE,

@@ -18,6 +18,7 @@ from django.views.decorators.cache import never_cache
 from accounts.access import roles_for, tenant_ids_for
 from accounts.types import AuthenticatedHttpRequest
 from checks.models import EscalationCause, EscalationKind, EscalationResult, Outcome
+from checks.reasons import ReasonKind, split_reason
 from nattillsyn import clock
 from nattillsyn.codes import label
 from people.access import get_person_for_user
@@ -84,11 +85,12 @@ def end_reason_label(reason: str) -> str:
     """The machine end reasons of checks.actions, in words."""
     if not reason:
         return ""
-    kind, _sep, detail = reason.partition(":")
-    if kind == "absence":
-        return _("Absence: %(kind)s") % {"kind": _label(AbsenceKind, detail)}
-    if kind == "visit":
-        return _label(EscalationResult, detail)
+    kind_and_value = split_reason(reason)
+    if kind_and_value is not None:
+        kind, value = kind_and_value
+        if kind == ReasonKind.ABSENCE:
+            return _("Absence: %(kind)s") % {"kind": _label(AbsenceKind, value)}
+        return _label(EscalationResult, value)
     if reason == "agreement_changed":
         return _("Agreement changed")
     if reason in Outcome.values:

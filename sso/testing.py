@@ -21,10 +21,9 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 
+from sso.demo_idp import CLIENT_ID, IDP_DIR, idp_config
 from sso.models import LOA3
 
-IDP_DIR = Path(__file__).resolve().parent / "testidp"
-CLIENT_ID = "nattillsyn"
 LOA2 = "http://id.elegnamnden.se/loa/1.0/loa2"
 
 # The users the provider knows: a municipality's staff (SITHS card: LoA3, two factors),
@@ -133,24 +132,6 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
-
-
-def idp_config(port: int, secret: str, redirect_uris: list[str], accounts: dict[str, Any]) -> dict[str, Any]:
-    """The configuration sso/testidp/idp.mjs reads: one client (Nattillsyn) and its users."""
-    return {
-        "issuer": f"http://127.0.0.1:{port}",
-        "port": port,
-        "clients": [
-            {
-                "client_id": CLIENT_ID,
-                "client_secret": secret,
-                "redirect_uris": redirect_uris,
-                # After logging out at the provider, back to our login page.
-                "post_logout_redirect_uris": sorted({uri.split("/sso/", 1)[0] + "/login/" for uri in redirect_uris}),
-            }
-        ],
-        "accounts": accounts,
-    }
 
 
 def _said_ready(process: subprocess.Popen[str], *, timeout_s: float) -> bool:

@@ -10,7 +10,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
-from accounts.management.commands.seed_demo import DEMO_PASSWORD
+from accounts.demo import DEMO_PASSWORD
 from accounts.models import Role, Tenant
 from cameras.models import Camera, ViewGrant
 from checks.models import Alarm, Attempt, Check, CheckState, Escalation, EscalationCause, EscalationState

@@ -7,7 +7,7 @@ from datetime import time
 import pytest
 
 from accounts.models import Role
-from checks.actions import save_agreement
+from checks.actions.agreements import save_agreement
 from checks.engine import NightWorker
 from checks.models import Check, CheckForm
 from nattillsyn.clock import FakeClock

@@ -24,8 +24,9 @@ from checks.models import (
 )
 from nattillsyn import clock
 from nattillsyn.clock import FakeClock
+from nattillsyn.errors import ActionRefused
 from nattillsyn.testing import TEST_PERSONNUMMER, Municipality, at_stockholm, make_person, show_picture
-from people.actions import ActionRefused, register_absence, withdraw_consent
+from people.actions import register_absence, withdraw_consent
 from people.models import AbsenceKind
 
 pytestmark = pytest.mark.django_db(transaction=False)

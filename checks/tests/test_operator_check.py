@@ -16,8 +16,8 @@ from checks import actions
 from checks.engine import NightWorker
 from checks.models import Attempt, Check, CheckState, Outcome
 from nattillsyn.clock import FakeClock
+from nattillsyn.errors import ActionRefused
 from nattillsyn.testing import TEST_PERSONNUMMER, Municipality, at_stockholm, make_person, make_user, show_picture
-from people.actions import ActionRefused
 
 pytestmark = pytest.mark.django_db
 

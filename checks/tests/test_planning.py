@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Role
 from cameras.actions import record_installation_test
-from checks.actions import save_agreement
+from checks.actions.agreements import save_agreement
 from checks.engine import NightWorker
 from checks.models import Check, CheckForm, CheckState
 from nattillsyn.clock import FakeClock

@@ -13,8 +13,8 @@ from checks import actions
 from checks.engine import NightWorker
 from checks.models import Check
 from nattillsyn.clock import FakeClock
+from nattillsyn.errors import ActionRefused
 from nattillsyn.testing import TEST_PERSONNUMMER, Municipality, at_stockholm, make_person
-from people.actions import ActionRefused
 
 pytestmark = pytest.mark.django_db
 

@@ -8,11 +8,12 @@ import pytest
 
 from accounts.models import Role
 from audit.models import AuditAction, AuditEntry
-from checks.actions import plan_night, save_agreement
+from checks.actions.agreements import save_agreement
+from checks.actions.planning import plan_night
 from checks.models import AgreedTime, Check, CheckForm
 from nattillsyn.clock import STOCKHOLM, FakeClock
+from nattillsyn.errors import ActionRefused
 from nattillsyn.testing import TEST_PERSONNUMMER, Municipality, at_stockholm, make_person
-from people.actions import ActionRefused
 
 pytestmark = pytest.mark.django_db
 
@@ -113,15 +114,15 @@ def test_an_old_agreement_without_room_is_still_planned_in_full(home: Municipali
 def test_the_planned_count_is_the_rows_inserted(home: Municipality, fake_clock: FakeClock) -> None:
     from django.db import transaction
 
-    from checks.actions import _insert_checks
+    from checks.actions.persistence import insert_checks
 
     fake_clock.set(at_stockholm(2026, 3, 28, 13, 0))
     person = make_person(home, "Räknad", personnummer=TEST_PERSONNUMMER[0], times=[time(23, 0)])
     row = (person.id, None, datetime(2026, 3, 28, 22, tzinfo=UTC), "camera", "", "planned", fake_clock(), None, "")
     with transaction.atomic():
-        assert _insert_checks(home.tenant, SPRING, [row]) == 1
+        assert insert_checks(home.tenant, SPRING, [row]) == 1
     with transaction.atomic():
-        assert _insert_checks(home.tenant, SPRING, [row]) == 0  # planned already: not counted again
+        assert insert_checks(home.tenant, SPRING, [row]) == 0  # planned already: not counted again
 
 
 def test_a_time_added_after_planning_moves_the_skipped_check_to_its_new_place(

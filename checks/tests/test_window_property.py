@@ -58,8 +58,8 @@ from hypothesis import strategies as st
 
 from cameras.actions import grant_limits, grant_refusal, grant_token
 from cameras.models import GrantPurpose
-from checks.actions import NOT_VISIBLE_BEFORE_ESCALATION, _CameraFacts, _ConsentFacts, _DecisionFacts, _PersonFacts
-from checks.actions import _Related as Related
+from checks.actions.operator_check import NOT_VISIBLE_BEFORE_ESCALATION
+from checks.actions.planning_facts import CameraFacts, ConsentFacts, DecisionFacts, PersonFacts, Related
 from checks.models import CheckForm, CheckState
 from checks.nights import scheduled_instant
 from checks.rules import camera_check_openable, camera_check_view_ends_by
@@ -176,16 +176,16 @@ class Story:
 
     # The system's side: the check as the planner, the worker and record_outcome leave it -----
 
-    def person(self) -> _PersonFacts:
-        facts = _PersonFacts(
-            decisions=Related(_DecisionFacts(first, last) for first, last in self.decisions),
-            consents=Related(_ConsentFacts(given, withdrawn, last) for given, withdrawn, last in self.consents),
+    def person(self) -> PersonFacts:
+        facts = PersonFacts(
+            decisions=Related(DecisionFacts(first, last) for first, last in self.decisions),
+            consents=Related(ConsentFacts(given, withdrawn, last) for given, withdrawn, last in self.consents),
         )
         if self.camera != "none":
-            facts.camera = _CameraFacts(installation_passed=self.camera == "passed")
+            facts.camera = CameraFacts(installation_passed=self.camera == "passed")
         return facts
 
-    def check_at(self, moment: datetime, person: _PersonFacts) -> SimpleNamespace:
+    def check_at(self, moment: datetime, person: PersonFacts) -> SimpleNamespace:
         scheduled_at = scheduled_instant(self.night, self.agreed)  # as checks.actions.plan_night
         check = SimpleNamespace(
             form=self.form,
@@ -456,8 +456,9 @@ def replay(story: Story, pick: int, home: Any, fake_clock: Any) -> str:
     from checks import actions
     from checks.engine import NightWorker
     from checks.models import AgreedTime, Agreement, Check, CheckForm, Outcome
+    from nattillsyn.errors import ActionRefused
     from nattillsyn.testing import TEST_PERSONNUMMER, show_picture
-    from people.actions import ActionRefused, save_person
+    from people.actions import save_person
     from people.models import Consent, Decision
 
     if story.not_visible_at is not None and NOT_VISIBLE_BEFORE_ESCALATION < 2:

@@ -90,7 +90,7 @@ def test_a_full_plan_writes_one_audit_entry_per_night(home: Municipality, fake_c
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the COPY path is PostgreSQL's")
 def test_checks_planned_meanwhile_are_skipped_not_doubled(home: Municipality, fake_clock: FakeClock) -> None:
-    from checks.actions import _insert_checks
+    from checks.actions.persistence import insert_checks
 
     person = make_person(home, "Race", personnummer=TEST_PERSONNUMMER[0], times=[time(23, 0), time(2, 0)])
     night = night_of(fake_clock())
@@ -99,7 +99,7 @@ def test_checks_planned_meanwhile_are_skipped_not_doubled(home: Municipality, fa
         (person.id, None, at_stockholm(2026, 11, 24, 2, 0), "camera", "", "planned", fake_clock(), None, ""),
     ]
     with transaction.atomic():
-        assert _insert_checks(home.tenant, night, rows[:1]) == 1  # another worker, a moment before
+        assert insert_checks(home.tenant, night, rows[:1]) == 1  # another worker, a moment before
     with transaction.atomic():
-        assert _insert_checks(home.tenant, night, rows) == 1  # the COPY conflicts; the fallback adds the rest
+        assert insert_checks(home.tenant, night, rows) == 1  # the COPY conflicts; the fallback adds the rest
     assert Check.objects.filter(person=person).count() == 2

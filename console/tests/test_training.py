@@ -8,8 +8,8 @@ from accounts.models import Role
 from cameras.actions import open_training_view, redeem_grant
 from cameras.models import Camera
 from nattillsyn.clock import FakeClock
+from nattillsyn.errors import ActionRefused
 from nattillsyn.testing import TEST_PERSONNUMMER, Municipality, make_person, make_training_camera
-from people.actions import ActionRefused
 
 pytestmark = pytest.mark.django_db
 

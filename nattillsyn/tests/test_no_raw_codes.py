@@ -18,8 +18,9 @@ from checks import actions
 from checks.models import Check, CheckState
 from nattillsyn import clock
 from nattillsyn.codes import describe, label
+from nattillsyn.errors import ActionRefused
 from nattillsyn.testing import Municipality, SecondFactorClient, at_stockholm, camera_of
-from people.actions import ActionRefused, register_absence
+from people.actions import register_absence
 from people.models import AbsenceKind
 from reports.tests.night import drive_sample_night
 

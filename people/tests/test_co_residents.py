@@ -221,15 +221,6 @@ def test_another_municipality_cannot_reach_a_co_resident(
     assert consent.withdrawn_at is None
 
 
-def _planner_knows_co_residents() -> bool:
-    from checks.actions import _PersonFacts
-
-    return "co_residents" in _PersonFacts.__dataclass_fields__
-
-
-@pytest.mark.skipif(
-    not _planner_knows_co_residents(), reason="checks.actions._planning_facts reads co-residents once integrated"
-)
 def test_planning_forecasts_a_visit_for_a_household_without_everyones_consent(
     home: Municipality, fake_clock: FakeClock
 ) -> None:

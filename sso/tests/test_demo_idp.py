@@ -7,9 +7,9 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.test import Client
 
-from accounts.management.commands.seed_demo import DEMO_PASSWORD
+from accounts.demo import DEMO_PASSWORD
 from accounts.models import Membership
-from sso.management.commands.run_demo_idp import DEMO_IDP_SECRET, DEMO_IDP_SLUG, demo_accounts
+from sso.demo_idp import DEMO_IDP_SECRET, DEMO_IDP_SLUG, demo_accounts
 from sso.models import ExternalIdentity, IdentityProvider
 from sso.testing import running_identity_provider
 

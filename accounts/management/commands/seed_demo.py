@@ -13,6 +13,7 @@ from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from accounts.demo import DEMO_PASSWORD
 from accounts.management.demo_night import SETUP_LEAD, Staff, agreed_times, fill_history, start_tonight
 from accounts.models import Membership, Role, Tenant, TotpDevice
 from cameras.actions import (
@@ -23,15 +24,17 @@ from cameras.actions import (
     save_camera,
 )
 from cameras.models import CameraDriverKind, InstallationKind
-from checks.actions import save_agreement
+from checks.actions.agreements import save_agreement
 from checks.models import CheckForm, EscalationKind
 from nattillsyn import clock
 from nattillsyn.clock import FakeClock
 from nattillsyn.crypto import encrypt
 from people.actions import register_consent, register_decision, save_person
 from people.models import ConsentMethod
+from sso.actions import save_provider
+from sso.demo_idp import CLIENT_ID, DEMO_IDP_GROUPS, DEMO_IDP_SECRET, DEMO_IDP_SLUG, demo_idp_port
+from sso.models import ClaimMapping, IdentityProvider
 
-DEMO_PASSWORD = "nattillsyn-demo"
 ONVIF_DEMO_CAMERA = {
     "driver": CameraDriverKind.ONVIF_PTZ,
     "model": "Simulerad PTZ-kamera (ONVIF)",
@@ -104,11 +107,6 @@ class Command(BaseCommand):
     @staticmethod
     def seed_identity_provider(demo: Tenant) -> None:
         """Single sign-on with the demo's provider (`manage.py run_demo_idp`)."""
-        from sso.actions import save_provider
-        from sso.management.commands.run_demo_idp import DEMO_IDP_GROUPS, DEMO_IDP_SECRET, DEMO_IDP_SLUG, demo_idp_port
-        from sso.models import ClaimMapping, IdentityProvider
-        from sso.testing import CLIENT_ID
-
         provider = save_provider(
             IdentityProvider(
                 slug=DEMO_IDP_SLUG,

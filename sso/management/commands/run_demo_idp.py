@@ -18,39 +18,14 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from nattillsyn.env import env_int
-from sso.models import LOA3
-from sso.testing import IDP_DIR, idp_config
-
-DEMO_IDP_SLUG = "demo-idp"
-DEMO_IDP_SECRET = "nattillsyn-demo-idp-secret"  # demo only, like the demo password
-# Groups at the demo provider, and the role each gives in the demo municipality.
-DEMO_IDP_GROUPS = {"nattpersonal": "operator", "nattpatrull": "patrol", "arbetsledare": "shift_lead"}
-
-
-def demo_idp_port() -> int:
-    return env_int("DEMO_IDP_PORT", 8556)
-
-
-def demo_accounts(password: str) -> dict[str, Any]:
-    """One demo user per group, logging in with a SITHS-like two-factor login (LoA3)."""
-    return {
-        f"sso-{group}": {
-            "password": password,
-            "claims": {"name": f"SSO {group.capitalize()}", "preferred_username": f"sso-{group}", "roles": [group]},
-            "acr": LOA3,
-            "amr": ["sc", "pin"],
-        }
-        for group in DEMO_IDP_GROUPS
-    }
+from accounts.demo import DEMO_PASSWORD
+from sso.demo_idp import DEMO_IDP_SECRET, DEMO_IDP_SLUG, IDP_DIR, demo_accounts, demo_idp_port, idp_config
 
 
 class Command(BaseCommand):
     help = "Run the demo's OpenID Connect provider (Node.js) for trying single sign-on."
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from accounts.management.commands.seed_demo import DEMO_PASSWORD
-
         if not settings.DEMO_MODE:
             raise CommandError("the demo identity provider runs only with NATTILLSYN_DEMO on")
         node = shutil.which("node")

@@ -1,0 +1,143 @@
+"""What the planning rules read of many persons at once, fetched in one query per relation."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, NamedTuple, cast
+
+from cameras.models import Camera, InstallationTest
+from checks.actions.persistence import fetch_rows
+from nattillsyn import clock
+from people.models import Absence, Consent, Decision
+from people.rules import co_resident_facts
+
+
+class Related(list):  # type: ignore[type-arg]
+    """Stands in for a prefetched related manager: ``.all()`` is the list itself."""
+
+    def all(self) -> Related:
+        return self
+
+
+@dataclass(slots=True)
+class ConsentFacts:
+    given_at: datetime
+    withdrawn_at: datetime | None
+    valid_until: date | None
+
+    def is_valid_at(self, moment: datetime) -> bool:
+        # The model's own rule, applied to the three fields it reads.
+        return Consent.is_valid_at(cast(Consent, self), moment)
+
+    def valid_span(self) -> tuple[datetime, datetime | None]:
+        return Consent.valid_span(cast(Consent, self))
+
+
+@dataclass(slots=True)
+class DecisionFacts:
+    valid_from: date
+    valid_to: date | None
+
+    def covers(self, night: datetime) -> bool:
+        return Decision.covers(cast(Decision, self), night)
+
+    def valid_span(self) -> tuple[datetime, datetime | None]:
+        return Decision.valid_span(cast(Decision, self))
+
+
+class AbsenceFacts(NamedTuple):
+    kind: str
+    starts_at: datetime
+    ends_at: datetime
+
+
+@dataclass
+class CameraFacts:
+    installation_passed: bool
+
+
+@dataclass
+class PersonFacts:
+    """What the planning rules read of a person, fetched for many persons at once;
+    ``camera_allowed_for_person`` reads it as it reads a Person with prefetched relations."""
+
+    decisions: Related = field(default_factory=Related)
+    consents: Related = field(default_factory=Related)
+    absences: list[AbsenceFacts] = field(default_factory=list)
+    camera: CameraFacts | None = None
+    # people.rules.CoResidentFacts: everyone at home must consent (camera_allowed_for_person).
+    co_residents: Related = field(default_factory=Related)
+
+    def absence_at(self, moment: datetime) -> AbsenceFacts | None:
+        """The newest absence covering ``moment`` (the absences are newest first)."""
+        return next((a for a in self.absences if a.starts_at <= moment < a.ends_at), None)
+
+    def steady_through(self, night_start: datetime, night_end: datetime) -> bool:
+        """No consent or decision of this person begins or ends within the night, so
+        ``camera_allowed_for_person`` answers the same at every instant of it.
+
+        Mirrors what ``Consent.is_valid_at`` and ``Decision.covers`` compare: instants
+        for consent given and withdrawn, local dates for a trial period's last day and a
+        decision's first and last day.
+        """
+        first_day = clock.day_of(night_start)
+        last_day = clock.day_of(night_end)
+
+        def instant_outside(moment: datetime | None) -> bool:
+            return moment is None or moment <= night_start or moment >= night_end
+
+        def last_day_outside(day: date | None) -> bool:
+            return day is None or day >= last_day or day < first_day
+
+        return (
+            all(
+                instant_outside(consent.given_at)
+                and instant_outside(consent.withdrawn_at)
+                and last_day_outside(consent.valid_until)
+                for consent in self.consents
+            )
+            and all(
+                (decision.valid_from <= first_day or decision.valid_from > last_day)
+                and last_day_outside(decision.valid_to)
+                for decision in self.decisions
+            )
+            and all(co_resident.steady_through(night_start, night_end) for co_resident in self.co_residents)
+        )
+
+
+def planning_facts(person_ids: Any, night_start: datetime, night_end: datetime) -> dict[int, PersonFacts]:
+    """One query per relation for all of ``person_ids`` (a subquery, not a list)."""
+    facts: dict[int, PersonFacts] = defaultdict(PersonFacts)
+    decisions = Decision.objects.filter(person__in=person_ids).order_by()
+    for person_id, valid_from, valid_to in fetch_rows(decisions.values_list("person_id", "valid_from", "valid_to")):
+        facts[person_id].decisions.append(DecisionFacts(valid_from, valid_to))
+    consents = Consent.objects.filter(person__in=person_ids).order_by()
+    for person_id, given_at, withdrawn_at, valid_until in fetch_rows(
+        consents.values_list("person_id", "given_at", "withdrawn_at", "valid_until")
+    ):
+        facts[person_id].consents.append(ConsentFacts(given_at, withdrawn_at, valid_until))
+    # Newest first, as Person.absences.all() is ordered, so the same absence gives the reason.
+    absences = Absence.objects.filter(person__in=person_ids, starts_at__lt=night_end, ends_at__gt=night_start)
+    for person_id, kind, starts_at, ends_at in absences.order_by("-starts_at").values_list(
+        "person_id", "kind", "starts_at", "ends_at"
+    ):
+        facts[person_id].absences.append(AbsenceFacts(kind, starts_at, ends_at))
+    for person_id, co_residents in co_resident_facts(person_ids).items():
+        facts[person_id].co_residents = Related(co_residents)
+    camera_person = dict(Camera.objects.filter(person__in=person_ids).order_by().values_list("id", "person_id"))
+    for person_id in camera_person.values():
+        facts[person_id].camera = CameraFacts(installation_passed=False)
+    # Camera.installation_passed: the newest test passed, with the camera at this person.
+    tests = InstallationTest.objects.filter(camera_id__in=Camera.objects.filter(person__in=person_ids).values("id"))
+    seen: set[int] = set()
+    for camera_id, tested_person_id, passed in tests.order_by("camera_id", "-performed_at").values_list(
+        "camera_id", "person_id", "passed"
+    ):
+        if camera_id in seen:
+            continue
+        seen.add(camera_id)
+        person_id = camera_person[camera_id]
+        facts[person_id].camera = CameraFacts(installation_passed=passed and tested_person_id == person_id)
+    return facts
