@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -17,12 +17,15 @@ from nattillsyn import clock
 from nattillsyn.errors import ActionRefused
 from people.models import Person
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
 
 @transaction.atomic
 def save_agreement(
     person: Person,
     *,
-    actor: Any,
+    actor: User | None,
     retry_delay_min: int,
     notes: str,
     times: list[tuple[time, str]],
@@ -33,7 +36,7 @@ def save_agreement(
         raise ActionRefused(_("Agree on at least one check time."))
     if len({agreed for agreed, _form in times}) != len(times):
         raise ActionRefused(_("The same time is given twice."))
-    collision = spring_forward_refusal([agreed for agreed, _form in times], now.astimezone(clock.STOCKHOLM).date())
+    collision = spring_forward_refusal([agreed for agreed, _form in times], clock.day_of(now))
     if collision is not None:
         raise ActionRefused(
             _(

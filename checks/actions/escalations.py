@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -16,6 +16,9 @@ from nattillsyn import clock
 from nattillsyn.errors import ActionRefused
 from people.models import Person
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
 
 def escalation_plan(person: Person) -> list[str]:
     agreement = getattr(person, "agreement", None)
@@ -23,7 +26,7 @@ def escalation_plan(person: Person) -> list[str]:
     return steps or [EscalationKind.VISIT]
 
 
-def escalate(check: Check, *, cause: str, actor: Any, note: str = "") -> Escalation:
+def escalate(check: Check, *, cause: str, actor: User | None, note: str = "") -> Escalation:
     """The check ends as escalated; the night patrol gets the agreed plan."""
     escalation = Escalation.objects.create(
         tenant_id=check.tenant_id,
@@ -71,7 +74,7 @@ def hand_to_patrol_as_visit(check: Check) -> Escalation:
 
 
 @transaction.atomic
-def acknowledge_escalation(escalation: Escalation, *, actor: Any) -> Escalation:
+def acknowledge_escalation(escalation: Escalation, *, actor: User | None) -> Escalation:
     escalation = Escalation.objects.select_for_update().get(pk=escalation.pk)
     if escalation.state != EscalationState.OPEN:
         raise ActionRefused(_("The escalation is already acknowledged."))
@@ -90,7 +93,7 @@ def acknowledge_escalation(escalation: Escalation, *, actor: Any) -> Escalation:
 
 
 @transaction.atomic
-def resolve_escalation(escalation: Escalation, *, actor: Any, result: str, note: str = "") -> Escalation:
+def resolve_escalation(escalation: Escalation, *, actor: User | None, result: str, note: str = "") -> Escalation:
     escalation = Escalation.objects.select_for_update().get(pk=escalation.pk)
     if escalation.state == EscalationState.RESOLVED:
         raise ActionRefused(_("The result is already recorded."))
@@ -140,7 +143,7 @@ def raise_alarm(
 
 
 @transaction.atomic
-def acknowledge_alarm(alarm: Alarm, *, actor: Any) -> Alarm:
+def acknowledge_alarm(alarm: Alarm, *, actor: User | None) -> Alarm:
     alarm = Alarm.objects.select_for_update().get(pk=alarm.pk)
     if alarm.acknowledged_at is None:
         alarm.acknowledged_at = clock.now()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.utils.translation import gettext as _
 
@@ -19,12 +19,15 @@ from checks.rules import camera_check_openable, camera_check_view_ends_by
 from nattillsyn import clock
 from nattillsyn.errors import ActionRefused
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
 # A second "not visible" escalates (the guideline: one new attempt, then someone goes).
 NOT_VISIBLE_BEFORE_ESCALATION = 2
 
 
 @audited_refusals
-def open_check(check: Check, *, actor: Any, ip: str | None = None) -> tuple[Attempt, str]:
+def open_check(check: Check, *, actor: User, ip: str | None = None) -> tuple[Attempt, str]:
     """The operator opens a camera check: an attempt and a single-use view grant.
 
     A check someone has open is theirs while anybody may still be looking at it
@@ -147,7 +150,7 @@ def picture_refusal(attempt: Attempt, outcome: str, now: datetime) -> str | None
 
 
 @audited_refusals
-def record_outcome(attempt: Attempt, *, actor: Any, outcome: str) -> Check:
+def record_outcome(attempt: Attempt, *, actor: User, outcome: str) -> Check:
     attempt = (
         Attempt.objects.select_for_update(of=("self",))
         .select_related("night_check__tenant", "grant")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.db.models import Q
 
@@ -24,6 +24,9 @@ from checks.reasons import absence_reason
 from nattillsyn import clock
 from people.models import Absence, Person
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
 
 def switch_open_camera_checks_to_physical(person: Person, *, reason: str) -> None:
     """Consent withdrawn or decision ended: the remaining camera checks become visits."""
@@ -38,7 +41,7 @@ def switch_open_camera_checks_to_physical(person: Person, *, reason: str) -> Non
             hand_to_patrol_as_visit(check)
 
 
-def cancel_checks_during_absence(absence: Absence, *, actor: Any) -> int:
+def cancel_checks_during_absence(absence: Absence, *, actor: User | None) -> int:
     """Nobody is home: cancel every open check and pending visit the absence covers.
 
     1. Checks scheduled within the absence that nobody has opened: planned, due,
@@ -70,7 +73,7 @@ def cancel_checks_during_absence(absence: Absence, *, actor: Any) -> int:
     return count
 
 
-def _cancel_planned_visit(check: Check, *, reason: str, actor: Any) -> None:
+def _cancel_planned_visit(check: Check, *, reason: str, actor: User | None) -> None:
     visits = Escalation.objects.select_for_update().filter(
         night_check=check,
         cause=EscalationCause.PLANNED_VISIT,

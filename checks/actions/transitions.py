@@ -9,12 +9,15 @@ of leaving a check in a state nobody handles.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from audit.models import AuditAction
 from audit.records import record
 from checks.models import Check, CheckState
 from nattillsyn import clock
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 PLANNED, DUE, IN_PROGRESS, RETRY_WAIT, VISIT_PENDING, DONE, ESCALATED, CANCELLED = (
     CheckState.PLANNED,
@@ -60,7 +63,7 @@ def move(check: Check, state: str) -> None:
     check.state = state
 
 
-def end_check(check: Check, state: str, *, reason: str, actor: Any) -> None:
+def end_check(check: Check, state: str, *, reason: str, actor: User | None) -> None:
     move(check, state)
     check.end_reason = reason
     check.ended_at = clock.now()
