@@ -41,6 +41,7 @@ class Redeemed:
     rtsp_transport: str
     hard_end: float | None = None  # unix seconds
     max_view_s: float | None = None
+    blur: bool = False  # the person chose a blurred picture (gateway/blur.py)
 
 
 def _limit(payload: dict[str, Any], name: str) -> float | None:
@@ -93,7 +94,12 @@ class ControlPlane:
             transport = payload.get("rtsp_transport") or "tcp"
             if transport not in ("tcp", "udp"):
                 raise ControlPlaneUnavailable(f"redeem: unknown rtsp_transport {transport!r}")
-            return Redeemed(payload["rtsp_url"], transport, _limit(payload, "hard_end"), _limit(payload, "max_view_s"))
+            blur = payload.get("blur", False)
+            if not isinstance(blur, bool):  # never guess about showing a clear picture
+                raise ControlPlaneUnavailable(f"redeem: bad blur {blur!r}")
+            return Redeemed(
+                payload["rtsp_url"], transport, _limit(payload, "hard_end"), _limit(payload, "max_view_s"), blur
+            )
         reason = payload.get("error", "") if isinstance(payload, dict) else ""
         if not isinstance(reason, str):
             reason = ""
