@@ -28,6 +28,7 @@ from nattillsyn import clock
 from nattillsyn.net import normalise_ip
 from people.actions import ActionRefused
 from people.models import Person
+from people.rules import picture_blurred
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -534,7 +535,8 @@ def redeem_grant(
         )
         return grant, refusal
     grant.redeemed_at = now
-    grant.save(update_fields=["redeemed_at"])
+    grant.blurred = grant.person is not None and picture_blurred(grant.person, now)
+    grant.save(update_fields=["redeemed_at", "blurred"])
     return grant, None
 
 

@@ -77,6 +77,8 @@ def redeem(request: HttpRequest, body: dict[str, Any]) -> HttpResponse:
             "rtsp_transport": "tcp",
             "hard_end": grant.hard_end.timestamp(),
             "max_view_s": grant.max_view_s,
+            # The person chose a blurred picture: the gateway blurs until /internal/unblur.
+            "blur": grant.blurred,
         }
     )
 

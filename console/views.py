@@ -43,6 +43,7 @@ from checks.models import (
 from checks.nights import night_of
 from checks.rules import check_opens_at, openable_checks
 from console import patrol as patrol_list
+from console.clear_view import blur_context
 from nattillsyn import clock
 from nattillsyn.net import client_ip
 from nattillsyn.security import public_gateway_url
@@ -246,6 +247,7 @@ def attempt_view(request: AuthenticatedHttpRequest, attempt_id: int) -> HttpResp
             "can_reopen": not attempt.outcome and token is None and check.state == CheckState.IN_PROGRESS,
             "min_view_s": check.tenant.min_view_s,
             "live_texts": live_texts(),
+            **blur_context(grant),
         },
     )
 
@@ -266,6 +268,7 @@ def live_texts() -> dict[str, str]:
             "The camera server does not answer right now. Open again, or record a technical fault."
         ),
         "browser_unsupported": _("This browser could not receive the picture (video format). Call support."),
+        "clear_picture_failed": _("The clear picture could not be switched on. Try again."),
     }
 
 
@@ -373,6 +376,7 @@ def grant_view(request: AuthenticatedHttpRequest, gid: str) -> HttpResponse:
             "token": _token_for_this_browser(request, grant) if usable else None,
             "gateway_url": public_gateway_url(),
             "live_texts": live_texts(),
+            **blur_context(grant),
         },
     )
 
