@@ -80,6 +80,7 @@ bench: deps
 	$(PY) benchmarks/backup_restore.py --quick
 	$(PY) benchmarks/onvif_moves.py --quick
 	$(PY) benchmarks/letters.py --quick
+	$(PY) benchmarks/blur.py --quick
 
 messages:
 	$(PY) manage.py makemessages -l sv -l en --ignore=.venv --ignore=simcam --ignore=gateway --ignore=benchmarks

@@ -358,10 +358,13 @@ class WhepClient:
 # -- a camera with real pictures ----------------------------------------------------------
 
 
-def encode_scene(width: int = 1280, height: int = 720, fps: int = 15, seconds: float = 2.0) -> list[bytes]:
-    """A looping 720p H.264 scene (High profile, a keyframe at the start of each loop,
-    as cameras send): a fine checkerboard (the detail a face has) and a bright block,
-    "a body", that moves across it. Annex B access units."""
+def encode_scene(
+    width: int = 1280, height: int = 720, fps: int = 15, seconds: float = 2.0, noise: int = 0
+) -> list[bytes]:
+    """A looping 720p H.264 scene (a keyframe at the start of each loop, as cameras
+    send): a fine checkerboard (the detail a face has) and a bright block, "a body",
+    that moves across it; ``noise``: sensor noise of that amplitude in every picture,
+    which raises the bitrate to a real camera's. Annex B access units."""
     import av
     import numpy as np
 
@@ -375,8 +378,11 @@ def encode_scene(width: int = 1280, height: int = 720, fps: int = 15, seconds: f
     yy, xx = np.mgrid[0:height, 0:width]
     checker = (((yy // 4) + (xx // 4)) % 2 * 160 + 40).astype(np.uint8)
     units: list[bytes] = []
+    rng = np.random.default_rng(7)
     for index in range(count):
         luma = checker.copy()
+        if noise:
+            luma = np.clip(luma + rng.integers(-noise, noise + 1, luma.shape), 0, 255).astype(np.uint8)
         left = (index * width // count) % (width - 200)
         luma[height // 3 : height // 3 + 200, left : left + 200] = 235
         rgb = np.repeat(luma[:, :, None], 3, axis=2)
@@ -390,9 +396,11 @@ def encode_scene(width: int = 1280, height: int = 720, fps: int = 15, seconds: f
 class H264Camera(FakeCamera):
     """A FakeCamera whose packets are real H.264 pictures (``encode_scene``), looped."""
 
-    def __init__(self, fps: int = 15, seconds: float = 2.0, width: int = 1280, height: int = 720) -> None:
+    def __init__(
+        self, fps: int = 15, seconds: float = 2.0, width: int = 1280, height: int = 720, noise: int = 0
+    ) -> None:
         super().__init__(fps=fps, keyint_s=seconds)
-        self.units = encode_scene(width, height, fps, seconds)
+        self.units = encode_scene(width, height, fps, seconds, noise)
 
     def __call__(self, url: str, transport: str) -> FakeCameraStream:
         with self._lock:
