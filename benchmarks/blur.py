@@ -65,10 +65,12 @@ async def receive(url: str, grants: list[str], hold_s: float) -> None:
 
     aiortc.rtcrtpreceiver.get_decoder = lambda codec: Undecoded()  # type: ignore[assignment]
     clients = [WhepClient() for _ in grants]
-    statuses = await asyncio.gather(*(client.connect(url, grant) for client, grant in zip(clients, grants)))
+    statuses = await asyncio.gather(
+        *(client.connect(url, grant) for client, grant in zip(clients, grants, strict=True))
+    )
     assert all(status == 201 for status in statuses), statuses
     firsts = await asyncio.gather(*(client.first(timeout_s=30) for client in clients))
-    seconds = [first.at - client.offered_at for first, client in zip(firsts, clients)]
+    seconds = [first.at - client.offered_at for first, client in zip(firsts, clients, strict=True)]
     print(json.dumps({"first_frame_s": seconds}), flush=True)
     await asyncio.sleep(hold_s)
     for client in clients:
@@ -101,7 +103,7 @@ async def run_mode(blurred: bool, viewers: int, window_s: float, camera: H264Cam
             control.redeem_answers[gid] = (200, {"rtsp_url": camera_url, "rtsp_transport": "tcp", "blur": blurred})
             grants.append(make_grant(gid))
             camera_urls.append(camera_url)
-        await asyncio.gather(*(prepare(harness.url, g, u) for g, u in zip(grants, camera_urls)))
+        await asyncio.gather(*(prepare(harness.url, g, u) for g, u in zip(grants, camera_urls, strict=True)))
         deadline = time.monotonic() + 10
         while sum(reader.warm for reader in harness.gateway._readers.values()) < viewers:
             assert time.monotonic() < deadline, "cameras did not warm up"
