@@ -63,7 +63,7 @@ async def receive(url: str, grants: list[str], hold_s: float) -> None:
         def decode(self, encoded_frame: Any) -> list[Any]:
             return [encoded_frame]
 
-    aiortc.rtcrtpreceiver.get_decoder = lambda codec: Undecoded()  # type: ignore[assignment]
+    aiortc.rtcrtpreceiver.get_decoder = lambda codec: Undecoded()  # type: ignore[assignment,return-value]
     clients = [WhepClient() for _ in grants]
     statuses = await asyncio.gather(
         *(client.connect(url, grant) for client, grant in zip(clients, grants, strict=True))
