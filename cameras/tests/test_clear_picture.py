@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.test import Client
+from django.utils import translation
 
 from accounts.models import Membership, Role
 from audit.models import AuditAction, AuditEntry
@@ -19,7 +20,9 @@ from cameras.models import ClearPictureReason, ViewGrant
 from checks import actions
 from checks.engine import NightWorker
 from checks.models import Check
+from letters.actions import produce_letter
 from letters.content import month_letters
+from letters.tests.test_letters import pdf_text
 from nattillsyn.clock import FakeClock
 from nattillsyn.testing import (
     TEST_PERSONNUMMER,
@@ -125,6 +128,10 @@ def test_the_operator_switches_to_the_clear_picture_with_a_reason(
     record_view_event(str(grant.gid), event="ended", at=fake_clock(), reason="grant_end")
     (letter,) = month_letters(home.tenant, fake_clock().date(), [grant.person_id])
     assert [view.clear_picture_reason for view in letter.views] == ["suspected_fall"]
+    month = fake_clock().date().replace(day=1)
+    content = pdf_text(produce_letter(grant.person, actor=home.user(Role.CASE_OFFICER), month=month))
+    with translation.override("sv"):
+        assert str(ClearPictureReason.SUSPECTED_FALL.label) in content
 
     # The view has ended: no clear picture any more, and the refusal is audited.
     grant2 = ViewGrant.objects.get(pk=grant.pk)
