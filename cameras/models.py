@@ -172,7 +172,7 @@ class ClearPictureReason(models.TextChoices):
 
     PERSON_NOT_VISIBLE = "person_not_visible", _("The person cannot be seen in the blurred picture")
     SUSPECTED_FALL = "suspected_fall", _("Suspected fall")
-    OTHER = "other", _("Other reason")
+    OTHER = "other_reason", _("Other reason")
 
 
 class ViewGrant(models.Model):

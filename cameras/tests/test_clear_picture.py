@@ -24,6 +24,7 @@ from letters.actions import produce_letter
 from letters.content import month_letters
 from letters.tests.test_letters import pdf_text
 from nattillsyn.clock import FakeClock
+from nattillsyn.codes import describe
 from nattillsyn.testing import (
     TEST_PERSONNUMMER,
     Municipality,
@@ -32,6 +33,7 @@ from nattillsyn.testing import (
     make_person,
     make_user,
 )
+from nattillsyn.tests.test_no_raw_codes import RAW
 from people.actions import register_consent
 from people.models import Consent, ConsentMethod
 
@@ -120,6 +122,7 @@ def test_the_operator_switches_to_the_clear_picture_with_a_reason(
         grant.person_id,
         "suspected_fall",
     )
+    assert not RAW.search(describe(entry.detail))  # the log review reads words, not codes
     # A second click is the same switch: one entry.
     assert ask_clear(client, grant, ClearPictureReason.OTHER).status_code == 200
     assert AuditEntry.objects.filter(action=AuditAction.CLEAR_PICTURE_SHOWN).count() == 1
@@ -141,6 +144,7 @@ def test_the_operator_switches_to_the_clear_picture_with_a_reason(
     assert response.status_code == 409 and response.json()["error"]
     refused = AuditEntry.objects.filter(action=AuditAction.CLEAR_PICTURE_SHOWN).order_by("id").last()
     assert refused is not None and refused.detail["reason"] == "view_not_live" and refused.detail["refused"]
+    assert not RAW.search(describe(refused.detail))
 
 
 def test_a_view_that_is_not_blurred_cannot_be_switched(
