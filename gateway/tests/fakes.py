@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import itertools
 import threading
 import time
@@ -358,13 +359,18 @@ class WhepClient:
 # -- a camera with real pictures ----------------------------------------------------------
 
 
+@functools.cache  # a few seconds of encoding, the same for every test
 def encode_scene(
     width: int = 1280, height: int = 720, fps: int = 15, seconds: float = 2.0, noise: int = 0
-) -> list[bytes]:
+) -> tuple[bytes, ...]:
     """A looping 720p H.264 scene (a keyframe at the start of each loop, as cameras
     send): a fine checkerboard (the detail a face has) and a bright block, "a body",
     that moves across it; ``noise``: sensor noise of that amplitude in every picture,
     which raises the bitrate to a real camera's. Annex B access units."""
+    return tuple(_encode_scene(width, height, fps, seconds, noise))
+
+
+def _encode_scene(width: int, height: int, fps: int, seconds: float, noise: int) -> list[bytes]:
     import av
     import numpy as np
 
@@ -400,7 +406,7 @@ class H264Camera(FakeCamera):
         self, fps: int = 15, seconds: float = 2.0, width: int = 1280, height: int = 720, noise: int = 0
     ) -> None:
         super().__init__(fps=fps, keyint_s=seconds)
-        self.units = encode_scene(width, height, fps, seconds, noise)
+        self.units = list(encode_scene(width, height, fps, seconds, noise))
 
     def __call__(self, url: str, transport: str) -> FakeCameraStream:
         with self._lock:
