@@ -83,6 +83,7 @@ bench: deps
 	$(PY) benchmarks/onvif_moves.py --quick
 	$(PY) benchmarks/letters.py --quick
 	$(PY) benchmarks/networks.py --quick
+	$(PY) benchmarks/blur.py --quick
 
 messages:
 	$(PY) manage.py makemessages -l sv -l en --ignore=.venv --ignore=simcam --ignore=gateway --ignore=benchmarks

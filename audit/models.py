@@ -63,6 +63,7 @@ class AuditAction(models.TextChoices):
     CO_RESIDENT_CONSENT_WITHDRAWN = "co_resident_consent_withdrawn", _("Co-resident's consent withdrawn")
     LETTER_PRODUCED = "letter_produced", _('Letter "who looked at me" produced')
     INFORMATION_SHEET_PRODUCED = "information_sheet_produced", _("Information sheet produced")
+    CLEAR_PICTURE_SHOWN = "clear_picture_shown", _("Clear picture shown instead of the blurred one")
 
 
 class AppendOnlyQuerySet(models.QuerySet["AuditEntry"]):

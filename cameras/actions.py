@@ -29,7 +29,7 @@ from nattillsyn import clock
 from nattillsyn.errors import ActionRefused
 from nattillsyn.net import normalise_ip
 from people.models import Person
-from people.rules import household_consent_stands
+from people.rules import household_consent_stands, picture_blurred
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -538,7 +538,8 @@ def redeem_grant(
         )
         return grant, refusal
     grant.redeemed_at = now
-    grant.save(update_fields=["redeemed_at"])
+    grant.blurred = grant.person is not None and picture_blurred(grant.person, now)
+    grant.save(update_fields=["redeemed_at", "blurred"])
     return grant, None
 
 

@@ -40,3 +40,9 @@ def probe(rtsp_url: str, seconds: float = 3) -> dict[str, object]:
     return _post(
         "/internal/probe", {"rtsp_url": rtsp_url, "rtsp_transport": "tcp", "seconds": seconds}, timeout=seconds + 10
     )
+
+
+def unblur(gid: str) -> None:
+    """Tell the gateway to show the clear picture for the rest of this grant's view
+    (decided and audited by ``cameras.clear_view``)."""
+    _post("/internal/unblur", {"gid": gid}, timeout=2)

@@ -84,6 +84,8 @@ def redeem(request: HttpRequest, body: dict[str, Any]) -> HttpResponse:
             "sub_rtsp_url": camera_sub_stream_for_gateway(grant.camera),
             "hard_end": grant.hard_end.timestamp(),
             "max_view_s": grant.max_view_s,
+            # The person chose a blurred picture: the gateway blurs until /internal/unblur.
+            "blur": grant.blurred,
         }
     )
 

@@ -174,6 +174,15 @@ class GrantPurpose(models.TextChoices):
     PREPARE = Purpose.PREPARE.value, _("Prepared for a due check (nobody sees it)")
 
 
+class ClearPictureReason(models.TextChoices):
+    """Why an operator switched a blurred view to the clear picture (a short list: the
+    letter to the person says which)."""
+
+    PERSON_NOT_VISIBLE = "person_not_visible", _("The person cannot be seen in the blurred picture")
+    SUSPECTED_FALL = "suspected_fall", _("Suspected fall")
+    OTHER = "other_reason", _("Other reason")
+
+
 class ViewGrant(models.Model):
     """One permission to view one camera once, signed for the gateway."""
 
@@ -206,6 +215,11 @@ class ViewGrant(models.Model):
     bytes_sent = models.BigIntegerField(default=0)
     transcoded = models.BooleanField(default=False)
     camera_returned_to_privacy = models.BooleanField(default=False)
+    # The person chose a blurred picture: set when redeemed, so the gateway blurs the view.
+    blurred = models.BooleanField(default=False)
+    # The operator switched to the clear picture for the rest of the view, and why.
+    clear_picture_at = models.DateTimeField(null=True, blank=True)
+    clear_picture_reason = models.CharField(max_length=30, blank=True, choices=ClearPictureReason.choices)
 
     class Meta:
         indexes = [models.Index(fields=["hard_end", "camera_returned_to_privacy"])]

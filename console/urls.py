@@ -1,6 +1,6 @@
 from django.urls import path
 
-from console import views
+from console import clear_view, views
 from notifications import views as push_views
 
 app_name = "console"
@@ -13,6 +13,7 @@ urlpatterns = [
     path("training/", views.training, name="training"),
     path("training/<int:camera_id>/open", views.open_training, name="open-training"),
     path("views/<uuid:gid>/", views.grant_view, name="grant-view"),
+    path("views/<uuid:gid>/clear", clear_view.clear_picture, name="clear-picture"),
     path("patrol/", views.patrol, name="patrol"),
     path("patrol/<int:escalation_id>/acknowledge", views.acknowledge_escalation, name="acknowledge"),
     path("patrol/<int:escalation_id>/resolve", views.resolve_escalation, name="resolve"),

@@ -44,6 +44,7 @@ from checks.models import (
 from checks.nights import night_of
 from checks.rules import check_opens_at, openable_checks
 from console import patrol as patrol_list
+from console.clear_view import blur_context
 from gateway.turn import ice_servers, parse_turn_urls
 from nattillsyn import clock
 from nattillsyn.errors import ActionRefused
@@ -243,6 +244,7 @@ def attempt_view(request: AuthenticatedHttpRequest, attempt_id: int) -> HttpResp
             "min_view_s": check.tenant.min_view_s,
             "ice_servers": ice_servers_for(grant) if token else [],
             "live_texts": live_texts(),
+            **blur_context(grant),
         },
     )
 
@@ -277,6 +279,7 @@ def live_texts() -> dict[str, str]:
             " answer. Call support, or record a technical fault."
         ),
         "low_quality": _("Lower picture quality (weak connection)."),
+        "clear_picture_failed": _("The clear picture could not be switched on. Try again."),
     }
 
 
@@ -385,6 +388,7 @@ def grant_view(request: AuthenticatedHttpRequest, gid: str) -> HttpResponse:
             "gateway_url": public_gateway_url(),
             "ice_servers": ice_servers_for(grant) if usable else [],
             "live_texts": live_texts(),
+            **blur_context(grant),
         },
     )
 

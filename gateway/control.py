@@ -42,6 +42,7 @@ class Redeemed:
     hard_end: float | None = None  # unix seconds
     max_view_s: float | None = None
     sub_rtsp_url: str = ""  # the camera's low-bitrate stream, for a link too weak for the main one
+    blur: bool = False  # the person chose a blurred picture (gateway/blur.py)
 
 
 def _limit(payload: dict[str, Any], name: str) -> float | None:
@@ -97,8 +98,16 @@ class ControlPlane:
             sub_url = payload.get("sub_rtsp_url") or ""
             if not isinstance(sub_url, str):
                 raise ControlPlaneUnavailable("redeem: sub_rtsp_url must be a string")
+            blur = payload.get("blur", False)
+            if not isinstance(blur, bool):  # never guess about showing a clear picture
+                raise ControlPlaneUnavailable(f"redeem: bad blur {blur!r}")
             return Redeemed(
-                payload["rtsp_url"], transport, _limit(payload, "hard_end"), _limit(payload, "max_view_s"), sub_url
+                payload["rtsp_url"],
+                transport,
+                _limit(payload, "hard_end"),
+                _limit(payload, "max_view_s"),
+                sub_rtsp_url=sub_url,
+                blur=blur,
             )
         reason = payload.get("error", "") if isinstance(payload, dict) else ""
         if not isinstance(reason, str):

@@ -96,6 +96,19 @@ class ViewerFeed:
         """The source changes (main → sub stream): the next packet the decoder can use is a keyframe."""
         self._waiting_for_keyframe = True
 
+    @property
+    def pending(self) -> int:
+        """Packets queued and not yet taken."""
+        return len(self._packets)
+
+    def restart(self, cached: list[MediaPacket]) -> None:
+        """Drop what is queued and start again at ``cached`` (a keyframe first) or, if
+        that is empty, at the camera's next keyframe."""
+        self._packets.clear()
+        self._burst_left = 0
+        self._waiting_for_keyframe = True
+        self.load_burst(cached)
+
     def push(self, packet: MediaPacket) -> None:
         if self._closed_reason is not None:
             return
@@ -201,6 +214,11 @@ class CameraReader:
             return
         feed.load_burst(self._gop)
         self._feeds.add(feed)
+
+    def restart_at_keyframe(self, feed: ViewerFeed) -> None:
+        """Restart an attached viewer at the cached keyframe (on the loop: nothing lost between)."""
+        if feed in self._feeds:
+            feed.restart(self._gop)
 
     def detach(self, feed: ViewerFeed) -> None:
         self._feeds.discard(feed)

@@ -190,6 +190,9 @@ class RelayTrack(MediaStreamTrack):
         except FeedClosed as exc:
             self.stop()
             raise MediaStreamError(exc.reason) from exc
+        return self._relay(packet, from_burst)
+
+    def _relay(self, packet: MediaPacket, from_burst: bool) -> av.Packet:
         out = av.Packet(packet.data)
         out.pts = self._clock.place(packet, from_burst)
         out.time_base = VIDEO_TIME_BASE

@@ -244,6 +244,17 @@ async def prepare(request: web.Request) -> web.Response:
     return web.json_response({"prepared": True}, status=202)
 
 
+async def unblur(request: web.Request) -> web.Response:
+    """The operator switched a blurred view to the clear picture (decided and audited by the control plane)."""
+    body = await _internal_json(request)
+    gid = body.get("gid")
+    if not isinstance(gid, str):
+        return _error(400, "gid (string) is required")
+    if not _gateway(request).show_clear(gid):
+        return _error(404, "no live view of this grant", "session_not_found")
+    return web.json_response({"clear": True})
+
+
 async def probe(request: web.Request) -> web.Response:
     body = await _internal_json(request)
     rtsp_url, seconds = body.get("rtsp_url"), body.get("seconds", 3)
@@ -296,6 +307,7 @@ def create_app(gateway: Gateway) -> web.Application:
     app.router.add_route("*", session, _not_allowed(SESSION_METHODS, "trickle ICE and ICE restarts are not supported"))
     app.router.add_post("/internal/prepare", prepare)
     app.router.add_post("/internal/probe", probe)
+    app.router.add_post("/internal/unblur", unblur)
     app.router.add_get("/health", health)
     app.router.add_get("/metrics", metrics)
     return app

@@ -30,6 +30,7 @@ from typing import Any, TypeVar
 
 from aiortc import RTCPeerConnection
 
+from gateway.blur import BlurringTrack
 from gateway.config import GatewayConfig
 from gateway.control import ControlPlane, ControlPlaneUnavailable, EventReporter, RedeemRefused
 from gateway.grants import Grant, GrantError, verify_grant
@@ -252,7 +253,7 @@ class Gateway:
             pc=self._peer_connection(grant.gid, hard_end),
             reader=reader,
             feed=feed,
-            track=RelayTrack(
+            track=(BlurringTrack if camera.blur else RelayTrack)(
                 reader,
                 feed,
                 OutputClock(compress_burst=self.config.burst_retime == "compress"),
@@ -391,6 +392,16 @@ class Gateway:
         except Exception as exc:  # a stuck transport must not keep the view alive in our books
             log.warning("session %s: closing the peer connection failed: %s", session.sid, type(exc).__name__)
 
+    def show_clear(self, gid: str) -> bool:
+        """Switch a blurred view of ``gid`` to the clear picture for the rest of the view
+        (the control plane decided and audited it). False if there is no such view."""
+        sessions = [s for s in self._sessions.values() if s.grant.gid == gid]
+        for session in sessions:
+            if isinstance(session.track, BlurringTrack):
+                session.track.show_clear()
+                log.info("session %s gid %s switched to the clear picture", session.sid, gid)
+        return bool(sessions)
+
     def stop_grant(self, gid: str, reason: str) -> None:
         """Stop everything a grant opened: its live views and its prepared pull."""
         for session in [s for s in self._sessions.values() if s.grant.gid == gid]:
@@ -406,7 +417,8 @@ class Gateway:
                 "at": self._wall_clock(),
                 "reason": reason,
                 "bytes_sent": session.track.bytes_sent,
-                "transcoded": False,  # pass-through only: the gateway never decodes or encodes
+                # True only for a blurred view; a clear view is passed through, never decoded.
+                "transcoded": isinstance(session.track, BlurringTrack),
             }
         )
 

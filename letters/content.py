@@ -42,6 +42,7 @@ class View:
     operator_name: str  # empty unless the municipality shows it
     reason: str
     outcome: str  # an Outcome value, or empty
+    clear_picture_reason: str = ""  # a ClearPictureReason: the person chose blurred, the operator switched
 
 
 @dataclass(slots=True)
@@ -135,6 +136,7 @@ def _add_views(letters: dict[int, Letter], tenant: Tenant, present: list[int], s
             "attempt_id",
             "attempt__night_check_id",
             "attempt__outcome",
+            "clear_picture_reason",
         )
     )
     rows = list(views)
@@ -163,6 +165,7 @@ def _add_views(letters: dict[int, Letter], tenant: Tenant, present: list[int], s
         attempt_id,
         check_id,
         outcome,
+        clear_picture_reason,
     ) in rows:
         began = cast(datetime, first_frame_at or redeemed_at)  # redeemed: the filter
         seconds = None if ended_at is None else max(0, round((ended_at - began).total_seconds()))
@@ -182,5 +185,6 @@ def _add_views(letters: dict[int, Letter], tenant: Tenant, present: list[int], s
                 operator_name=name,
                 reason=reason,
                 outcome=outcome or "",
+                clear_picture_reason=clear_picture_reason,
             )
         )

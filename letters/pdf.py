@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
+from cameras.models import ClearPictureReason
 from checks.models import EscalationCause, EscalationResult, Outcome
 from letters.content import Letter, ViewReason
 from people.models import AbsenceKind
@@ -169,6 +170,14 @@ def _outcome(view_outcome: str, reason: str) -> str:
     return str(Outcome(view_outcome).label)
 
 
+def _clear_picture(view: Any) -> str:
+    """The person chose a blurred picture and the operator switched to the clear one: why."""
+    if not view.clear_picture_reason:
+        return ""
+    reason = ClearPictureReason(view.clear_picture_reason).label
+    return " · " + _("clear picture shown: %(reason)s") % {"reason": reason}
+
+
 def _who(view: Any) -> str:
     who = f"{view.operator_name}, {view.role.lower()}" if view.operator_name else view.role
     return f"{who}, {view.organisation}"
@@ -230,7 +239,11 @@ def write_letter(pdf: PersonPDF, letter: Letter, *, created: datetime) -> None:
                 for view in letter.views
             ),
             second_lines=(
-                pdf.words("who", _who(view), lambda view=view: _("Looked: %(who)s") % {"who": _who(view)})
+                pdf.words(
+                    "who",
+                    f"{_who(view)}|{view.clear_picture_reason}",
+                    lambda view=view: _("Looked: %(who)s") % {"who": _who(view)} + _clear_picture(view),
+                )
                 for view in letter.views
             ),
         )

@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy
 
 from accounts.models import Role
 from audit.models import AuditAction, ReviewVerdict
-from cameras.models import Camera, CameraDriverKind, CameraProblem, GrantPurpose, problem_label
+from cameras.models import Camera, CameraDriverKind, CameraProblem, ClearPictureReason, GrantPurpose, problem_label
 from checks.models import (
     AlarmKind,
     CheckForm,
@@ -66,6 +66,10 @@ REASONS = {
     "camera_repointed": gettext_lazy("Camera pointed at another device"),
     "co_resident_consent_withdrawn": gettext_lazy("A co-resident withdrew their consent"),
     "co_resident_added": gettext_lazy("A co-resident moved in (no consent yet)"),
+    # cameras.clear_view: the clear picture of a blurred view refused
+    "not_your_view": gettext_lazy("Another operator's view"),
+    "not_blurred": gettext_lazy("The view is not blurred"),
+    "view_not_live": gettext_lazy("The view is not running"),
     # the gateway's end of a view (docs/GATEWAY_PROTOCOL.md)
     "grant_end": gettext_lazy("View time over"),
     "viewer_closed": gettext_lazy("Closed by the viewer"),
@@ -107,6 +111,7 @@ ENUMS: tuple[type[TextChoices], ...] = (
     AlarmKind,
     CameraProblem,
     GrantPurpose,
+    ClearPictureReason,
     CameraDriverKind,
     ConsentMethod,
     ReviewVerdict,
@@ -174,6 +179,9 @@ DETAIL_KEYS = {
     "at": gettext_lazy("time"),
     "bytes_sent": gettext_lazy("bytes sent"),
     "transcoded": gettext_lazy("transcoded"),
+    "blurred": gettext_lazy("blurred picture"),
+    "asked_reason": gettext_lazy("reason given"),
+    "refused": gettext_lazy("refused"),
 }
 
 # Where a detail's key says which enum its value is from.

@@ -104,7 +104,14 @@ def end_decision(decision: Decision, *, actor: User | None, valid_to: date) -> D
 
 @transaction.atomic
 def register_consent(
-    person: Person, *, actor: User, given_by: str, method: str, given_at: datetime, valid_until: date | None
+    person: Person,
+    *,
+    actor: User,
+    given_by: str,
+    method: str,
+    given_at: datetime,
+    valid_until: date | None,
+    blurred: bool = False,
 ) -> Consent:
     consent = Consent.objects.create(
         person=person,
@@ -112,6 +119,7 @@ def register_consent(
         method=method,
         given_at=given_at,
         valid_until=valid_until,
+        blurred=blurred,
         documented_by=actor,
     )
     record(
@@ -120,7 +128,12 @@ def register_consent(
         tenant=person.tenant_id,
         person=person,
         obj=consent,
-        detail={"method": method, "given_by": given_by, "trial_until": str(valid_until) if valid_until else ""},
+        detail={
+            "method": method,
+            "given_by": given_by,
+            "trial_until": str(valid_until) if valid_until else "",
+            "blurred": blurred,
+        },
     )
     return consent
 

@@ -71,7 +71,7 @@ class DecisionForm(forms.ModelForm):
 class ConsentForm(forms.ModelForm):
     class Meta:
         model = Consent
-        fields = ["given_by", "method", "given_at", "valid_until"]
+        fields = ["given_by", "method", "given_at", "valid_until", "blurred"]
         widgets = {
             "given_at": DATETIME_INPUT,
             "valid_until": DATE_INPUT,

@@ -84,6 +84,14 @@ class Consent(models.Model):
     method = models.CharField(_("how"), max_length=10, choices=ConsentMethod.choices)
     given_at = models.DateTimeField(_("given at"))
     valid_until = models.DateField(_("trial period ends"), null=True, blank=True)
+    # The person accepts the camera on condition that the picture is blurred: the gateway
+    # blurs every view (docs/PRIVACY.md), and the operator may switch to the clear picture
+    # only with a reason, which is audited and shown in the person's letter.
+    blurred = models.BooleanField(
+        _("blurred picture by default"),
+        default=False,
+        help_text=_("The operator sees a blurred picture and can switch to a clear one only with a stated reason."),
+    )
     documented_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     withdrawn_at = models.DateTimeField(_("withdrawn at"), null=True, blank=True)
     withdrawn_by = models.ForeignKey(

@@ -32,6 +32,12 @@ def household_consent_refusal(person: Any, moment: datetime) -> str | None:
     return None
 
 
+def picture_blurred(person: Any, moment: datetime) -> bool:
+    """The person asked for a blurred picture in a consent that stands at ``moment``.
+    (Any such consent: of two that overlap, the more private wish wins.)"""
+    return any(consent.blurred and consent.is_valid_at(moment) for consent in person.consents.all())
+
+
 def household_consent_stands(person: Any, moment: datetime) -> bool:
     return household_consent_refusal(person, moment) is None
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import itertools
 import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field, replace
+from fractions import Fraction
 from typing import Any
 
 import aiohttp
@@ -72,7 +74,7 @@ class FakeControlPlane:
     down: bool = False  # answer 503 to everything
     redeemed: list[str] = field(default_factory=list)
     redeem_bodies: list[dict[str, Any]] = field(default_factory=list)  # as the gateway sent them
-    limits: dict[str, float] = field(default_factory=dict)  # hard_end / max_view_s to answer with
+    limits: dict[str, Any] = field(default_factory=dict)  # hard_end / max_view_s / blur to answer with
     events: list[dict[str, Any]] = field(default_factory=list)
     revocation_polls: int = 0
     url: str = ""
@@ -352,3 +354,84 @@ class WhepClient:
         for task in self._readers:
             task.cancel()
         await self.pc.close()
+
+
+# -- a camera with real pictures ----------------------------------------------------------
+
+
+@functools.cache  # a few seconds of encoding, the same for every test
+def encode_scene(
+    width: int = 1280, height: int = 720, fps: int = 15, seconds: float = 2.0, noise: int = 0
+) -> tuple[bytes, ...]:
+    """A looping 720p H.264 scene (a keyframe at the start of each loop, as cameras
+    send): a fine checkerboard (the detail a face has) and a bright block, "a body",
+    that moves across it; ``noise``: sensor noise of that amplitude in every picture,
+    which raises the bitrate to a real camera's. Annex B access units."""
+    return tuple(_encode_scene(width, height, fps, seconds, noise))
+
+
+def _encode_scene(width: int, height: int, fps: int, seconds: float, noise: int) -> list[bytes]:
+    import av
+    import numpy as np
+
+    encoder = av.CodecContext.create("libx264", "w")
+    encoder.width, encoder.height, encoder.pix_fmt = width, height, "yuv420p"
+    encoder.time_base = Fraction(1, fps)
+    encoder.framerate = Fraction(fps, 1)
+    count = round(fps * seconds)
+    encoder.gop_size = count
+    encoder.options = {"preset": "ultrafast", "tune": "zerolatency", "profile": "high"}
+    yy, xx = np.mgrid[0:height, 0:width]
+    checker = (((yy // 4) + (xx // 4)) % 2 * 160 + 40).astype(np.uint8)
+    units: list[bytes] = []
+    rng = np.random.default_rng(7)
+    for index in range(count):
+        luma = checker.copy()
+        if noise:
+            luma = np.clip(luma + rng.integers(-noise, noise + 1, luma.shape), 0, 255).astype(np.uint8)
+        left = (index * width // count) % (width - 200)
+        luma[height // 3 : height // 3 + 200, left : left + 200] = 235
+        rgb = np.repeat(luma[:, :, None], 3, axis=2)
+        frame = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv420p")
+        frame.pts = index
+        units.extend(bytes(packet) for packet in encoder.encode(frame))
+    units.extend(bytes(packet) for packet in encoder.encode(None))
+    return units
+
+
+class H264Camera(FakeCamera):
+    """A FakeCamera whose packets are real H.264 pictures (``encode_scene``), looped."""
+
+    def __init__(
+        self, fps: int = 15, seconds: float = 2.0, width: int = 1280, height: int = 720, noise: int = 0
+    ) -> None:
+        super().__init__(fps=fps, keyint_s=seconds)
+        self.units = list(encode_scene(width, height, fps, seconds, noise))
+
+    def __call__(self, url: str, transport: str) -> FakeCameraStream:
+        with self._lock:
+            self.opens += 1
+        if self.unreachable:
+            raise CameraUnreachable("Connection refused")
+        return H264CameraStream(self)
+
+
+class H264CameraStream(FakeCameraStream):
+    def parameter_sets(self) -> bytes:
+        return b""  # in-band, with each keyframe
+
+    def packets(self) -> Iterator[MediaPacket]:
+        camera = self._camera
+        assert isinstance(camera, H264Camera)
+        units = camera.units
+        interval = 1 / camera.fps
+        phase = len(units) // 2  # start inside a group of pictures, like a running camera
+        started = time.monotonic()
+        for index in itertools.count():
+            if self._closed.is_set():
+                return
+            time.sleep(max(0.0, started + index * interval - time.monotonic()))
+            data = units[(index + phase) % len(units)]
+            pts = index * VIDEO_CLOCK_HZ // round(camera.fps)
+            camera.sent[pts] = data
+            yield MediaPacket(data=data, pts=pts, keyframe=(index + phase) % len(units) == 0, arrival=time.monotonic())

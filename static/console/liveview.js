@@ -213,5 +213,33 @@
   }
   window.addEventListener("pagehide", () => stop());
 
+  // A blurred view (the person's choice): one click with a reason shows the clear
+  // picture for the rest of this view. Sent in the background: leaving the page would end the view.
+  const clearForm = document.getElementById("clear-picture");
+  if (clearForm) {
+    clearForm.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const body = new FormData(clearForm);
+      if (event.submitter) body.set("reason", event.submitter.value);
+      const shown = document.getElementById("clear-picture-shown");
+      let answer = null;
+      try {
+        const response = await fetch(clearForm.action, { method: "POST", body, credentials: "same-origin" });
+        answer = await response.json();
+      } catch (error) {
+        answer = null;
+      }
+      shown.hidden = false;
+      if (answer && answer.clear) {
+        clearForm.hidden = true;
+        shown.textContent = answer.message;
+        shown.dataset.state = "clear";
+      } else {
+        shown.textContent = (answer && answer.error) || texts.clear_picture_failed;
+        shown.dataset.state = "refused";
+      }
+    });
+  }
+
   if (live.dataset.token) start().catch(() => stop("refused", texts.gateway_unavailable));
 })();
