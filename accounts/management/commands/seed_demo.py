@@ -38,7 +38,7 @@ from sso.models import ClaimMapping, IdentityProvider
 ONVIF_DEMO_CAMERA = {
     "driver": CameraDriverKind.ONVIF_PTZ,
     "model": "Simulerad PTZ-kamera (ONVIF)",
-    "onvif_address": "127.0.0.1:8556",
+    "onvif_address": "127.0.0.1:8557",  # 8556 is the demo identity provider
     "onvif_profile": "main",
     "view_preset": "view",
     "privacy_preset": "privacy",
