@@ -61,7 +61,7 @@ class PersonPDF(FPDF):
         self.set_y(-14)
         self.set_font("Helvetica", "", 10)
         page = self.page_no() - self.document_first_page + 1
-        self.cell(0, 5, text(f"{self.footer_text} · {_('Page')} {page}"), align="R")
+        self.cell(0, 5, text(f"{self.footer_text} · " + _("Page %(page)s") % {"page": page}), align="R")
 
     def heading(self, words: str, size: float = 20) -> None:
         self.set_font("Helvetica", "B", size)
