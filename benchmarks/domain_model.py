@@ -13,6 +13,7 @@ prints:
     .venv/bin/python benchmarks/domain_model.py                   # 1,000 sequences, SQLite
     .venv/bin/python benchmarks/domain_model.py --db postgres     # the same on PostgreSQL
     .venv/bin/python benchmarks/domain_model.py --quick           # 100 sequences
+    .venv/bin/python benchmarks/domain_model.py --jobs 2          # two chunks at a time
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 
 from _common import PYTHON, ROOT, headline, machine_load, say
 
@@ -37,6 +39,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--steps", type=int, default=30, help="steps per sequence at most")
     parser.add_argument("--chunk", type=int, default=100, help="sequences per pytest process")
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--jobs", type=int, default=1, help="chunks run at the same time")
     parser.add_argument("--quick", action="store_true", help="100 sequences")
     return parser.parse_args()
 
@@ -73,19 +76,23 @@ def main() -> None:
     sequences = steps = violations = 0
     rules: Counter[str] = Counter()
     seed = int(time.time())
-    while sequences < total:
-        chunk = min(args.chunk, total - sequences)
-        stats, output, returncode = run_chunk(chunk, args.steps, args.db, seed)
-        seed += 1
-        sequences += int(stats["sequences"])  # type: ignore[call-overload]
-        steps += int(stats["steps"])  # type: ignore[call-overload]
-        rules.update(stats.get("rules", {}))  # type: ignore[arg-type]
-        if returncode != 0 or stats["violations"]:
-            violations += 1
-            say(f"a sequence broke an invariant (seed {seed - 1}):\n{output[-20000:]}")
-            if not stats["sequences"]:
-                break  # nothing ran: the test itself is broken
-        say(f"  {sequences} sequences, {steps} steps, {violations} violations, {time.perf_counter() - started:.0f} s")
+    chunks = []
+    planned = 0
+    while planned < total:
+        chunks.append((min(args.chunk, total - planned), seed + len(chunks)))
+        planned += chunks[-1][0]
+    with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        runs = pool.map(lambda chunk: (chunk[1], *run_chunk(chunk[0], args.steps, args.db, chunk[1])), chunks)
+        for chunk_seed, stats, output, returncode in runs:
+            sequences += int(stats["sequences"])  # type: ignore[call-overload]
+            steps += int(stats["steps"])  # type: ignore[call-overload]
+            rules.update(stats.get("rules", {}))  # type: ignore[arg-type]
+            if returncode != 0 or stats["violations"]:
+                violations += 1
+                say(f"a sequence broke an invariant (--hypothesis-seed={chunk_seed}):\n{output[-20000:]}")
+            say(
+                f"  {sequences} sequences, {steps} steps, {violations} violations, {time.perf_counter() - started:.0f} s"
+            )
     for name, count in sorted(rules.items()):
         say(f"  {name}: {count}")
     say(f"total run: {time.perf_counter() - started:.0f} s")

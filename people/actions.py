@@ -148,12 +148,42 @@ def _stop_live_views_if_no_longer_allowed(person: Person, *, reason: str) -> Non
     # Imported here: cameras and checks build on people, not the other way round.
     from cameras.actions import revoke_grants_for_person
     from checks.actions import switch_open_camera_checks_to_physical
-    from checks.rules import camera_allowed_for_person
+    from checks.rules import camera_allowed_for_person, camera_allowed_until
 
     now = clock.now()
     if camera_allowed_for_person(person, now) is not None:
         revoke_grants_for_person(person, reason=reason)
         switch_open_camera_checks_to_physical(person, reason=reason)
+        return
+    # Still allowed now, but perhaps not for as long as a view was granted: a decision
+    # ended "at the end of today" while a view runs across midnight (found by the
+    # model-based test, nattillsyn/tests/test_domain_model.py).
+    allowed_until = camera_allowed_until(person, now)
+    if allowed_until is not None:
+        _end_live_views_by(person, allowed_until, reason=reason)
+
+
+def _end_live_views_by(person: Person, until: datetime, *, reason: str) -> None:
+    """Views of ``person`` granted past ``until`` end then: the gateway stops a grant past
+    its hard end at its next revocation poll (``cameras.actions.revoked_gids``)."""
+    # Imported here, as above. Belongs in cameras.actions (next to revoke_grants_for_person).
+    from cameras.models import ViewGrant
+
+    live = ViewGrant.objects.select_for_update(of=("self",)).filter(
+        person=person, revoked_at__isnull=True, ended_at__isnull=True, hard_end__gt=until
+    )
+    for grant in live:
+        grant.hard_end = until
+        grant.start_by = min(grant.start_by, until)
+        grant.save(update_fields=["hard_end", "start_by"])
+        record(
+            actor=None,
+            action=AuditAction.GRANT_REVOKED,
+            tenant=grant.tenant_id,
+            person=grant.person_id,
+            obj=grant,
+            detail={"reason": reason, "gid": str(grant.gid), "from": until.isoformat()},
+        )
 
 
 def find_overlapping_absence(
