@@ -27,6 +27,7 @@ import tempfile
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from _common import PYTHON, ROOT, headline, machine_load, say
 
@@ -44,7 +45,7 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def run_chunk(sequences: int, steps: int, db: str, seed: int) -> tuple[dict[str, object], str, int]:
+def run_chunk(sequences: int, steps: int, db: str, seed: int) -> tuple[dict[str, Any], str, int]:
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as handle:
         stats_path = handle.name
     env = dict(
@@ -76,7 +77,7 @@ def main() -> None:
     sequences = steps = violations = 0
     rules: Counter[str] = Counter()
     seed = int(time.time())
-    chunks = []
+    chunks: list[tuple[int, int]] = []
     planned = 0
     while planned < total:
         chunks.append((min(args.chunk, total - planned), seed + len(chunks)))
@@ -84,15 +85,14 @@ def main() -> None:
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
         runs = pool.map(lambda chunk: (chunk[1], *run_chunk(chunk[0], args.steps, args.db, chunk[1])), chunks)
         for chunk_seed, stats, output, returncode in runs:
-            sequences += int(stats["sequences"])  # type: ignore[call-overload]
-            steps += int(stats["steps"])  # type: ignore[call-overload]
-            rules.update(stats.get("rules", {}))  # type: ignore[arg-type]
+            sequences += int(stats["sequences"])
+            steps += int(stats["steps"])
+            rules.update(stats.get("rules", {}))
             if returncode != 0 or stats["violations"]:
                 violations += 1
                 say(f"a sequence broke an invariant (--hypothesis-seed={chunk_seed}):\n{output[-20000:]}")
-            say(
-                f"  {sequences} sequences, {steps} steps, {violations} violations, {time.perf_counter() - started:.0f} s"
-            )
+            elapsed = time.perf_counter() - started
+            say(f"  {sequences} sequences, {steps} steps, {violations} violations, {elapsed:.0f} s")
     for name, count in sorted(rules.items()):
         say(f"  {name}: {count}")
     say(f"total run: {time.perf_counter() - started:.0f} s")
