@@ -71,6 +71,7 @@ bench: deps
 	$(PY) benchmarks/load_web.py --quick
 	$(PY) benchmarks/live_view.py --quick
 	$(PY) benchmarks/operator_flow.py --quick
+	$(PY) benchmarks/domain_model.py --quick
 
 messages:
 	$(PY) manage.py makemessages -l sv -l en --ignore=.venv --ignore=simcam --ignore=gateway --ignore=benchmarks

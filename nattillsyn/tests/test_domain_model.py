@@ -888,12 +888,13 @@ def run_model(world: World, *, sequences: int, steps: int) -> None:
     )
 
 
-def test_the_domain_keeps_its_promises(world: World) -> None:
+def test_the_domain_keeps_its_promises(world: World, headline: Callable[[str, object], None]) -> None:
     sequences = int(os.environ.get("DOMAIN_MODEL_SEQUENCES", "30"))
     steps = int(os.environ.get("DOMAIN_MODEL_STEPS", "30"))
     stats_path = os.environ.get("DOMAIN_MODEL_STATS")
     try:
         run_model(world, sequences=sequences, steps=steps)
+        headline("invariants.short_run", f"{STATS.sequences} sequences, {STATS.steps} steps, 0 violations")
     except BaseException:
         STATS.violations += 1
         raise
