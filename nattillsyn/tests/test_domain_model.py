@@ -386,11 +386,21 @@ class DomainModel(RuleBasedStateMachine):
         ``look_s`` seconds, an outcome. Every invariant is checked between the parts too
         (random steps alone seldom find a check due before its window passes)."""
         operator = self.home.user(Role.OPERATOR)
-        check = (
-            Check.objects.filter(tenant=self.home.tenant, state=CheckState.DUE, form=CheckForm.CAMERA)
-            .order_by("due_at", "scheduled_at", "id")
-            .first()
-        )
+        due = Check.objects.filter(tenant=self.home.tenant, state=CheckState.DUE, form=CheckForm.CAMERA)
+        if not due.exists():
+            # Nothing due: the operator waits for the next planned camera check, and the
+            # worker makes it due (time only moves forward).
+            upcoming = (
+                Check.objects.filter(tenant=self.home.tenant, state=CheckState.PLANNED, form=CheckForm.CAMERA)
+                .order_by("scheduled_at")
+                .first()
+            )
+            if upcoming is None:
+                return
+            self.fake.set(max(self.now(), upcoming.scheduled_at).astimezone(STOCKHOLM))
+            self.tick()
+            self.check_all_invariants()
+        check = due.order_by("due_at", "scheduled_at", "id").first()
         if check is None:
             return
         try:
