@@ -84,6 +84,7 @@ bench: deps
 	$(PY) benchmarks/letters.py --quick
 	$(PY) benchmarks/networks.py --quick
 	$(PY) benchmarks/blur.py --quick
+	$(PY) benchmarks/domain_model.py --quick
 
 messages:
 	$(PY) manage.py makemessages -l sv -l en --ignore=.venv --ignore=simcam --ignore=gateway --ignore=benchmarks

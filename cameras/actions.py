@@ -511,6 +511,16 @@ def redeem_grant(
     if grant is None:
         return None, "unknown"
     if grant.redeemed_at is not None:
+        # A replay (ASVS 16.3: every authorization failure is logged), to the address it came from.
+        record(
+            actor=None,
+            action=AuditAction.GRANT_REFUSED,
+            tenant=grant.tenant_id,
+            person=grant.person_id,
+            obj=grant,
+            ip=normalise_ip(viewer_ip),
+            detail={"reason": "already_used", "operator": grant.operator_id, "gateway": gateway},
+        )
         return grant, "already_used"
     now = clock.now()
     refusal = grant_refusal(grant, now)
@@ -602,6 +612,29 @@ def revoke_grants_for_person(person: Person, *, reason: str) -> int:
     now = clock.now()
     live = ViewGrant.objects.filter(person=person, revoked_at__isnull=True, ended_at__isnull=True, hard_end__gt=now)
     return _revoke(live, reason=reason, now=now)
+
+
+def end_grants_for_person_by(person: Person, until: datetime, *, reason: str) -> int:
+    """Views of ``person`` granted past ``until`` end then: the gateway stops a grant past
+    its hard end at its next revocation poll (``revoked_gids``)."""
+    live = ViewGrant.objects.select_for_update(of=("self",)).filter(
+        person=person, revoked_at__isnull=True, ended_at__isnull=True, hard_end__gt=until
+    )
+    count = 0
+    for grant in live:
+        grant.hard_end = until
+        grant.start_by = min(grant.start_by, until)
+        grant.save(update_fields=["hard_end", "start_by"])
+        record(
+            actor=None,
+            action=AuditAction.GRANT_REVOKED,
+            tenant=grant.tenant_id,
+            person=grant.person_id,
+            obj=grant,
+            detail={"reason": reason, "gid": str(grant.gid), "from": until.isoformat()},
+        )
+        count += 1
+    return count
 
 
 def revoke_grants_for_attempt(attempt: Any, *, reason: str) -> int:

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from cameras.actions import revoke_grants_for_person
+from cameras.actions import end_grants_for_person_by, revoke_grants_for_person
 from checks.actions.person_changes import cancel_checks_during_absence, switch_open_camera_checks_to_physical
 from checks.models import Agreement
-from checks.rules import camera_allowed_for_person
+from checks.rules import camera_allowed_for_person, camera_allowed_until
 from nattillsyn import clock
 from people.models import Absence, Person
 from people.signals import absence_registered, consent_withdrawn, decision_changed, household_changed
@@ -26,9 +26,17 @@ def replan(person: Person) -> None:
 
 def stop_live_views_if_no_longer_allowed(person: Person, *, reason: str) -> None:
     """Consent withdrawn or decision ended: running views are cut and camera checks become visits."""
-    if camera_allowed_for_person(person, clock.now()) is not None:
+    now = clock.now()
+    if camera_allowed_for_person(person, now) is not None:
         revoke_grants_for_person(person, reason=reason)
         switch_open_camera_checks_to_physical(person, reason=reason)
+        return
+    # Still allowed now, but perhaps not for as long as a view was granted: a decision
+    # ended "at the end of today" while a view runs across midnight (found by the
+    # model-based test, nattillsyn/tests/test_domain_model.py).
+    allowed_until = camera_allowed_until(person, now)
+    if allowed_until is not None:
+        end_grants_for_person_by(person, allowed_until, reason=reason)
 
 
 def on_decision_changed(sender: Any, *, person: Person, ended: bool, **kwargs: Any) -> None:
