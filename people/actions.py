@@ -74,7 +74,7 @@ def register_decision(
     )
     _replan(person)
     if valid_to is not None:
-        _stop_live_views_if_no_longer_allowed(person, reason="decision_ended")
+        stop_camera_if_no_longer_allowed(person, reason="decision_ended")
     return decision
 
 
@@ -91,7 +91,7 @@ def end_decision(decision: Decision, *, actor: User | None, valid_to: date) -> D
         detail={"valid_to": str(valid_to)},
     )
     _replan(decision.person)
-    _stop_live_views_if_no_longer_allowed(decision.person, reason="decision_ended")
+    stop_camera_if_no_longer_allowed(decision.person, reason="decision_ended")
     return decision
 
 
@@ -143,7 +143,7 @@ def withdraw_consent(consent: Consent, *, actor: User | None, note: str = "") ->
         obj=consent,
         detail={"note": note},
     )
-    _stop_live_views_if_no_longer_allowed(consent.person, reason="consent_withdrawn")
+    stop_camera_if_no_longer_allowed(consent.person, reason="consent_withdrawn")
     return consent
 
 
@@ -163,7 +163,7 @@ def add_co_resident(person: Person, *, actor: Any, name: str, personnummer: str)
         detail={"name": name, "has_personnummer": bool(personnummer)},
     )
     _replan(person)
-    _stop_live_views_if_no_longer_allowed(person, reason="co_resident_added")
+    stop_camera_if_no_longer_allowed(person, reason="co_resident_added")
     return co_resident
 
 
@@ -206,11 +206,11 @@ def withdraw_co_resident_consent(consent: CoResidentConsent, *, actor: Any, note
         obj=consent,
         detail={"co_resident": consent.co_resident.name, "note": note},
     )
-    _stop_live_views_if_no_longer_allowed(person, reason="co_resident_consent_withdrawn")
+    stop_camera_if_no_longer_allowed(person, reason="co_resident_consent_withdrawn")
     return consent
 
 
-def _stop_live_views_if_no_longer_allowed(person: Person, *, reason: str) -> None:
+def stop_camera_if_no_longer_allowed(person: Person, *, reason: str) -> None:
     # Imported here: cameras and checks build on people, not the other way round.
     from cameras.actions import revoke_grants_for_person
     from checks.actions import switch_open_camera_checks_to_physical

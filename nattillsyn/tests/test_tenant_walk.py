@@ -33,6 +33,8 @@ from nattillsyn.testing import (
     make_person,
     make_training_camera,
 )
+from checks.covered_actions import open_camera_concern
+from checks.models import ConcernKind
 from people.actions import add_co_resident, register_co_resident_consent
 
 pytestmark = pytest.mark.django_db
@@ -78,11 +80,13 @@ def home_world(home: Municipality, fake_clock: FakeClock) -> dict[str, int]:
     co_resident_consent = register_co_resident_consent(
         co_resident, actor=home.user(Role.PLANNER), method="oral", given_at=clock.now()
     )
+    concern = open_camera_concern(neighbour, actor=None, kind=ConcernKind.COVERED, evidence="picture_black")
     batch = request_batch(home.tenant, actor=home.user(Role.CASE_OFFICER), month=date(2026, 10, 1))
     return {
         "co_resident_id": co_resident.id,
         "co_resident_consent_id": co_resident_consent.id,
         "batch_id": batch.id,
+        "concern_id": concern.id,
         "gid": training_grant.gid,
         "person_id": person.id,
         "camera_id": person.camera.id,
