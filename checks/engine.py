@@ -342,7 +342,9 @@ class NightWorker:
             if not claimed:
                 continue
             result = self.camera_prober(camera)
-            covered_actions.record_camera_probe(camera, ok=result.ok, problem=result.problem, now=now, horizon=PROBE_HORIZON)
+            covered_actions.record_camera_probe(
+                camera, ok=result.ok, problem=result.problem, now=now, horizon=PROBE_HORIZON
+            )
             probed += 1
         return probed
 

@@ -73,5 +73,7 @@ class ResolveEscalationForm(forms.Form):
 class CameraConcernOutcomeForm(forms.Form):
     """What the case officer's talk with the person about the covered camera gave."""
 
-    outcome = forms.ChoiceField(label=_("What the person said"), choices=ConcernOutcome.choices, widget=forms.RadioSelect)
+    outcome = forms.ChoiceField(
+        label=_("What the person said"), choices=ConcernOutcome.choices, widget=forms.RadioSelect
+    )
     note = forms.CharField(label=_("Note"), required=False, max_length=500)

@@ -283,7 +283,9 @@ class CameraConcern(models.Model):
     kind = models.CharField(max_length=20, choices=ConcernKind.choices)
     evidence = models.CharField(max_length=200, blank=True)
     found_at = models.DateTimeField()
-    found_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    found_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     resolved_at = models.DateTimeField(null=True, blank=True)
     resolved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"

@@ -51,7 +51,9 @@ REASONS = {
     "no_camera": gettext_lazy("No camera"),
     "camera_not_tested": gettext_lazy("Camera not tested"),
     "agreed_physical": gettext_lazy("Agreed as a physical visit"),
-    "camera_covered": gettext_lazy("Camera found covered or turned: visits until the case officer has talked with the person"),
+    "camera_covered": gettext_lazy(
+        "Camera found covered or turned: visits until the case officer has talked with the person"
+    ),
     # cameras.actions: grants refused, revoked or ended
     "network_not_allowed": gettext_lazy("From a network the municipality does not allow"),
     "revoked": gettext_lazy("Revoked"),

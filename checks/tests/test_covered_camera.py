@@ -41,7 +41,9 @@ class FakeProber:
         return ProbeResult(not self.problem, self.problem)
 
 
-def covered_tonight(home: Municipality, fake_clock: FakeClock, problem: str = "picture_black") -> tuple[Person, NightWorker]:
+def covered_tonight(
+    home: Municipality, fake_clock: FakeClock, problem: str = "picture_black"
+) -> tuple[Person, NightWorker]:
     """A person with checks at 23:00 and 02:00 whose camera two probes find ``problem``."""
     person = make_person(home, "Täckt", personnummer=TEST_PERSONNUMMER[0], times=[time(23, 0), time(2, 0)])
     worker = NightWorker("t", camera_prober=FakeProber(problem))
@@ -74,14 +76,19 @@ def test_it_makes_a_black_picture_while_the_stream_is_up_a_concern_and_the_check
     assert Escalation.objects.get(night_check=two).cause == EscalationCause.PLANNED_VISIT
 
 
-@pytest.mark.parametrize("problem", ["router_down", "unreachable", "stream_unreachable: timeout", "gateway_unreachable"])
+@pytest.mark.parametrize(
+    "problem", ["router_down", "unreachable", "stream_unreachable: timeout", "gateway_unreachable"]
+)
 def test_it_leaves_what_a_network_outage_also_gives_a_technical_fault(
     home: Municipality, fake_clock: FakeClock, problem: str
 ) -> None:
     person, _worker = covered_tonight(home, fake_clock, problem)
     assert not CameraConcern.objects.exists()
     assert Check.objects.filter(person=person, state=CheckState.ESCALATED).exists()
-    assert Check.objects.filter(person=person, state=CheckState.PLANNED).order_by("scheduled_at")[0].form == CheckForm.CAMERA
+    assert (
+        Check.objects.filter(person=person, state=CheckState.PLANNED).order_by("scheduled_at")[0].form
+        == CheckForm.CAMERA
+    )
 
 
 @pytest.mark.parametrize(
@@ -162,9 +169,7 @@ def test_the_patrol_reads_why_and_the_case_officer_finds_the_task(home: Municipa
     assert CameraConcern.objects.get(id=again.id).is_open
 
 
-def test_another_municipality_sees_no_task(
-    home: Municipality, outsider: Municipality, fake_clock: FakeClock
-) -> None:
+def test_another_municipality_sees_no_task(home: Municipality, outsider: Municipality, fake_clock: FakeClock) -> None:
     person, _worker = covered_tonight(home, fake_clock)
     concern = CameraConcern.objects.get(person=person)
     client = SecondFactorClient()

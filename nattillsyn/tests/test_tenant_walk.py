@@ -20,8 +20,9 @@ from accounts.models import Role, WebAuthnCredential
 from audit.models import AuditAction, AuditEntry, RefusalCounter
 from cameras.actions import open_training_view
 from checks import actions
+from checks.covered_actions import open_camera_concern
 from checks.engine import NightWorker
-from checks.models import Alarm, Attempt, Check, Escalation, Outcome
+from checks.models import Alarm, Attempt, Check, ConcernKind, Escalation, Outcome
 from letters.actions import request_batch
 from nattillsyn import clock
 from nattillsyn.clock import FakeClock
@@ -33,8 +34,6 @@ from nattillsyn.testing import (
     make_person,
     make_training_camera,
 )
-from checks.covered_actions import open_camera_concern
-from checks.models import ConcernKind
 from people.actions import add_co_resident, register_co_resident_consent
 
 pytestmark = pytest.mark.django_db
