@@ -6,15 +6,17 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from accounts.access import require_role
 from accounts.models import Role
 from accounts.types import AuthenticatedHttpRequest
-from checks.access import get_camera_concern_for_user
-from checks.covered_actions import resolve_camera_concern
+from checks.access import get_camera_concern_for_user, get_escalation_for_patrol
+from checks.covered_actions import open_camera_concern, resolve_camera_concern
 from checks.forms import CameraConcernOutcomeForm
-from checks.models import CameraConcern
+from checks.models import CameraConcern, ConcernKind
 from people.actions import ActionRefused
 
 # Talking with the person about their consent is the case officer's part (docs/ACCESS_RULES.md).
@@ -47,3 +49,18 @@ def camera_concern_outcome(request: AuthenticatedHttpRequest, concern_id: int) -
             messages.success(request, _("The talk is recorded."))
         return redirect("people:detail", person_id=concern.person_id)
     return render(request, "checks/camera_concern_outcome.html", {"form": form, "concern": concern})
+
+
+@require_POST
+@login_required
+def report_camera_covered(request: AuthenticatedHttpRequest, escalation_id: int) -> HttpResponse:
+    """The patrol at the home (or the shift lead) found the camera covered, turned or
+    taken down: the technical fault was the person's message."""
+    escalation = get_escalation_for_patrol(request, escalation_id)
+    if open_camera_concern(escalation.person, actor=request.user, kind=ConcernKind.REPORTED, evidence="patrol") is None:
+        messages.info(request, _("The camera is already noted as covered; the case officer has the task."))
+    else:
+        messages.success(
+            request, _("Noted: checks are visits until the case officer has talked with the person about the camera.")
+        )
+    return redirect(reverse("console:patrol") + f"#escalation-{escalation.id}")

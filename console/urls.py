@@ -1,5 +1,6 @@
 from django.urls import path
 
+from checks.covered_views import report_camera_covered
 from console import views
 from notifications import views as push_views
 
@@ -16,6 +17,7 @@ urlpatterns = [
     path("patrol/", views.patrol, name="patrol"),
     path("patrol/<int:escalation_id>/acknowledge", views.acknowledge_escalation, name="acknowledge"),
     path("patrol/<int:escalation_id>/resolve", views.resolve_escalation, name="resolve"),
+    path("patrol/<int:escalation_id>/camera-covered", report_camera_covered, name="camera-covered"),
     # Under the patrol's path: a service worker's scope is the folder it is served from.
     path("patrol/manifest.webmanifest", push_views.manifest, name="patrol-manifest"),
     path("patrol/sw.js", push_views.service_worker, name="patrol-service-worker"),

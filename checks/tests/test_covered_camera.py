@@ -180,3 +180,19 @@ def test_another_municipality_sees_no_task(home: Municipality, outsider: Municip
     assert response.status_code == 404
     assert CameraConcern.objects.get(id=concern.id).is_open
     assert AuditEntry.objects.filter(action=AuditAction.ACCESS_REFUSED).exists()
+
+
+def test_the_patrol_reports_a_camera_found_covered_at_the_visit(home: Municipality, fake_clock: FakeClock) -> None:
+    person, _worker = covered_tonight(home, fake_clock, "router_down")  # looks like a network fault
+    escalation = Escalation.objects.get(person=person, cause=EscalationCause.TECHNICAL_FAULT)
+    patrol = SecondFactorClient()
+    patrol.force_login(home.user(Role.PATROL))
+    assert 'data-testid="camera-covered"' in patrol.get("/console/patrol/").content.decode()
+    assert patrol.post(f"/console/patrol/{escalation.id}/camera-covered").status_code == 302
+    concern = CameraConcern.objects.get(person=person)
+    assert concern.kind == ConcernKind.REPORTED and concern.found_by == home.user(Role.PATROL)
+    assert camera_allowed_for_person(person, fake_clock()) == CAMERA_COVERED
+    page = patrol.get("/console/patrol/").content.decode()
+    assert 'data-testid="escalation-why"' in page and 'data-testid="camera-covered"' not in page
+    assert patrol.post(f"/console/patrol/{escalation.id}/camera-covered").status_code == 302  # twice: one concern
+    assert CameraConcern.objects.filter(person=person).count() == 1
