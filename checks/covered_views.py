@@ -57,7 +57,7 @@ def report_camera_covered(request: AuthenticatedHttpRequest, escalation_id: int)
     """The patrol at the home (or the shift lead) found the camera covered, turned or
     taken down: the technical fault was the person's message."""
     escalation = get_escalation_for_patrol(request, escalation_id)
-    if open_camera_concern(escalation.person, actor=request.user, kind=ConcernKind.REPORTED, evidence="patrol") is None:
+    if open_camera_concern(escalation.person, actor=request.user, kind=ConcernKind.REPORTED) is None:
         messages.info(request, _("The camera is already noted as covered; the case officer has the task."))
     else:
         messages.success(

@@ -26,6 +26,8 @@ from checks.models import (
     AlarmKind,
     CheckForm,
     CheckState,
+    ConcernKind,
+    ConcernOutcome,
     EscalationCause,
     EscalationKind,
     EscalationResult,
@@ -117,6 +119,8 @@ ENUMS: tuple[type[TextChoices], ...] = (
     ReviewVerdict,
     AuditAction,
     Role,
+    ConcernKind,
+    ConcernOutcome,
 )
 
 # Names of the audit details' keys (audit.records.record(detail=...)).
@@ -127,6 +131,7 @@ DETAIL_KEYS = {
     "occasion": gettext_lazy("occasion"),
     "failed": gettext_lazy("failed"),
     "kind": gettext_lazy("kind"),
+    "evidence": gettext_lazy("found"),
     "problem": gettext_lazy("problem"),
     "note": gettext_lazy("note"),
     "night": gettext_lazy("night"),

@@ -26,7 +26,9 @@ from checks.models import (
 )
 from checks.rules import camera_allowed_for_person
 from nattillsyn.clock import FakeClock
+from nattillsyn.codes import describe, label
 from nattillsyn.testing import TEST_PERSONNUMMER, Municipality, SecondFactorClient, at_stockholm, make_person
+from nattillsyn.tests.test_no_raw_codes import RAW
 from people.actions import ActionRefused
 from people.models import Person
 
@@ -196,3 +198,16 @@ def test_the_patrol_reports_a_camera_found_covered_at_the_visit(home: Municipali
     assert 'data-testid="escalation-why"' in page and 'data-testid="camera-covered"' not in page
     assert patrol.post(f"/console/patrol/{escalation.id}/camera-covered").status_code == 302  # twice: one concern
     assert CameraConcern.objects.filter(person=person).count() == 1
+
+
+def test_the_audit_log_reads_the_concern_in_words(home: Municipality, fake_clock: FakeClock) -> None:
+    person, _worker = covered_tonight(home, fake_clock)
+    resolve_camera_concern(
+        CameraConcern.objects.get(person=person),
+        actor=home.user(Role.CASE_OFFICER),
+        outcome=ConcernOutcome.NOT_BY_PERSON,
+    )
+    for action in (AuditAction.CAMERA_CONCERN_OPENED, AuditAction.CAMERA_CONCERN_RESOLVED):
+        text = describe(AuditEntry.objects.get(action=action).detail)
+        assert not RAW.search(text), text
+    assert not RAW.search(label(CAMERA_COVERED))
