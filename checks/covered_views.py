@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 from accounts.access import require_role
 from accounts.models import Role
 from accounts.types import AuthenticatedHttpRequest
-from checks.access import get_camera_concern_for_user, get_escalation_for_patrol
+from checks.access import get_attempt_for_operator, get_camera_concern_for_user, get_escalation_for_patrol
 from checks.covered_actions import open_camera_concern, resolve_camera_concern
 from checks.forms import CameraConcernOutcomeForm
 from checks.models import CameraConcern, ConcernKind
@@ -64,3 +64,17 @@ def report_camera_covered(request: AuthenticatedHttpRequest, escalation_id: int)
             request, _("Noted: checks are visits until the case officer has talked with the person about the camera.")
         )
     return redirect(reverse("console:patrol") + f"#escalation-{escalation.id}")
+
+
+@require_POST
+@login_required
+def report_camera_covered_in_view(request: AuthenticatedHttpRequest, attempt_id: int) -> HttpResponse:
+    """The operator sees a covered lens or a camera turned away: this check and the
+    person's next ones become visits with the reason, and the case officer gets the task."""
+    attempt = get_attempt_for_operator(request, attempt_id)
+    person = attempt.night_check.person
+    if open_camera_concern(person, actor=request.user, kind=ConcernKind.REPORTED) is None:
+        messages.info(request, _("The camera is already noted as covered; the case officer has the task."))
+    else:
+        messages.success(request, _("Noted: the night patrol visits instead, and the case officer has the task."))
+    return redirect("console:operator")

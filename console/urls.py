@@ -1,6 +1,6 @@
 from django.urls import path
 
-from checks.covered_views import report_camera_covered
+from checks.covered_views import report_camera_covered, report_camera_covered_in_view
 from console import views
 from notifications import views as push_views
 
@@ -11,6 +11,7 @@ urlpatterns = [
     path("round-mode", views.toggle_round_mode, name="round-mode"),
     path("attempts/<int:attempt_id>/", views.attempt_view, name="attempt"),
     path("attempts/<int:attempt_id>/outcome", views.record_outcome, name="outcome"),
+    path("attempts/<int:attempt_id>/camera-covered", report_camera_covered_in_view, name="attempt-camera-covered"),
     path("training/", views.training, name="training"),
     path("training/<int:camera_id>/open", views.open_training, name="open-training"),
     path("views/<uuid:gid>/", views.grant_view, name="grant-view"),

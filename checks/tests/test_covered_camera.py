@@ -11,6 +11,7 @@ from accounts.models import Role
 from audit.models import AuditAction, AuditEntry
 from cameras.health import ProbeResult
 from cameras.models import Camera
+from checks import actions
 from checks.covered import CAMERA_COVERED, concern_kind_of_problem
 from checks.covered_actions import open_camera_concern, resolve_camera_concern
 from checks.engine import NightWorker
@@ -237,3 +238,27 @@ def test_a_later_night_stays_visits_while_the_concern_is_open(home: Municipality
     worker.tick(fake_clock())
     check = Check.objects.get(person=person, scheduled_at=at_stockholm(2026, 11, 25, 23, 0))
     assert check.state == CheckState.VISIT_PENDING and check.form_note == CAMERA_COVERED
+
+
+def test_the_operator_reports_a_covered_lens_during_the_view(home: Municipality, fake_clock: FakeClock) -> None:
+    person = make_person(home, "Vriden", personnummer=TEST_PERSONNUMMER[0], times=[time(23, 0), time(2, 0)])
+    fake_clock.set(at_stockholm(2026, 11, 23, 23, 0))
+    NightWorker("t").tick(fake_clock())
+    eleven, two = Check.objects.filter(person=person).order_by("scheduled_at")[:2]
+    operator = home.user(Role.OPERATOR)
+    attempt, _token = actions.open_check(eleven, actor=operator)
+    client = SecondFactorClient()
+    client.force_login(operator)
+    assert 'data-testid="camera-covered"' in client.get(f"/console/attempts/{attempt.id}/").content.decode()
+    assert client.post(f"/console/attempts/{attempt.id}/camera-covered").status_code == 302
+    eleven.refresh_from_db()
+    two.refresh_from_db()
+    assert eleven.state == CheckState.VISIT_PENDING and eleven.form_note == CAMERA_COVERED
+    assert two.form == CheckForm.PHYSICAL and two.form_note == CAMERA_COVERED
+    attempt.grant.refresh_from_db()
+    assert attempt.grant.revoked_at is not None
+    assert CameraConcern.objects.get(person=person).found_by == operator
+    # Only the operator of the view reports on it (the role table covers the other roles).
+    lead = SecondFactorClient()
+    lead.force_login(home.user(Role.SHIFT_LEAD))
+    assert lead.post(f"/console/attempts/{attempt.id}/camera-covered").status_code in (403, 404)
