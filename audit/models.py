@@ -61,6 +61,8 @@ class AuditAction(models.TextChoices):
     CO_RESIDENT_CHANGED = "co_resident_changed", _("Co-resident registered")
     CO_RESIDENT_CONSENT_GIVEN = "co_resident_consent_given", _("Co-resident's consent registered")
     CO_RESIDENT_CONSENT_WITHDRAWN = "co_resident_consent_withdrawn", _("Co-resident's consent withdrawn")
+    CAMERA_CONCERN_OPENED = "camera_concern_opened", _("Camera found covered or turned: checks become visits")
+    CAMERA_CONCERN_RESOLVED = "camera_concern_resolved", _("Case officer recorded the talk about the covered camera")
     LETTER_PRODUCED = "letter_produced", _('Letter "who looked at me" produced')
     INFORMATION_SHEET_PRODUCED = "information_sheet_produced", _("Information sheet produced")
     CLEAR_PICTURE_SHOWN = "clear_picture_shown", _("Clear picture shown instead of the blurred one")

@@ -6,7 +6,7 @@ from django.http import Http404, HttpRequest
 
 from accounts.access import RefusalReason, not_found, refused, require_role
 from accounts.models import Role
-from checks.models import Alarm, Attempt, Check, Escalation
+from checks.models import Alarm, Attempt, CameraConcern, Check, Escalation
 
 
 def get_check_for_operator(request: HttpRequest, check_id: int) -> Check:
@@ -49,3 +49,13 @@ def get_alarm_for_lead(request: HttpRequest, alarm_id: int) -> Alarm:
     if alarm is None:
         raise not_found("Alarm", alarm_id, Alarm.objects.filter(id=alarm_id))
     return alarm
+
+
+def get_camera_concern_for_user(request: HttpRequest, concern_id: int, *roles: str) -> CameraConcern:
+    tenant_ids = require_role(request.user, *roles, kind="CameraConcern", object_id=concern_id)
+    concern = (
+        CameraConcern.objects.select_related("person", "tenant").filter(id=concern_id, tenant_id__in=tenant_ids).first()
+    )
+    if concern is None:
+        raise not_found("CameraConcern", concern_id, CameraConcern.objects.filter(id=concern_id))
+    return concern

@@ -26,7 +26,7 @@ from cameras.actions import close_views_past_their_end
 from cameras.health import ProbeResult
 from cameras.models import Camera
 from cameras.privacy import DriverFor, reconcile_privacy
-from checks import actions
+from checks import actions, covered_actions
 from checks.models import Check, CheckForm, CheckState, Escalation, EscalationState, NightPlan, WorkerHeartbeat
 from checks.nights import night_of
 from checks.reconcile import reconcile_finished_nights
@@ -283,7 +283,7 @@ class NightWorker:
         result = reconcile_privacy(now, driver_for=self.privacy_driver)
         for camera, problem in result.failed:
             with transaction.atomic():
-                actions.record_camera_probe(camera, ok=False, problem=problem, now=now, horizon=PROBE_HORIZON)
+                covered_actions.record_camera_probe(camera, ok=False, problem=problem, now=now, horizon=PROBE_HORIZON)
         return result.returned + result.corrected
 
     def probe_cameras_due_soon(self, now: datetime) -> int:
@@ -342,7 +342,9 @@ class NightWorker:
             if not claimed:
                 continue
             result = self.camera_prober(camera)
-            actions.record_camera_probe(camera, ok=result.ok, problem=result.problem, now=now, horizon=PROBE_HORIZON)
+            covered_actions.record_camera_probe(
+                camera, ok=result.ok, problem=result.problem, now=now, horizon=PROBE_HORIZON
+            )
             probed += 1
         return probed
 

@@ -5,7 +5,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from checks.models import CheckForm, EscalationKind
+from checks.models import CheckForm, ConcernOutcome, EscalationKind
 
 TIME_ROWS = 6
 
@@ -68,3 +68,12 @@ class ResolveEscalationForm(forms.Form):
         result_field = self.fields["result"]
         assert isinstance(result_field, forms.ChoiceField)
         result_field.choices = PATROL_RESULTS
+
+
+class CameraConcernOutcomeForm(forms.Form):
+    """What the case officer's talk with the person about the covered camera gave."""
+
+    outcome = forms.ChoiceField(
+        label=_("What the person said"), choices=ConcernOutcome.choices, widget=forms.RadioSelect
+    )
+    note = forms.CharField(label=_("Note"), required=False, max_length=500)

@@ -256,3 +256,52 @@ class ConsolePresence(models.Model):
 
     tenant = models.OneToOneField("accounts.Tenant", on_delete=models.CASCADE)
     last_seen = models.DateTimeField()
+
+
+class ConcernKind(models.TextChoices):
+    """How a camera was found out of use at a time the person could have done it
+    (the rule: checks/covered.py)."""
+
+    COVERED = "covered", _("Picture black or frozen while the stream is up")
+    TURNED = "turned", _("Camera does not reach its privacy position")
+    REMOVED = "removed", _("Camera does not answer while its router does")
+    REPORTED = "reported", _("Staff found the camera covered or turned")
+
+
+class ConcernOutcome(models.TextChoices):
+    CAMERA_WANTED = "camera_wanted", _("Talked with the person: they want the camera checks back")
+    NOT_BY_PERSON = "not_by_person", _("Not the person's doing (moved by someone else or a fault): camera checks back")
+    CONSENT_WITHDRAWN = "consent_withdrawn", _("The person no longer wants the camera: consent withdrawn")
+
+
+class CameraConcern(models.Model):
+    """A camera found covered, turned away or removed: the person's checks are visits
+    and the case officer talks with the person before the camera is used again."""
+
+    tenant = models.ForeignKey("accounts.Tenant", on_delete=models.PROTECT, related_name="camera_concerns")
+    person = models.ForeignKey("people.Person", on_delete=models.CASCADE, related_name="camera_concerns")
+    kind = models.CharField(max_length=20, choices=ConcernKind.choices)
+    evidence = models.CharField(max_length=200, blank=True)
+    found_at = models.DateTimeField()
+    found_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    outcome = models.CharField(max_length=30, choices=ConcernOutcome.choices, blank=True)
+    outcome_note = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-found_at"]
+        constraints = [
+            # One open concern per person: a second finding while the first is open adds nothing.
+            models.UniqueConstraint(
+                fields=["person"], condition=models.Q(resolved_at__isnull=True), name="one_open_camera_concern"
+            )
+        ]
+
+    @property
+    def is_open(self) -> bool:
+        return self.resolved_at is None

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from django.db.models import Q
 
+from checks.covered import camera_concern_refusal
 from checks.models import Check, CheckForm, CheckState
 from nattillsyn.clock import STOCKHOLM
 from people.models import Person
@@ -45,7 +46,8 @@ def openable_checks(moment: datetime) -> Q:
 
 def camera_allowed_for_person(person: Person, moment: datetime) -> str | None:
     """Does this person allow camera supervision at ``moment``? Their own consent and
-    that of everyone living with them must stand (people.rules)."""
+    that of everyone living with them must stand (people.rules), and no covered or
+    turned camera may be waiting for the case officer's talk (checks.covered)."""
     consent_refusal = household_consent_refusal(person, moment)
     if consent_refusal is not None:
         return consent_refusal
@@ -57,7 +59,8 @@ def camera_allowed_for_person(person: Person, moment: datetime) -> str | None:
         return "no_camera"
     if not camera.installation_passed:
         return "camera_not_tested"
-    return None
+    # A camera found covered or turned: visits until the case officer has talked with the person.
+    return camera_concern_refusal(person)
 
 
 def camera_check_openable(check: Check, moment: datetime) -> str | None:

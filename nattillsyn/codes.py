@@ -26,6 +26,8 @@ from checks.models import (
     AlarmKind,
     CheckForm,
     CheckState,
+    ConcernKind,
+    ConcernOutcome,
     EscalationCause,
     EscalationKind,
     EscalationResult,
@@ -52,6 +54,9 @@ REASONS = {
     "no_camera": gettext_lazy("No camera"),
     "camera_not_tested": gettext_lazy("Camera not tested"),
     "agreed_physical": gettext_lazy("Agreed as a physical visit"),
+    "camera_covered": gettext_lazy(
+        "Camera found covered or turned: visits until the case officer has talked with the person"
+    ),
     # cameras.actions: grants refused, revoked or ended
     "network_not_allowed": gettext_lazy("From a network the municipality does not allow"),
     "revoked": gettext_lazy("Revoked"),
@@ -117,6 +122,8 @@ ENUMS: tuple[type[TextChoices], ...] = (
     ReviewVerdict,
     AuditAction,
     Role,
+    ConcernKind,
+    ConcernOutcome,
 )
 
 # Names of the audit details' keys (audit.records.record(detail=...)).
@@ -127,6 +134,7 @@ DETAIL_KEYS = {
     "occasion": gettext_lazy("occasion"),
     "failed": gettext_lazy("failed"),
     "kind": gettext_lazy("kind"),
+    "evidence": gettext_lazy("found"),
     "problem": gettext_lazy("problem"),
     "note": gettext_lazy("note"),
     "night": gettext_lazy("night"),

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from checks.covered_views import camera_concern_list, camera_concern_outcome
 from checks.views import agreement_edit
 from people import views
 
@@ -22,4 +23,6 @@ urlpatterns = [
     path("<int:person_id>/absence/", views.absence_create, name="absence"),
     path("<int:person_id>/skip-tonight", views.skip_tonight, name="skip-tonight"),
     path("<int:person_id>/agreement/", agreement_edit, name="agreement"),
+    path("camera-concerns/", camera_concern_list, name="camera-concerns"),
+    path("camera-concerns/<int:concern_id>/outcome/", camera_concern_outcome, name="camera-concern-outcome"),
 ]

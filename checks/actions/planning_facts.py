@@ -9,6 +9,7 @@ from typing import Any, NamedTuple, cast
 
 from cameras.models import Camera, InstallationTest
 from checks.actions.persistence import fetch_rows
+from checks.covered import persons_with_open_concern
 from nattillsyn import clock
 from people.models import Absence, Consent, Decision
 from people.rules import co_resident_facts
@@ -69,6 +70,8 @@ class PersonFacts:
     camera: CameraFacts | None = None
     # people.rules.CoResidentFacts: everyone at home must consent (camera_allowed_for_person).
     co_residents: Related = field(default_factory=Related)
+    # An open covered-camera concern (checks.covered.camera_concern_refusal reads it).
+    camera_concern_open: bool = False
 
     def absence_at(self, moment: datetime) -> AbsenceFacts | None:
         """The newest absence covering ``moment`` (the absences are newest first)."""
@@ -140,4 +143,6 @@ def planning_facts(person_ids: Any, night_start: datetime, night_end: datetime) 
         seen.add(camera_id)
         person_id = camera_person[camera_id]
         facts[person_id].camera = CameraFacts(installation_passed=passed and tested_person_id == person_id)
+    for person_id in persons_with_open_concern(person_ids):
+        facts[person_id].camera_concern_open = True
     return facts

@@ -38,7 +38,10 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("accounts and tenants", ("accounts", "audit.refusals")),
     ("identity providers", ("sso",)),
     ("people", ("people",)),
-    ("check records and privacy rules", ("checks.models", "checks.nights", "checks.rules", "checks.reasons")),
+    (
+        "check records and privacy rules",
+        ("checks.models", "checks.nights", "checks.rules", "checks.reasons", "checks.covered"),
+    ),
     ("cameras", ("cameras",)),
     ("checks", ("checks",)),
     ("labels of every app's codes", ("nattillsyn.codes",)),

@@ -20,8 +20,9 @@ from accounts.models import Role, WebAuthnCredential
 from audit.models import AuditAction, AuditEntry, RefusalCounter
 from cameras.actions import open_training_view
 from checks import actions
+from checks.covered_actions import open_camera_concern
 from checks.engine import NightWorker
-from checks.models import Alarm, Attempt, Check, Escalation, Outcome
+from checks.models import Alarm, Attempt, Check, ConcernKind, Escalation, Outcome
 from letters.actions import request_batch
 from nattillsyn import clock
 from nattillsyn.clock import FakeClock
@@ -78,11 +79,13 @@ def home_world(home: Municipality, fake_clock: FakeClock) -> dict[str, int]:
     co_resident_consent = register_co_resident_consent(
         co_resident, actor=home.user(Role.PLANNER), method="oral", given_at=clock.now()
     )
+    concern = open_camera_concern(neighbour, actor=None, kind=ConcernKind.COVERED, evidence="picture_black")
     batch = request_batch(home.tenant, actor=home.user(Role.CASE_OFFICER), month=date(2026, 10, 1))
     return {
         "co_resident_id": co_resident.id,
         "co_resident_consent_id": co_resident_consent.id,
         "batch_id": batch.id,
+        "concern_id": concern.id,
         "gid": training_grant.gid,
         "person_id": person.id,
         "camera_id": person.camera.id,
