@@ -166,13 +166,17 @@ def record_outcome(attempt: Attempt, *, actor: User, outcome: str) -> Check:
     if outcome not in Outcome.values:
         raise ActionRefused(_("Unknown outcome."))
     now = clock.now()
-    newer = check.attempts.filter(pk__gt=attempt.pk).select_related("operator")  # opened again since
+    # Opened again since (a view that did not start, a closed tab): the outcome belongs to
+    # the newest attempt, or a check could end twice (found by the domain model test).
+    newer = check.attempts.filter(pk__gt=attempt.pk).select_related("operator")
     taken_over = newer.exclude(operator_id=actor.id).first()
-    if taken_over is not None and check.state == CheckState.IN_PROGRESS:
+    if taken_over is not None:
         raise ActionRefused(
             _("%(operator)s has opened this check again since; record the outcome there.")
             % {"operator": operator_name(taken_over.operator)}
         )
+    if newer.exists():
+        raise ActionRefused(_("You have opened this check again since; record the outcome on the newest view."))
     refusal = picture_refusal(attempt, outcome, now)
     if refusal is not None:
         raise AccessRefused(
