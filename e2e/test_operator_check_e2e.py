@@ -96,7 +96,10 @@ def test_seen_is_refused_until_a_picture_reached_the_browser(
     assert refusals("no_picture") == 1
     world["check"].refresh_from_db()
     assert world["check"].state == CheckState.IN_PROGRESS
-    page.keyboard.press("f")  # no picture: the agreed escalation
+    # The page came back with the message and tries its view again (refused again here):
+    # once its script has settled, F records "no picture" (the agreed escalation).
+    page.wait_for_selector("#live[data-state=refused]")
+    page.keyboard.press("f")
     page.wait_for_url("**/console/")
     world["check"].refresh_from_db()
     assert world["check"].state == CheckState.ESCALATED
