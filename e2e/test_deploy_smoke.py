@@ -65,7 +65,6 @@ def production_env(tmp: Path, ports: dict[str, int], database: str) -> dict[str,
         "camera_credentials_key": Fernet.generate_key().decode(),
         "audit_key": secrets.token_urlsafe(32),
         "metrics_token": secrets.token_urlsafe(32),
-        "pgpassword": "",
     }
     for name, value in values.items():
         (secret_dir / name).write_text(value + "\n")
@@ -76,6 +75,8 @@ def production_env(tmp: Path, ports: dict[str, int], database: str) -> dict[str,
             continue
         key, _, value = line.partition("=")
         env[key] = value.replace("/etc/nattillsyn/secrets", str(secret_dir))
+    # The test's PostgreSQL trusts local connections: no password (an empty secret file is refused).
+    env.pop("PGPASSWORD_FILE")
     env.update(
         PGUSER="postgres",
         PGDATABASE=database,
