@@ -42,7 +42,7 @@ register = template.Library()
 
 # Reasons stored as plain strings by the rules, the grants and the gateway's reports.
 REASONS = {
-    # checks.rules: why a camera may not be opened now
+    # cameras.policy: why a camera may not be opened now
     "not_a_camera_check": gettext_lazy("Physical visit, not a camera check"),
     "retry_not_yet_due": gettext_lazy("New attempt not due yet"),
     "not_yet_due": gettext_lazy("Not due yet"),
