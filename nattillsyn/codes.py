@@ -57,6 +57,11 @@ REASONS = {
     "camera_covered": gettext_lazy(
         "Camera found covered or turned: visits until the case officer has talked with the person"
     ),
+    "no_person": gettext_lazy("Camera not assigned to a person"),
+    "address_mismatch": gettext_lazy("Grant used from another address than it was issued to"),
+    "unknown": gettext_lazy("Unknown grant"),
+    "already_used": gettext_lazy("Grant already used"),
+    "not_viewable": gettext_lazy("A preparation: never shown"),
     # cameras.actions: grants refused, revoked or ended
     "network_not_allowed": gettext_lazy("From a network the municipality does not allow"),
     "revoked": gettext_lazy("Revoked"),
