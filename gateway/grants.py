@@ -69,6 +69,17 @@ class ViewRefusal(StrEnum):
     EXPIRED = "expired"
 
 
+class ViewEnd(StrEnum):
+    """Why the gateway ended a view (its ``ended`` event, docs/GATEWAY_PROTOCOL.md)."""
+
+    GRANT_END = "grant_end"  # the view time or the grant's hard end reached
+    VIEWER_DELETED = "viewer_deleted"  # the page ended it (WHEP DELETE)
+    VIEWER_CLOSED = "viewer_closed"  # the connection closed, or never connected
+    REVOKED = "revoked"  # the control plane revoked the grant
+    CAMERA_LOST = "camera_lost"
+    SHUTDOWN = "shutdown"
+
+
 class GrantError(Exception):
     """The grant is malformed, forged or outside its validity."""
 
