@@ -29,6 +29,7 @@ from cameras.privacy import DriverFor, reconcile_privacy
 from checks import actions, covered_actions
 from checks.models import Check, CheckForm, CheckState, Escalation, EscalationState, NightPlan, WorkerHeartbeat
 from checks.nights import night_of
+from checks.overdue import overdue_checks
 from checks.reconcile import reconcile_finished_nights
 from reports.tally import tally_recent_nights
 
@@ -352,11 +353,7 @@ class NightWorker:
         total = Claimed()
         for tenant in Tenant.objects.all():
             overdue = Check.objects.filter(
-                tenant=tenant,
-                state=CheckState.DUE,
-                form=CheckForm.CAMERA,
-                overdue_alarm_raised=False,
-                due_at__lte=now - timedelta(minutes=tenant.overdue_grace_min),
+                overdue_checks(tenant.overdue_grace_min, now), tenant=tenant, overdue_alarm_raised=False
             )
             total += _claim_each(overdue, actions.raise_overdue_alarm)
         return total

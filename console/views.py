@@ -43,6 +43,7 @@ from checks.models import (
     Outcome,
 )
 from checks.nights import night_of
+from checks.overdue import is_overdue
 from console import patrol as patrol_list
 from console.clear_view import blur_context
 from gateway.turn import ice_servers, parse_turn_urls
@@ -92,7 +93,6 @@ class ConsoleRow:
 def _console_row(check: Check, now: datetime, user_id: int | None) -> ConsoleRow:
     effective_at = check.next_attempt_at if check.state == CheckState.RETRY_WAIT else check.scheduled_at
     assert effective_at is not None
-    grace = timedelta(minutes=check.tenant.overdue_grace_min)
     opens_at = check_opens_at(check)
     in_progress = check.state == CheckState.IN_PROGRESS
     held_by = ""
@@ -104,7 +104,7 @@ def _console_row(check: Check, now: datetime, user_id: int | None) -> ConsoleRow
     return ConsoleRow(
         check=check,
         effective_at=effective_at,
-        is_overdue=check.state == CheckState.DUE and check.due_at is not None and check.due_at + grace <= now,
+        is_overdue=is_overdue(check, check.tenant.overdue_grace_min, now),
         is_openable=(not in_progress or is_mine) and opens_at is not None and opens_at <= now,
         held_by=held_by,
         held_since=getattr(check, "holder_since", None) if in_progress else None,

@@ -34,6 +34,7 @@ from checks.models import (
     WorkerHeartbeat,
 )
 from checks.nights import night_of
+from checks.overdue import overdue_at
 from nattillsyn import clock
 
 # From due to opened: the goal is within the overdue grace (default 10 min); the buckets
@@ -98,7 +99,7 @@ class ControlPlaneCollector(Collector):
         for tenant_id, due_at in Check.objects.filter(
             state=CheckState.DUE, form=CheckForm.CAMERA, due_at__lte=now
         ).values_list("tenant_id", "due_at"):
-            if due_at is not None and due_at + timedelta(minutes=grace[tenant_id]) <= now:
+            if due_at is not None and overdue_at(due_at, grace[tenant_id]) <= now:
                 counts[tenant_id] = counts.get(tenant_id, 0) + 1
         for tenant_id, slug in slugs.items():
             overdue.add_metric([slug], counts.get(tenant_id, 0))

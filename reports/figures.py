@@ -38,6 +38,7 @@ from checks.models import (
     Outcome,
 )
 from checks.nights import NIGHT_STARTS, night_bounds, night_of
+from checks.overdue import overdue_checks
 from checks.reasons import ReasonKind, prefix
 from nattillsyn import clock
 from nattillsyn.clock import STOCKHOLM
@@ -402,9 +403,7 @@ class TonightFigures:
 def tonight_figures(tenant: Tenant, now: datetime) -> TonightFigures:
     night = night_of(now)
     checks = Check.objects.filter(tenant=tenant, night=night).order_by()
-    overdue_filter = Q(
-        state=CheckState.DUE, form=CheckForm.CAMERA, due_at__lte=now - timedelta(minutes=tenant.overdue_grace_min)
-    )
+    overdue_filter = overdue_checks(tenant.overdue_grace_min, now)
     counts = checks.aggregate(
         total=Count("id"),
         done=Count("id", filter=Q(state=CheckState.DONE)),
