@@ -440,8 +440,8 @@ class Gateway:
             await asyncio.sleep(self.config.revoke_poll_s)
             gids = sorted({s.grant.gid for s in self._sessions.values()} | set(self._preparations))
             self._confirmed = {gid: self._confirmed.get(gid, loop.time()) for gid in gids}
-            if not gids:
-                continue
+            # Asked with no grant too: the poll is the heartbeat by which the control plane
+            # sends new grants here rather than to a standby (docs/GATEWAY_PROTOCOL.md).
             asked_at = loop.time()
             try:
                 revoked = await self._control.revoked(gids, self.config.control_timeout_s)
