@@ -442,6 +442,8 @@ class Gateway:
             self._confirmed = {gid: self._confirmed.get(gid, loop.time()) for gid in gids}
             # Asked with no grant too: the poll is the heartbeat by which the control plane
             # sends new grants here rather than to a standby (docs/GATEWAY_PROTOCOL.md).
+            if not gids and not self.config.heartbeat:
+                continue
             asked_at = loop.time()
             try:
                 revoked = await self._control.revoked(gids, self.config.control_timeout_s)

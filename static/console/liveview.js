@@ -131,6 +131,10 @@
     fetch(polled, { method: "GET" })
       .then((response) => {
         if (response.status >= 502 && response.status <= 504) { if (polled === sessionUrl) loseGateway(); return; }
+        // Unknown session while this page still shows it: a standby behind the same proxy
+        // answered for a gateway that died. A view the gateway ended fails this connection
+        // within milliseconds, so only a view still "live" a second later is a lost one.
+        if (response.status === 404) { setTimeout(() => { if (polled === sessionUrl && pc) loseGateway(); }, 1000); return; }
         const value = response.headers.get("Picture-Quality");
         if (value && pc) showQuality(value);
       })
