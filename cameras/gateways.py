@@ -80,17 +80,26 @@ def candidates(site: str, gateways: list[Gateway]) -> list[Gateway]:
     return own + others
 
 
+class Router:
+    """The rule above over the gateways as listed now (one query for many cameras)."""
+
+    def __init__(self, now: datetime | None = None) -> None:
+        self.gateways = list(Gateway.objects.all())
+        self.now = now or clock.now()
+
+    def route(self, site: str) -> Route:
+        if not self.gateways:
+            return settings_route()
+        ordered = candidates(site, self.gateways)
+        for gateway in ordered:
+            if is_alive(gateway, self.now):
+                return _route(gateway, ordered[0])
+        return _route(ordered[0])
+
+
 def route_for_camera(camera: Camera, now: datetime | None = None) -> Route:
     """The gateway a new grant of ``camera`` goes to (the rule above)."""
-    gateways = list(Gateway.objects.all())
-    if not gateways:
-        return settings_route()
-    now = now or clock.now()
-    ordered = candidates(camera.site, gateways)
-    for gateway in ordered:
-        if is_alive(gateway, now):
-            return _route(gateway, ordered[0])
-    return _route(ordered[0])
+    return Router(now).route(camera.site)
 
 
 def route_for_grant(grant: ViewGrant) -> Route:

@@ -13,6 +13,7 @@ from django.test import Client
 
 from accounts.models import Role
 from audit.models import AuditAction, AuditEntry
+from cameras import actions as camera_actions
 from cameras import gateway_client, gateways
 from cameras.models import Gateway, ViewGrant
 from checks import actions
@@ -25,8 +26,19 @@ from nattillsyn.testing import TEST_PERSONNUMMER, Municipality, SecondFactorClie
 pytestmark = pytest.mark.django_db
 
 
+class StillDriver:
+    """The camera's moves are not what these tests are about."""
+
+    def __init__(self, camera: Any) -> None:
+        self.camera = camera
+
+    def open_view(self) -> None:
+        return None
+
+
 @pytest.fixture
 def prepared(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
+    monkeypatch.setattr(camera_actions, "driver_for", StillDriver)
     calls: list[tuple[str, str]] = []
     monkeypatch.setattr(gateway_client, "prepare", lambda token, url, *, base_url: calls.append((token, base_url)))
     return calls
@@ -191,3 +203,31 @@ def test_the_check_page_sends_the_offer_to_the_grants_gateway_and_can_reopen_aft
     assert 'data-gateway-id="gw2"' in response.content.decode()
     assert night.attempts.count() == 2
     assert list(ViewGrant.objects.order_by("id").values_list("gateway", flat=True)) == ["gw1", "gw2"]
+
+
+def test_the_worker_readies_the_camera_again_on_the_standby_when_the_primary_dies(
+    night: Check,
+    home: Municipality,
+    fake_clock: FakeClock,
+    prepared: list[tuple[str, str]],
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    add_gateway("gw1", seen=fake_clock())
+    add_gateway("gw2", standby=True, seen=fake_clock())
+    client = SecondFactorClient()
+    client.force_login(home.user(Role.OPERATOR))
+    client.get("/console/")  # a console is open: the due camera is readied
+
+    def tick() -> list[str]:
+        with django_capture_on_commit_callbacks(execute=True):
+            NightWorker("t").tick(fake_clock())
+        return [url for _token, url in prepared]
+
+    assert tick() == ["http://gw1.internal:8010"]
+    assert tick() == ["http://gw1.internal:8010"]  # held there, not asked again
+    fake_clock.advance(seconds=settings.GATEWAY_HEARTBEAT_TIMEOUT_S)
+    Gateway.objects.filter(gateway_id="gw2").update(last_seen_at=fake_clock())
+    client.get("/console/")
+    assert tick()[-1] == "http://gw2.internal:8010"
+    live = ViewGrant.objects.filter(purpose="prepare", revoked_at__isnull=True).values_list("gateway", flat=True)
+    assert sorted(live) == ["gw1", "gw2"]  # the dead one's lapses with its lease

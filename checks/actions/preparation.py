@@ -9,6 +9,7 @@ from typing import Any
 from django.conf import settings
 
 from cameras.actions import covering_grants, issue_grant, revoke_grants
+from cameras.gateways import Router
 from cameras.models import GrantPurpose, ViewGrant
 from checks.models import Check, CheckForm, CheckState, ConsolePresence
 from checks.rules import camera_check_openable, camera_check_view_ends_by
@@ -53,11 +54,17 @@ def checks_to_prepare(now: datetime) -> list[int]:
     if settings.PREPARE_AHEAD <= 0:
         return []
     present = ConsolePresence.objects.filter(last_seen__gte=now - CONSOLE_PRESENT).values_list("tenant_id", flat=True)
-    prepared = set(
-        covering_grants(now)
+    # A preparation counts only on the gateway the operator's view would go to now: one
+    # held by a gateway that died (or one that a primary back from the dead now takes over
+    # from its standby) readies nothing (cameras/gateways.py).
+    router = Router(now)
+    prepared = {
+        check_id
+        for check_id, gateway, site in covering_grants(now)
         .filter(purpose=GrantPurpose.PREPARE, hard_end__gt=now + PREPARATION_RENEW_BEFORE)
-        .values_list("prepared_check_id", flat=True)
-    )
+        .values_list("prepared_check_id", "gateway", "camera__site")
+        if router.route(site).gateway_id == gateway
+    }
     wanted: list[int] = []
     for tenant_id in present:
         first = Check.objects.filter(tenant_id=tenant_id, state=CheckState.DUE, form=CheckForm.CAMERA).order_by(
