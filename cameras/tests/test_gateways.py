@@ -230,4 +230,6 @@ def test_the_worker_readies_the_camera_again_on_the_standby_when_the_primary_die
     client.get("/console/")
     assert tick()[-1] == "http://gw2.internal:8010"
     live = ViewGrant.objects.filter(purpose="prepare", revoked_at__isnull=True).values_list("gateway", flat=True)
-    assert sorted(live) == ["gw1", "gw2"]  # the dead one's lapses with its lease
+    assert sorted(live) == ["gw1", "gw2"]  # never uncovered in between
+    assert len(tick()) == 2  # the dead one's preparation ends at the next tick; nothing asked again
+    assert list(live) == ["gw2"]

@@ -41,11 +41,27 @@ def preparations_no_longer_wanted(now: datetime) -> Any:
     """Live preparations whose check is no longer due (opened, ended, waiting for its
     retry) or whose municipality has no console open."""
     present = ConsolePresence.objects.filter(last_seen__gte=now - CONSOLE_PRESENT).values("tenant_id")
-    return (
+    live = covering_grants(now).filter(purpose=GrantPurpose.PREPARE)
+    unwanted = live.exclude(prepared_check__state=CheckState.DUE, tenant_id__in=present)
+    return unwanted | live.filter(id__in=preparations_superseded(now))
+
+
+def preparations_superseded(now: datetime) -> list[int]:
+    """Preparations on a gateway a view would no longer go to (it died, or its site's
+    primary is back) once the check is prepared again where it would: the camera is
+    pulled by one gateway again, and never left uncovered in between."""
+    router = Router(now)
+    live = list(
         covering_grants(now)
         .filter(purpose=GrantPurpose.PREPARE)
-        .exclude(prepared_check__state=CheckState.DUE, tenant_id__in=present)
+        .values_list("id", "prepared_check_id", "gateway", "camera__site")
     )
+    routed = {check_id for _id, check_id, gateway, site in live if router.route(site).gateway_id == gateway}
+    return [
+        grant_id
+        for grant_id, check_id, gateway, site in live
+        if check_id in routed and router.route(site).gateway_id != gateway
+    ]
 
 
 def checks_to_prepare(now: datetime) -> list[int]:
