@@ -30,7 +30,7 @@ def prepare(token: str, rtsp_url: str, *, base_url: str) -> None:
     camera's next keyframe.
     """
     try:
-        body = {"grant": token, "rtsp_url": rtsp_url, "rtsp_transport": "tcp"}
+        body: dict[str, object] = {"grant": token, "rtsp_url": rtsp_url, "rtsp_transport": "tcp"}
         _post("/internal/prepare", body, timeout=2, base_url=base_url)
     except (OSError, ValueError) as exc:
         log.warning("gateway prepare failed: %s", exc)
