@@ -24,7 +24,7 @@ Printed (``name: value``):
   (the page's report is checked by the control plane): must be 0;
 - ``failover.via_standby``: check views served by gw2.
 
-Usage: .venv/bin/python benchmarks/failover.py [--rounds 3] [--postgres]
+Usage: .venv/bin/python benchmarks/failover.py [--rounds 3] [--postgres] [--quick]
 """
 
 from __future__ import annotations
@@ -217,7 +217,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=3, help="kills of the serving gateway")
     parser.add_argument("--postgres", action="store_true", help="a fresh PostgreSQL database instead of SQLite")
+    parser.add_argument("--quick", action="store_true", help="one round (~1 min)")
     args = parser.parse_args()
+    if args.quick:
+        args.rounds = 1
     total = args.rounds * 4 + EXTRA_CHECKS
 
     workdir = Path(tempfile.mkdtemp(prefix="failover-"))
