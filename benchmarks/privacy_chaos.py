@@ -287,6 +287,7 @@ def chaos(
 ) -> dict[str, int]:
     from cameras.actions import issue_grant
     from cameras.models import Camera, GrantPurpose
+    from cameras.policy import ViewPermission
     from nattillsyn import clock
 
     names = ("grants", "repointed", "repointed_with_grant", "moved_by_hand", "restarts", "kills", "kill_all")
@@ -306,6 +307,8 @@ def chaos(
                 actor=None,
                 purpose=GrantPurpose.PREPARE,
                 person=camera.person,
+                # The chaos stands in for the policy's answer: a preparation of some check.
+                permission=ViewPermission(),
                 hard_end=clock.now() + timedelta(seconds=rng.uniform(3, 15)),
             )
             events["grants"] += 1

@@ -15,21 +15,20 @@ from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from accounts.models import Tenant
-from accounts.networks import address_allowed, parse_networks
 from audit.models import AuditAction
 from audit.records import record
 from cameras import gateway_client, gateways
 from cameras.credentials import encrypt_password, stream_url_with_credentials
 from cameras.drivers import driver_for
 from cameras.models import Camera, GrantPurpose, InstallationBooking, InstallationTest, ViewGrant
+from cameras.policy import ViewPermission, earliest, network_permission, start_refusal, view_permission
 from cameras.privacy import covering_grants, return_old_device_to_privacy
-from checks.rules import camera_allowed_until, camera_view_startable
-from gateway.grants import Grant, sign_grant
+from gateway.grants import Grant, Purpose, sign_grant
 from nattillsyn import clock
 from nattillsyn.errors import ActionRefused
 from nattillsyn.net import normalise_ip
 from people.models import Person
-from people.rules import household_consent_stands, picture_blurred
+from people.rules import picture_blurred
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -183,17 +182,13 @@ def audited_refusals(func: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
-def refuse_outside_networks(tenant: Tenant, *, actor: User | None, person: Any, obj: Any, ip: str | None) -> None:
-    """The municipality lets cameras be opened only from its own networks (if it set any)."""
-    if not address_allowed(tenant.camera_networks, ip):
+def refuse_unless_permitted(
+    permission: ViewPermission, *, actor: User | None, tenant: Any, person: Any, obj: Any, ip: str | None
+) -> None:
+    """Raise the policy's refusal (audited, in Swedish) unless it permits the view."""
+    if permission.refusal is not None:
         raise AccessRefused(
-            _("Cameras of %(municipality)s can only be opened from its own networks.") % {"municipality": tenant.name},
-            reason="network_not_allowed",
-            actor=actor,
-            tenant=tenant.id,
-            person=person,
-            obj=obj,
-            ip=ip,
+            permission.message, reason=permission.refusal, actor=actor, tenant=tenant, person=person, obj=obj, ip=ip
         )
 
 
@@ -220,6 +215,7 @@ def issue_grant(
     actor: User | None,
     purpose: str,
     person: Person | None,
+    permission: ViewPermission,
     attempt: Any = None,
     hard_end: datetime | None = None,
     max_view_s: int | None = None,
@@ -229,13 +225,14 @@ def issue_grant(
 ) -> tuple[ViewGrant, str]:
     """Sign a single-use permission to view ``camera`` and ask the gateway to get ready.
 
-    The caller has already checked the rules for ``purpose``; the grant only
-    carries the result, and the gateway redeems it once. A preparation (the worker's,
-    for a due check) is never redeemable and shows nobody anything, so it has no viewer
-    whose network could be asked.
+    Only with the privacy policy's ``permission`` (``cameras.policy.view_permission``),
+    which the grant carries out: it ends by the permission's ``until`` (and ``hard_end``,
+    if earlier), and the gateway redeems it once. A preparation (the worker's, for a due
+    check) is never redeemable and shows nobody anything.
     """
-    if purpose != GrantPurpose.PREPARE:
-        refuse_outside_networks(camera.tenant, actor=actor, person=person, obj=camera, ip=ip)
+    if not permission.allowed:
+        raise ValueError("a grant needs the privacy policy's permission")
+    hard_end = earliest(hard_end, permission.until)
     now = clock.now()
     if purpose == GrantPurpose.PREPARE:
         if hard_end is None:
@@ -312,38 +309,25 @@ def grant_token_for_viewer(grant: ViewGrant, *, actor: User | None, ip: str | No
     """The signed grant for the operator's browser. The page that carries it can be
     loaded again while the grant is unused, from another network or with a stolen
     session, so the municipality's networks are asked again here, not only at the click."""
-    refuse_outside_networks(grant.tenant, actor=actor, person=grant.person_id, obj=grant, ip=ip)
-    return grant_token(grant)
-
-
-def grant_refusal(grant: ViewGrant, now: datetime) -> str | None:
-    """Is this grant still good for starting a view? Asked when the gateway redeems it."""
-    if grant.purpose == GrantPurpose.PREPARE:
-        return "not_viewable"
-    if grant.revoked_at is not None:
-        return "revoked"
-    if now >= grant.start_by or now >= grant.hard_end:
-        return "expired"
-    if grant.purpose == GrantPurpose.CHECK:
-        if grant.attempt is None or grant.attempt.outcome:
-            return "check_closed"
-        return camera_view_startable(grant.attempt.night_check, now)
-    if grant.purpose == GrantPurpose.TRAINING and (not grant.camera.training_only or grant.person_id is not None):
-        return "not_a_training_camera"
-    installing_without_consent = (
-        grant.purpose == GrantPurpose.INSTALL_TEST
-        and grant.person is not None
-        and not household_consent_stands(grant.person, now)
+    refuse_unless_permitted(
+        network_permission(grant.tenant, ip),
+        actor=actor,
+        tenant=grant.tenant_id,
+        person=grant.person_id,
+        obj=grant,
+        ip=ip,
     )
-    return "no_valid_consent" if installing_without_consent else None
+    return grant_token(grant)
 
 
 @audited_refusals
 def open_training_view(camera: Camera, *, actor: User | None, ip: str | None = None) -> ViewGrant:
     """Operator training on a simulated camera that shows nobody."""
-    if not camera.training_only or camera.person_id is not None:
-        raise ActionRefused(_("Only training cameras can be opened in training mode."))
-    grant, _token = issue_grant(camera, actor=actor, purpose=GrantPurpose.TRAINING, person=None, ip=ip)
+    permission = view_permission(camera=camera, purpose=Purpose.TRAINING, moment=clock.now(), ip=ip)
+    refuse_unless_permitted(permission, actor=actor, tenant=camera.tenant_id, person=None, obj=camera, ip=ip)
+    grant, _token = issue_grant(
+        camera, actor=actor, purpose=GrantPurpose.TRAINING, person=None, permission=permission, ip=ip
+    )
     return grant
 
 
@@ -425,49 +409,17 @@ def record_installation_consent(
     return booking
 
 
-def installation_slot_refusal(
-    camera: Camera, person: Person, now: datetime
-) -> tuple[str, str, InstallationBooking | None]:
-    """Why an installation view of ``camera`` (serving ``person``) cannot be opened ``now``
-    (reason, message), or ("", "", the booking whose slot and consent allow it)."""
-    bookings = InstallationBooking.objects.filter(camera=camera, person=person)
-    current = bookings.filter(starts_at__lte=now, ends_at__gt=now).order_by("-consent_recorded_at").first()
-    if current is None:
-        upcoming = bookings.filter(starts_at__gt=now).first()
-        if upcoming is None:
-            return "no_installation_booking", _("No installation test is booked for this camera."), None
-        starts = upcoming.starts_at.astimezone(clock.STOCKHOLM)
-        return (
-            "outside_installation_slot",
-            _("The installation test is booked for %(start)s: the picture can be shown only then.")
-            % {"start": starts.strftime("%Y-%m-%d %H:%M")},
-            None,
-        )
-    if current.consent_recorded_at is None or current.consent_recorded_at > now:
-        return (
-            "no_installation_consent",
-            _(
-                "The person's consent to this installation test is not recorded: "
-                "the planner or case officer records it first."
-            ),
-            None,
-        )
-    return "", "", current
-
-
 @audited_refusals
 def open_installation_view(camera: Camera, *, actor: User | None, ip: str | None = None) -> ViewGrant:
     """A test with picture at installation or service: only inside a booked slot, with
-    the person's consent to that test recorded beforehand, and never past the slot."""
-    person = camera.person
-    if person is None:
-        raise ActionRefused(_("Assign the camera to a person before the installation test."))
-    now = clock.now()
-    reason, message, booking = installation_slot_refusal(camera, person, now)
-    if booking is None:
-        raise AccessRefused(
-            message, reason=reason, actor=actor, tenant=camera.tenant_id, person=person.id, obj=camera, ip=ip
-        )
+    the person's consent to that test recorded beforehand, and never past the slot
+    (``cameras.policy``)."""
+    permission = view_permission(camera=camera, purpose=Purpose.INSTALL_TEST, moment=clock.now(), ip=ip)
+    refuse_unless_permitted(
+        permission, actor=actor, tenant=camera.tenant_id, person=camera.person_id, obj=camera, ip=ip
+    )
+    booking = permission.booking
+    assert booking is not None  # a permitted installation view has its slot
     record(
         actor=actor,
         action=AuditAction.INSTALLATION_VIEW,
@@ -481,16 +433,12 @@ def open_installation_view(camera: Camera, *, actor: User | None, ip: str | None
             "consent_recorded_by": booking.consent_recorded_by_id,
         },
     )
-    # The view ends with the slot, or earlier when the registered consent does (a trial
-    # period at midnight). Without one now, the grant is refused at redeem ("no_valid_consent").
-    consent_ends = camera_allowed_until(person, now, needs_decision=False)
-    hard_end = booking.ends_at if consent_ends in (None, now) else min(booking.ends_at, consent_ends)
     grant, _token = issue_grant(
         camera,
         actor=actor,
         purpose=GrantPurpose.INSTALL_TEST,
-        person=person,
-        hard_end=hard_end,
+        person=camera.person,
+        permission=permission,
         ip=ip,
         detail={"booking": booking.id},
     )
@@ -527,19 +475,7 @@ def redeem_grant(
         )
         return grant, "already_used"
     now = clock.now()
-    refusal = grant_refusal(grant, now)
-    issued_ip = normalise_ip(grant.issued_ip)
-    viewer = normalise_ip(viewer_ip)
-    ip = issued_ip
-    if refusal is None and address_reported and issued_ip is not None and viewer != issued_ip:
-        # A grant lifted from the page (a shared screen, a proxy log, malware) is
-        # useless from anywhere else; an unknown viewer address fails closed.
-        refusal, ip = "address_mismatch", viewer
-    # The address the grant was issued to (which the viewer's must equal) must still be
-    # inside the municipality's networks now: they may have been narrowed since.
-    networks = grant.tenant.camera_networks
-    if refusal is None and parse_networks(networks) and not address_allowed(networks, issued_ip):
-        refusal = "network_not_allowed"
+    refusal, ip = start_refusal(grant, now, viewer_ip=viewer_ip, address_reported=address_reported)
     if refusal is not None:
         record(
             actor=None,

@@ -11,9 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 from cameras.actions import end_grants_for_person_by, revoke_grants_for_person
+from cameras.policy import camera_allowed_for_person, camera_allowed_until
 from checks.actions.person_changes import cancel_checks_during_absence, switch_open_camera_checks_to_physical
 from checks.models import Agreement
-from checks.rules import camera_allowed_for_person, camera_allowed_until
 from nattillsyn import clock
 from people.models import Absence, Person
 from people.signals import absence_registered, consent_withdrawn, decision_changed, household_changed

@@ -11,7 +11,7 @@ The rule, in one place:
 2. Only a confirmed fault counts (two failed probes in a row, as for the escalation:
    ``checks.actions.PROBE_FAILURES_FOR_FAULT``).
 3. While a concern is open the camera is not used for the person: the one privacy
-   rule (``checks.rules.camera_allowed_for_person``) asks ``camera_concern_refusal``,
+   rule (``cameras.policy.camera_allowed_for_person``) asks ``camera_concern_refusal``,
    so planning, due time, opening and the gateway's redeem all make visits of camera
    checks. Only the case officer's recorded talk with the person ends it
    (``checks.covered_actions.resolve_camera_concern``).

@@ -22,6 +22,7 @@ from cameras import gateways
 from cameras.access import get_camera_for_user
 from cameras.actions import AccessRefused, grant_token_for_viewer, open_training_view
 from cameras.models import Camera, GrantPurpose, ViewGrant
+from cameras.policy import check_opens_at, openable_checks
 from checks import actions
 from checks.access import (
     get_alarm_for_lead,
@@ -43,7 +44,6 @@ from checks.models import (
     Outcome,
 )
 from checks.nights import night_of
-from checks.rules import check_opens_at, openable_checks
 from console import patrol as patrol_list
 from console.clear_view import blur_context
 from gateway.turn import ice_servers, parse_turn_urls

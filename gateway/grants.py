@@ -33,6 +33,53 @@ class Purpose(StrEnum):
 PURPOSES = tuple(purpose.value for purpose in Purpose)
 
 
+class ViewRefusal(StrEnum):
+    """Why nobody may see a camera: the one list of reasons the control plane's privacy
+    policy (``cameras.policy``) gives, at an open and when the gateway redeems a grant
+    (the redeem answer's ``error``, docs/GATEWAY_PROTOCOL.md). Labels: ``nattillsyn.codes``."""
+
+    # The check (``check`` purpose; a retry is a check in ``retry_wait``)
+    NOT_A_CAMERA_CHECK = "not_a_camera_check"
+    NOT_YET_DUE = "not_yet_due"
+    RETRY_NOT_YET_DUE = "retry_not_yet_due"
+    CHECK_NOT_OPEN = "check_not_open"
+    OUTSIDE_CHECK_WINDOW = "outside_check_window"
+    CHECK_CLOSED = "check_closed"  # the grant's attempt has its outcome
+    # The person and their home (every purpose that shows a person)
+    NO_VALID_CONSENT = "no_valid_consent"
+    NO_CO_RESIDENT_CONSENT = "no_co_resident_consent"
+    NO_VALID_DECISION = "no_valid_decision"
+    NO_CAMERA = "no_camera"
+    CAMERA_NOT_TESTED = "camera_not_tested"
+    CAMERA_COVERED = "camera_covered"
+    # The installation test and training
+    NO_PERSON = "no_person"
+    NO_INSTALLATION_BOOKING = "no_installation_booking"
+    OUTSIDE_INSTALLATION_SLOT = "outside_installation_slot"
+    NO_INSTALLATION_CONSENT = "no_installation_consent"
+    NOT_A_TRAINING_CAMERA = "not_a_training_camera"
+    # Where the viewer is
+    NETWORK_NOT_ALLOWED = "network_not_allowed"
+    ADDRESS_MISMATCH = "address_mismatch"
+    # The grant itself, at the redeem
+    UNKNOWN = "unknown"
+    ALREADY_USED = "already_used"
+    NOT_VIEWABLE = "not_viewable"  # a preparation: never shown to anyone
+    REVOKED = "revoked"
+    EXPIRED = "expired"
+
+
+class ViewEnd(StrEnum):
+    """Why the gateway ended a view (its ``ended`` event, docs/GATEWAY_PROTOCOL.md)."""
+
+    GRANT_END = "grant_end"  # the view time or the grant's hard end reached
+    VIEWER_DELETED = "viewer_deleted"  # the page ended it (WHEP DELETE)
+    VIEWER_CLOSED = "viewer_closed"  # the connection closed, or never connected
+    REVOKED = "revoked"  # the control plane revoked the grant
+    CAMERA_LOST = "camera_lost"
+    SHUTDOWN = "shutdown"
+
+
 class GrantError(Exception):
     """The grant is malformed, forged or outside its validity."""
 

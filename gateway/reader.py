@@ -19,6 +19,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 
+from gateway.grants import ViewEnd
 from gateway.rtsp import (
     NAL_PPS,
     NAL_SPS,
@@ -210,7 +211,7 @@ class CameraReader:
         so no packet is lost or doubled between the two.
         """
         if self.stopped:
-            feed.close("camera_lost")
+            feed.close(ViewEnd.CAMERA_LOST)
             return
         feed.load_burst(self._gop)
         self._feeds.add(feed)
@@ -223,7 +224,7 @@ class CameraReader:
     def detach(self, feed: ViewerFeed) -> None:
         self._feeds.discard(feed)
 
-    def stop(self, reason: str = "shutdown") -> None:
+    def stop(self, reason: str = ViewEnd.SHUTDOWN) -> None:
         """Stop pulling (the thread notices at its next packet or read timeout)."""
         if self.stopped:
             return
@@ -319,7 +320,7 @@ class CameraReader:
         if not self._opened.done():
             self._opened.set_exception(CameraUnreachable(reason))
             self._opened.exception()
-        self.stop("camera_lost")
+        self.stop(ViewEnd.CAMERA_LOST)
         self._on_lost(self, reason)
 
     def _handle_packet(self, packet: MediaPacket) -> None:

@@ -33,7 +33,7 @@ from aiortc import RTCPeerConnection
 from gateway.blur import BlurringTrack
 from gateway.config import GatewayConfig
 from gateway.control import ControlPlane, ControlPlaneUnavailable, EventReporter, RedeemRefused
-from gateway.grants import Grant, GrantError, verify_grant
+from gateway.grants import Grant, GrantError, ViewEnd, verify_grant
 from gateway.metrics import GatewayMetrics
 from gateway.probe import ProbeResult, probe_camera
 from gateway.reader import CameraReader, ViewerFeed
@@ -45,7 +45,11 @@ from gateway.turn import turn_credentials
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-END_STATUS = {"revoked": 403, "shutdown": 503, "camera_lost": 502}  # a view ended before its answer
+END_STATUS: dict[str, int] = {
+    ViewEnd.REVOKED: 403,
+    ViewEnd.SHUTDOWN: 503,
+    ViewEnd.CAMERA_LOST: 502,
+}  # a view ended before its answer
 # A camera whose link could not carry its main stream is pulled on its sub stream from the
 # start for this long: the next check should not stall while the gateway finds out again.
 WEAK_LINK_MEMORY_S = 600.0
@@ -128,7 +132,8 @@ class Gateway:
             self._poller.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._poller
-        await asyncio.gather(*(self.end_session(session, "shutdown") for session in list(self._sessions.values())))
+        sessions = list(self._sessions.values())
+        await asyncio.gather(*(self.end_session(session, ViewEnd.SHUTDOWN) for session in sessions))
         for gid in list(self._preparations):
             self._drop_preparation(gid)
         for reader in list(self._readers.values()):
@@ -277,7 +282,7 @@ class Gateway:
             if session.end_reason is None:
                 answer = await answer_offer(session.pc, session.track, plan, reader.profile)
         except CameraUnreachable as exc:
-            await self.end_session(session, "camera_lost")
+            await self.end_session(session, ViewEnd.CAMERA_LOST)
             raise ViewRefused(502, "camera unreachable") from exc
         except CodecRefused as exc:  # the camera's profile is not among the browser's
             await self.end_session(session, "")
@@ -296,11 +301,11 @@ class Gateway:
         @session.pc.on("connectionstatechange")
         def _on_state() -> None:
             if session.pc.connectionState in ("failed", "closed"):
-                self._spawn(self.end_session(session, "viewer_closed"))
+                self._spawn(self.end_session(session, ViewEnd.VIEWER_CLOSED))
 
         now = self._wall_clock()
-        self._end_later(session, self.config.connect_timeout_s, "viewer_closed")  # never connected
-        self._end_later(session, session.hard_end - now, "grant_end")  # whatever happens
+        self._end_later(session, self.config.connect_timeout_s, ViewEnd.VIEWER_CLOSED)  # never connected
+        self._end_later(session, session.hard_end - now, ViewEnd.GRANT_END)  # whatever happens
         log.info(
             "session %s answered in %.3f s (redeem %.3f, camera %.3f, negotiation %.3f)",
             sid,
@@ -337,7 +342,7 @@ class Gateway:
             raise ViewRefused(404, "no such session")
         if not secrets.compare_digest(session.token.encode(), token.encode()):
             raise ViewRefused(401, "not this session's grant")
-        await self.end_session(session, "viewer_deleted")
+        await self.end_session(session, ViewEnd.VIEWER_DELETED)
 
     def _on_first_frame(self, session: ViewSession, packet: MediaPacket) -> None:
         session.first_frame_at = self._wall_clock()
@@ -347,7 +352,7 @@ class Gateway:
             timer.cancel()
         session.timers.clear()
         view_end = min(session.first_frame_at + session.max_view_s, session.hard_end)
-        self._end_later(session, view_end - session.first_frame_at, "grant_end")
+        self._end_later(session, view_end - session.first_frame_at, ViewEnd.GRANT_END)
         self._report(session, "first_frame")
         log.info(
             "session %s first frame %.3f s after offer (keyframe=%s, cached=%s, %d bytes)",
@@ -388,7 +393,7 @@ class Gateway:
             session.feed.dropped,
         )
         try:
-            await asyncio.wait_for(close_peer_connection(session.pc, fail_remote=reason != "viewer_deleted"), 5.0)
+            await asyncio.wait_for(close_peer_connection(session.pc, fail_remote=reason != ViewEnd.VIEWER_DELETED), 5.0)
         except Exception as exc:  # a stuck transport must not keep the view alive in our books
             log.warning("session %s: closing the peer connection failed: %s", session.sid, type(exc).__name__)
 
@@ -462,7 +467,7 @@ class Gateway:
                 self._confirmed[gid] = max(self._confirmed.get(gid, asked_at), asked_at)
             for gid in sorted(revoked.intersection(gids)):
                 log.info("grant %s revoked", gid)
-                self.stop_grant(gid, "revoked")
+                self.stop_grant(gid, ViewEnd.REVOKED)
 
     # -- camera readers -----------------------------------------------------------------
 
@@ -513,7 +518,7 @@ class Gateway:
 
     def _on_camera_lost(self, reader: CameraReader, reason: str) -> None:
         for session in [s for s in self._sessions.values() if s.reader is reader]:
-            self._spawn(self.end_session(session, "camera_lost"))
+            self._spawn(self.end_session(session, ViewEnd.CAMERA_LOST))
         for gid in [gid for gid, p in self._preparations.items() if p.reader is reader]:
             self._drop_preparation(gid)
         self._retire_reader(reader)

@@ -42,7 +42,7 @@ register = template.Library()
 
 # Reasons stored as plain strings by the rules, the grants and the gateway's reports.
 REASONS = {
-    # checks.rules: why a camera may not be opened now
+    # cameras.policy: why a camera may not be opened now
     "not_a_camera_check": gettext_lazy("Physical visit, not a camera check"),
     "retry_not_yet_due": gettext_lazy("New attempt not due yet"),
     "not_yet_due": gettext_lazy("Not due yet"),
@@ -57,6 +57,11 @@ REASONS = {
     "camera_covered": gettext_lazy(
         "Camera found covered or turned: visits until the case officer has talked with the person"
     ),
+    "no_person": gettext_lazy("Camera not assigned to a person"),
+    "address_mismatch": gettext_lazy("Grant used from another address than it was issued to"),
+    "unknown": gettext_lazy("Unknown grant"),
+    "already_used": gettext_lazy("Grant already used"),
+    "not_viewable": gettext_lazy("A preparation: never shown"),
     # cameras.actions: grants refused, revoked or ended
     "network_not_allowed": gettext_lazy("From a network the municipality does not allow"),
     "revoked": gettext_lazy("Revoked"),

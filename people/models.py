@@ -1,13 +1,13 @@
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from nattillsyn.clock import day_of, day_starts
 from people.personnummer import display, is_coordination_number
+from people.validity import Span, co_resident_consent_span, consent_span, decision_span
 
 
 class Person(models.Model):
@@ -59,16 +59,11 @@ class Decision(models.Model):
     class Meta:
         ordering = ["-valid_from"]
 
-    def covers(self, night: datetime) -> bool:
-        day = night.date()
-        return self.valid_from <= day and (self.valid_to is None or day <= self.valid_to)
+    def covers(self, moment: datetime) -> bool:
+        return self.valid_span().holds(moment)
 
-    def valid_span(self) -> tuple[datetime, datetime | None]:
-        """``covers`` as instants: [its first day's midnight, the midnight after its last
-        day), Swedish time; no end if it has no last day."""
-        return day_starts(self.valid_from), None if self.valid_to is None else day_starts(
-            self.valid_to + timedelta(days=1)
-        )
+    def valid_span(self) -> Span:
+        return decision_span(self.valid_from, self.valid_to)
 
 
 class ConsentMethod(models.TextChoices):
@@ -103,19 +98,10 @@ class Consent(models.Model):
         ordering = ["-given_at"]
 
     def is_valid_at(self, moment: datetime) -> bool:
-        if moment < self.given_at:
-            return False
-        if self.withdrawn_at is not None and moment >= self.withdrawn_at:
-            return False
-        return self.valid_until is None or day_of(moment) <= self.valid_until
+        return self.valid_span().holds(moment)
 
-    def valid_span(self) -> tuple[datetime, datetime | None]:
-        """``is_valid_at`` as instants: [given, withdrawn or the trial period's last day
-        over, whichever is first); no end if neither."""
-        ends = [self.withdrawn_at] if self.withdrawn_at is not None else []
-        if self.valid_until is not None:
-            ends.append(day_starts(self.valid_until + timedelta(days=1)))
-        return self.given_at, min(ends) if ends else None
+    def valid_span(self) -> Span:
+        return consent_span(self.given_at, self.withdrawn_at, self.valid_until)
 
 
 class AbsenceKind(models.TextChoices):
@@ -178,7 +164,7 @@ class CoResidentConsent(models.Model):
         ordering = ["-given_at"]
 
     def is_valid_at(self, moment: datetime) -> bool:
-        return self.given_at <= moment and (self.withdrawn_at is None or moment < self.withdrawn_at)
+        return self.valid_span().holds(moment)
 
-    def valid_span(self) -> tuple[datetime, datetime | None]:
-        return self.given_at, self.withdrawn_at
+    def valid_span(self) -> Span:
+        return co_resident_consent_span(self.given_at, self.withdrawn_at)

@@ -1,6 +1,6 @@
 """Whose consent the camera needs: the person's and that of everyone living with them.
 
-Asked by the one privacy rule (``checks.rules.camera_allowed_for_person``) for every
+Asked by the one privacy rule (``cameras.policy.camera_allowed_for_person``) for every
 open, redeem and planning forecast, so a co-resident without consent stops camera
 checks wherever the person's own missing consent would.
 """
@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from people.models import CoResidentConsent
+from people.validity import Span, boundaries_within, co_resident_consent_span
 
 # The machine reason when a co-resident's consent is missing or withdrawn
 # (nattillsyn.codes has its words).
@@ -42,9 +43,9 @@ def household_consent_stands(person: Any, moment: datetime) -> bool:
     return household_consent_refusal(person, moment) is None
 
 
-def co_resident_consent_spans(person: Any) -> list[list[tuple[datetime, datetime | None]]]:
+def co_resident_consent_spans(person: Any) -> list[list[Span]]:
     """Per co-resident, the ``[given, withdrawn)`` spans of their consents: a view must
-    end when the first co-resident's consent does (``checks.rules.camera_allowed_until``)."""
+    end when the first co-resident's consent does (``cameras.policy.camera_allowed_until``)."""
     return [[consent.valid_span() for consent in co_resident.consents.all()] for co_resident in _co_residents(person)]
 
 
@@ -66,10 +67,10 @@ class ConsentFacts:
     withdrawn_at: datetime | None
 
     def is_valid_at(self, moment: datetime) -> bool:
-        return CoResidentConsent.is_valid_at(self, moment)  # type: ignore[arg-type]
+        return self.valid_span().holds(moment)
 
-    def valid_span(self) -> tuple[datetime, datetime | None]:
-        return CoResidentConsent.valid_span(self)  # type: ignore[arg-type]
+    def valid_span(self) -> Span:
+        return co_resident_consent_span(self.given_at, self.withdrawn_at)
 
 
 @dataclass(slots=True)
@@ -80,12 +81,7 @@ class CoResidentFacts:
 
     def steady_through(self, night_start: datetime, night_end: datetime) -> bool:
         """No consent of this co-resident is given or withdrawn within the night."""
-        return all(
-            not (night_start < moment < night_end)
-            for consent in self.consents
-            for moment in (consent.given_at, consent.withdrawn_at)
-            if moment is not None
-        )
+        return not boundaries_within((consent.valid_span() for consent in self.consents), night_start, night_end)
 
 
 def co_resident_facts(person_ids: Any) -> dict[int, FactList]:

@@ -23,7 +23,7 @@ PUNCTUALITY_BASE = Q(form=CheckForm.CAMERA, state__in=ENDED, camera_fault="")
 
 
 # An attempt cannot be opened more than 5 minutes before its check's time
-# (checks.rules.EARLY_OPEN); an hour's margin bounds the month's attempts safely.
+# (cameras.policy.EARLY_OPEN); an hour's margin bounds the month's attempts safely.
 OPENED_NOT_BEFORE = timedelta(hours=1)
 
 

@@ -25,7 +25,7 @@ from django.utils.translation import gettext_lazy
 
 from accounts.models import Tenant
 from cameras.models import Camera
-from checks.actions.refusal_wording import refusal_message
+from cameras.policy import refusal_message
 from checks.models import (
     Attempt,
     Check,

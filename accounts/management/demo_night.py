@@ -18,6 +18,7 @@ from django.contrib.auth.models import User
 
 from accounts.models import Tenant
 from cameras.models import Camera, GrantPurpose, ViewGrant
+from cameras.policy import camera_allowed_for_person
 from cameras.simulated import show_picture
 from checks import actions
 from checks.engine import PROBE_HORIZON, NightWorker
@@ -35,7 +36,6 @@ from checks.models import (
     WorkerHeartbeat,
 )
 from checks.nights import scheduled_instant
-from checks.rules import camera_allowed_for_person
 from nattillsyn.clock import STOCKHOLM, FakeClock, day_of
 from people.models import Person
 from reports.figures import last_night

@@ -47,7 +47,7 @@ from checks.actions.preparation import (
     preparations_no_longer_wanted,
     prepare_check,
 )
-from checks.actions.refusal_wording import PICTURE_REFUSAL_MESSAGES, REFUSAL_MESSAGES, refusal_message
+from checks.actions.refusal_wording import PICTURE_REFUSAL_MESSAGES
 from checks.actions.worker_steps import (
     PROBE_FAILURES_FOR_FAULT,
     escalate_missed,
@@ -69,7 +69,6 @@ __all__ = [
     "PREPARATION_LEASE",
     "PREPARATION_RENEW_BEFORE",
     "PROBE_FAILURES_FOR_FAULT",
-    "REFUSAL_MESSAGES",
     "UNSTARTED_HOLD",
     "acknowledge_alarm",
     "acknowledge_escalation",
@@ -95,7 +94,6 @@ __all__ = [
     "raise_unacknowledged_alarm",
     "record_camera_probe",
     "record_outcome",
-    "refusal_message",
     "release_abandoned_attempt",
     "resolve_escalation",
     "save_agreement",

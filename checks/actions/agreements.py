@@ -16,6 +16,7 @@ from checks.nights import spring_forward_refusal
 from nattillsyn import clock
 from nattillsyn.errors import ActionRefused
 from people.models import Person
+from people.validity import decisions_not_ended_at
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -49,10 +50,7 @@ def save_agreement(
                 "times": ", ".join(f"{t:%H:%M}" for t in collision.skipped),
             }
         )
-    if (
-        not person.decisions.filter(valid_to__isnull=True).exists()
-        and not person.decisions.filter(valid_to__gte=now.date()).exists()
-    ):
+    if not person.decisions.filter(decisions_not_ended_at(now)).exists():
         raise ActionRefused(_("No valid decision covers these check times: register the decision first."))
     agreement = Agreement.objects.filter(person=person).first() or Agreement(person=person)
     agreement.retry_delay_min = retry_delay_min

@@ -9,13 +9,20 @@ from django.utils.translation import gettext as _
 
 from audit.models import AuditAction
 from audit.records import record
-from cameras.actions import AccessRefused, audited_refusals, issue_grant, revoke_grants_for_attempt
+from cameras.actions import (
+    AccessRefused,
+    audited_refusals,
+    issue_grant,
+    refuse_unless_permitted,
+    revoke_grants_for_attempt,
+)
 from cameras.models import GrantPurpose
+from cameras.policy import view_permission
 from checks.actions.escalations import escalate
-from checks.actions.refusal_wording import PICTURE_REFUSAL_MESSAGES, refusal_message
+from checks.actions.refusal_wording import PICTURE_REFUSAL_MESSAGES
 from checks.actions.transitions import end_check, move
 from checks.models import Attempt, Check, CheckState, EscalationCause, Outcome
-from checks.rules import camera_check_openable, camera_check_view_ends_by
+from gateway.grants import Purpose
 from nattillsyn import clock
 from nattillsyn.errors import ActionRefused
 
@@ -59,17 +66,8 @@ def open_check(check: Check, *, actor: User, ip: str | None = None) -> tuple[Att
         # Asked as the check stood before it was opened: its window and the person's
         # consent still decide, whoever opened it first.
         move(check, CheckState.DUE)
-    refusal = camera_check_openable(check, now)
-    if refusal is not None:
-        raise AccessRefused(
-            refusal_message(refusal),
-            reason=refusal,
-            actor=actor,
-            tenant=check.tenant_id,
-            person=check.person_id,
-            obj=check,
-            ip=ip,
-        )
+    permission = view_permission(purpose=Purpose.CHECK, moment=now, ip=ip, check=check)
+    refuse_unless_permitted(permission, actor=actor, tenant=check.tenant_id, person=check.person_id, obj=check, ip=ip)
     if reopened is not None:
         revoke_grants_for_attempt(reopened, reason="reopened")
     attempt = Attempt.objects.create(night_check=check, operator=actor, opened_at=now)
@@ -83,7 +81,7 @@ def open_check(check: Check, *, actor: User, ip: str | None = None) -> tuple[Att
         purpose=GrantPurpose.CHECK,
         person=check.person,
         attempt=attempt,
-        hard_end=camera_check_view_ends_by(check, now),
+        permission=permission,
         ip=ip,
         detail={"reopened_attempt": reopened.id} if reopened is not None else None,
     )

@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, NamedTuple, cast
+from typing import Any, NamedTuple
 
 from cameras.models import Camera, InstallationTest
 from checks.actions.persistence import fetch_rows
 from checks.covered import persons_with_open_concern
-from nattillsyn import clock
 from people.models import Absence, Consent, Decision
 from people.rules import co_resident_facts
+from people.validity import Span, boundaries_within, consent_span, decision_span
 
 
 class Related(list):  # type: ignore[type-arg]
@@ -29,11 +29,10 @@ class ConsentFacts:
     valid_until: date | None
 
     def is_valid_at(self, moment: datetime) -> bool:
-        # The model's own rule, applied to the three fields it reads.
-        return Consent.is_valid_at(cast(Consent, self), moment)
+        return self.valid_span().holds(moment)
 
-    def valid_span(self) -> tuple[datetime, datetime | None]:
-        return Consent.valid_span(cast(Consent, self))
+    def valid_span(self) -> Span:
+        return consent_span(self.given_at, self.withdrawn_at, self.valid_until)
 
 
 @dataclass(slots=True)
@@ -41,11 +40,11 @@ class DecisionFacts:
     valid_from: date
     valid_to: date | None
 
-    def covers(self, night: datetime) -> bool:
-        return Decision.covers(cast(Decision, self), night)
+    def covers(self, moment: datetime) -> bool:
+        return self.valid_span().holds(moment)
 
-    def valid_span(self) -> tuple[datetime, datetime | None]:
-        return Decision.valid_span(cast(Decision, self))
+    def valid_span(self) -> Span:
+        return decision_span(self.valid_from, self.valid_to)
 
 
 class AbsenceFacts(NamedTuple):
@@ -79,34 +78,10 @@ class PersonFacts:
 
     def steady_through(self, night_start: datetime, night_end: datetime) -> bool:
         """No consent or decision of this person begins or ends within the night, so
-        ``camera_allowed_for_person`` answers the same at every instant of it.
-
-        Mirrors what ``Consent.is_valid_at`` and ``Decision.covers`` compare: instants
-        for consent given and withdrawn, local dates for a trial period's last day and a
-        decision's first and last day.
-        """
-        first_day = clock.day_of(night_start)
-        last_day = clock.day_of(night_end)
-
-        def instant_outside(moment: datetime | None) -> bool:
-            return moment is None or moment <= night_start or moment >= night_end
-
-        def last_day_outside(day: date | None) -> bool:
-            return day is None or day >= last_day or day < first_day
-
-        return (
-            all(
-                instant_outside(consent.given_at)
-                and instant_outside(consent.withdrawn_at)
-                and last_day_outside(consent.valid_until)
-                for consent in self.consents
-            )
-            and all(
-                (decision.valid_from <= first_day or decision.valid_from > last_day)
-                and last_day_outside(decision.valid_to)
-                for decision in self.decisions
-            )
-            and all(co_resident.steady_through(night_start, night_end) for co_resident in self.co_residents)
+        ``camera_allowed_for_person`` answers the same at every instant of it."""
+        spans = [record.valid_span() for record in (*self.consents, *self.decisions)]
+        return not boundaries_within(spans, night_start, night_end) and all(
+            co_resident.steady_through(night_start, night_end) for co_resident in self.co_residents
         )
 
 

@@ -11,8 +11,9 @@ from django.conf import settings
 from cameras.actions import covering_grants, issue_grant, revoke_grants
 from cameras.gateways import Router
 from cameras.models import GrantPurpose, ViewGrant
+from cameras.policy import view_permission
 from checks.models import Check, CheckForm, CheckState, ConsolePresence
-from checks.rules import camera_check_openable, camera_check_view_ends_by
+from gateway.grants import Purpose
 
 # The first settings.PREPARE_AHEAD due checks of a municipality have their cameras
 # pulled by the gateway before anyone clicks, so the picture starts from the camera's
@@ -94,16 +95,17 @@ def prepare_check(check: Check, now: datetime) -> ViewGrant | None:
     """Ready the camera of a due check: out of its privacy position and pulled by the
     gateway, which holds the newest group of pictures and shows it to nobody until the
     operator's own grant is redeemed. Only inside what an open would allow now."""
-    if check.state != CheckState.DUE or camera_check_openable(check, now) is not None:
+    permission = view_permission(purpose=Purpose.PREPARE, moment=now, ip=None, check=check)
+    if not permission.allowed:
         return None
-    view_ends_by = camera_check_view_ends_by(check, now)
     lease_end = now + PREPARATION_LEASE
     grant, _token = issue_grant(
         check.person.camera,
         actor=None,
         purpose=GrantPurpose.PREPARE,
         person=check.person,
-        hard_end=min(view_ends_by, lease_end) if view_ends_by is not None else lease_end,
+        permission=permission,
+        hard_end=lease_end,
         prepared_check=check,
     )
     return grant

@@ -10,11 +10,11 @@ from django.db import transaction
 from audit.models import AuditAction
 from audit.records import record
 from cameras.models import Camera
+from cameras.policy import camera_allowed_for_person
 from checks.actions.escalations import escalate, hand_to_patrol_as_visit, raise_alarm
 from checks.actions.operator_check import attempt_held_until, current_attempt
 from checks.actions.transitions import move
 from checks.models import AlarmKind, Check, CheckForm, CheckState, Escalation, EscalationCause
-from checks.rules import camera_allowed_for_person
 
 # Failed health probes in a row that make a camera fault (see record_camera_probe).
 PROBE_FAILURES_FOR_FAULT = 2

@@ -11,6 +11,7 @@ from accounts.models import Role
 from audit.models import AuditAction, AuditEntry
 from cameras.health import ProbeResult
 from cameras.models import Camera
+from cameras.policy import camera_allowed_for_person
 from checks import actions
 from checks.covered import CAMERA_COVERED
 from checks.covered_actions import concern_kind_of_problem, open_camera_concern, resolve_camera_concern
@@ -25,7 +26,6 @@ from checks.models import (
     Escalation,
     EscalationCause,
 )
-from checks.rules import camera_allowed_for_person
 from nattillsyn.clock import FakeClock
 from nattillsyn.codes import describe, label
 from nattillsyn.testing import TEST_PERSONNUMMER, Municipality, SecondFactorClient, at_stockholm, make_person

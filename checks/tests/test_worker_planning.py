@@ -1,5 +1,5 @@
 """The worker's bulk planning forecasts each check's form exactly as the privacy rules
-(checks.rules) would for that person at that time, and a full plan commits whole."""
+(cameras.policy) would for that person at that time, and a full plan commits whole."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ from accounts.models import Role
 from audit.models import AuditAction, AuditEntry
 from cameras.actions import record_installation_test
 from cameras.models import Camera
+from cameras.policy import camera_allowed_for_person
 from checks.engine import NightWorker
 from checks.models import Check, CheckForm, CheckState
 from checks.nights import night_of
-from checks.rules import camera_allowed_for_person
 from checks.tests.test_worker_concurrency import personnummer
 from nattillsyn import clock
 from nattillsyn.clock import FakeClock

@@ -59,6 +59,7 @@ from cameras.actions import AccessRefused, covering_grants, record_view_event, r
 from cameras.drivers import CameraStatus
 from cameras.health import ProbeResult
 from cameras.models import Camera, GrantPurpose, ViewGrant
+from cameras.policy import camera_allowed_for_person
 from checks import actions
 from checks.access import (
     get_alarm_for_lead,
@@ -81,7 +82,6 @@ from checks.models import (
     EscalationState,
     Outcome,
 )
-from checks.rules import camera_allowed_for_person
 from nattillsyn import clock
 from nattillsyn.clock import STOCKHOLM, FakeClock
 from nattillsyn.testing import TEST_PERSONNUMMER, Municipality, make_municipality, make_person, make_user
@@ -708,7 +708,7 @@ class DomainModel(RuleBasedStateMachine):
         """(a) Every grant that can still be redeemed or is being viewed (``covering_grants``),
         and every preparation that keeps a camera out of privacy, is for a camera check
         whose person has a valid consent, a decision covering this Swedish day and a tested
-        camera now (``checks.rules.camera_allowed_for_person``), inside the check's window,
+        camera now (``cameras.policy.camera_allowed_for_person``), inside the check's window,
         on that person's own camera."""
         if not self.started:
             return

@@ -40,7 +40,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("people", ("people",)),
     (
         "check records and privacy rules",
-        ("checks.models", "checks.nights", "checks.rules", "checks.reasons", "checks.covered"),
+        ("checks.models", "checks.nights", "checks.reasons", "checks.covered"),
     ),
     ("cameras", ("cameras",)),
     ("checks", ("checks",)),

@@ -1,5 +1,5 @@
 """Everyone at home consents: a co-resident's missing or withdrawn consent stops camera
-checks as the person's own would (the one privacy rule, checks.rules)."""
+checks as the person's own would (the one privacy rule, cameras.policy)."""
 
 from __future__ import annotations
 
@@ -15,10 +15,10 @@ from hypothesis import strategies as st
 
 from accounts.models import Role
 from audit.models import AuditAction, AuditEntry
+from cameras.policy import camera_allowed_for_person, camera_allowed_until
 from checks import actions as check_actions
 from checks.engine import NightWorker
 from checks.models import Check, CheckForm, CheckState
-from checks.rules import camera_allowed_for_person, camera_allowed_until
 from gateway.grants import verify_grant
 from nattillsyn import clock
 from nattillsyn.clock import FakeClock
@@ -108,7 +108,7 @@ def test_a_new_co_resident_without_consent_makes_the_due_check_a_visit(
 
 
 def test_the_installation_view_needs_the_co_residents_consent(home: Municipality) -> None:
-    from cameras.actions import book_installation, grant_refusal, open_installation_view, record_installation_consent
+    from cameras.actions import AccessRefused, book_installation, open_installation_view, record_installation_consent
     from cameras.models import InstallationKind
     from people.models import ConsentMethod
 
@@ -123,8 +123,13 @@ def test_the_installation_view_needs_the_co_residents_consent(home: Municipality
         kind=InstallationKind.REINSTALLATION,
     )
     record_installation_consent(booking, actor=home.user(Role.PLANNER), given_by="Astrid", method=ConsentMethod.ORAL)
-    grant = open_installation_view(person.camera, actor=home.user(Role.OPERATOR))
-    assert grant_refusal(grant, clock.now()) == "no_valid_consent"
+    with pytest.raises(AccessRefused) as refused:
+        open_installation_view(person.camera, actor=home.user(Role.OPERATOR))
+    assert refused.value.reason == "no_co_resident_consent"
+    assert (
+        AuditEntry.objects.filter(action=AuditAction.GRANT_REFUSED, detail__reason="no_co_resident_consent").count()
+        == 1
+    )
 
 
 def test_the_planners_facts_answer_as_the_person_does(home: Municipality) -> None:
