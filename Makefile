@@ -79,6 +79,7 @@ bench: deps
 	$(PY) benchmarks/load_web.py --quick
 	$(PY) benchmarks/live_view.py --quick
 	$(PY) benchmarks/operator_flow.py --quick
+	$(PY) benchmarks/failover.py --quick
 	$(PY) benchmarks/backup_restore.py --quick
 	$(PY) benchmarks/onvif_moves.py --quick
 	$(PY) benchmarks/letters.py --quick

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from accounts.models import Tenant
 from audit.models import AuditAction
 from audit.records import record
-from cameras import gateway_client
+from cameras import gateway_client, gateways
 from cameras.credentials import encrypt_password, stream_url_with_credentials
 from cameras.drivers import driver_for
 from cameras.models import Camera, GrantPurpose, InstallationBooking, InstallationTest, ViewGrant
@@ -240,6 +240,7 @@ def issue_grant(
         limits = GrantLimits(hard_end, hard_end, 0)  # held until then at most; never viewed
     else:
         limits = grant_limits(now, max_view_s or camera.tenant.view_seconds, hard_end)
+    route = gateways.route_for_camera(camera, now)
     grant_row = ViewGrant.objects.create(
         tenant_id=camera.tenant_id,
         camera=camera,
@@ -253,8 +254,11 @@ def issue_grant(
         hard_end=limits.hard_end,
         max_view_s=limits.view_s,
         issued_ip=ip,
+        gateway=route.gateway_id,
     )
     token = grant_token(grant_row)
+    # Where the view goes, and when the camera's own gateway was down, which one it skipped.
+    served_by = {"gateway": route.gateway_id, **({"gateway_down": route.preferred} if route.preferred else {})}
     record(
         actor=actor,
         action=AuditAction.CAMERA_PREPARED if purpose == GrantPurpose.PREPARE else AuditAction.CHECK_OPENED,
@@ -262,7 +266,7 @@ def issue_grant(
         person=person,
         obj=grant_row,
         ip=ip,
-        detail={"purpose": purpose, "camera": camera.id, "gid": str(grant_row.gid), **(detail or {})},
+        detail={"purpose": purpose, "camera": camera.id, "gid": str(grant_row.gid), **served_by, **(detail or {})},
     )
     rtsp_url = camera_stream_for_gateway(camera)
 
@@ -273,7 +277,7 @@ def issue_grant(
     def get_camera_ready() -> None:
         if not already_out:
             driver_for(camera).open_view()
-        gateway_client.prepare(token, rtsp_url)
+        gateway_client.prepare(token, rtsp_url, base_url=route.internal_url)
 
     transaction.on_commit(get_camera_ready)
     return grant_row, token
@@ -284,7 +288,7 @@ def grant_token(grant: ViewGrant) -> str:
     return sign_grant(
         Grant(
             gid=str(grant.gid),
-            gateway="*",
+            gateway=grant.gateway,
             tenant=grant.tenant_id,
             operator=grant.operator_id or 0,
             person=grant.person_id or 0,

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 
 from audit.models import AuditAction
 from audit.records import record
-from cameras import gateway_client
+from cameras import gateway_client, gateways
 from cameras.actions import AccessRefused, audited_refusals
 from cameras.models import ClearPictureReason, ViewGrant
 from nattillsyn import clock
@@ -63,8 +63,8 @@ def show_clear_picture(grant: ViewGrant, *, actor: User, reason: str, ip: str | 
         ip=ip,
         detail={"reason": reason, "gid": str(grant.gid), "camera": grant.camera_id, "purpose": grant.purpose},
     )
-    gid = str(grant.gid)
-    transaction.on_commit(lambda: _tell_gateway(gid))
+    gid, gateway_url = str(grant.gid), gateways.route_for_grant(grant).internal_url
+    transaction.on_commit(lambda: _tell_gateway(gid, gateway_url))
     return grant
 
 
@@ -79,8 +79,8 @@ def _refusal(grant: ViewGrant, actor: User) -> tuple[str, str] | None:
     return None
 
 
-def _tell_gateway(gid: str) -> None:
+def _tell_gateway(gid: str, gateway_url: str) -> None:
     try:
-        gateway_client.unblur(gid)
+        gateway_client.unblur(gid, base_url=gateway_url)
     except (OSError, ValueError) as exc:  # the operator still sees the blurred picture, and can ask again
         log.warning("gateway unblur of %s failed: %s", gid, exc)

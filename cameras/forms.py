@@ -33,6 +33,7 @@ class CameraForm(forms.ModelForm):
             "username",
             "password",
             "placement_note",
+            "site",
             "person",
         ]
 

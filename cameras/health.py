@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cameras import gateway_client
+from cameras import gateway_client, gateways
 from cameras.credentials import stream_url_with_credentials
 from cameras.drivers import CameraDriver, CameraStatus, driver_for
 from cameras.models import Camera, CameraProblem
@@ -31,7 +31,7 @@ def probe_camera(camera: Camera, seconds: float = 2) -> ProbeResult:
         return ProbeResult(False, status.problem or CameraProblem.UNREACHABLE, status.in_privacy_position)
     url = stream_url_with_credentials(camera.stream_url, camera.username, camera.password_encrypted)
     try:
-        probe = gateway_client.probe(url, seconds=seconds)
+        probe = gateway_client.probe(url, seconds=seconds, base_url=gateways.route_for_camera(camera).internal_url)
     except (OSError, ValueError) as exc:
         return ProbeResult(False, f"{CameraProblem.GATEWAY_UNREACHABLE}: {exc}"[:200], status.in_privacy_position)
     if not probe.get("reachable"):

@@ -23,6 +23,7 @@ from cameras.actions import (
     redeem_grant,
     revoked_gids,
 )
+from cameras.gateways import record_heartbeat
 
 EVENTS = ("started", "first_frame", "ended")
 
@@ -119,4 +120,8 @@ def revoked(request: HttpRequest, body: dict[str, Any]) -> HttpResponse:
     gids = body.get("gids")
     if not isinstance(gids, list) or not all(isinstance(gid, str) for gid in gids):
         return JsonResponse({"error": "gids must be a list of strings"}, status=400)
-    return JsonResponse({"revoked": revoked_gids(gids[:1000])})
+    gateway = body.get("gateway")
+    if isinstance(gateway, str) and gateway:
+        # Sent every second, views or not: the heartbeat that tells which gateways are alive.
+        record_heartbeat(gateway[:40])
+    return JsonResponse({"revoked": revoked_gids(gids[:1000]) if gids else []})

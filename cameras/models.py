@@ -50,6 +50,43 @@ def problem_label(problem: str) -> str:
     return f"{words}: {detail.strip()}" if detail.strip() else words
 
 
+class Gateway(models.Model):
+    """A camera gateway process (``GATEWAY_ID``), edited by the administrator.
+
+    Cameras are served by the gateways of their site (``cameras.gateways``): the site's
+    primaries by priority, then its standbys, then any gateway alive. With no row at all
+    the settings' one gateway serves everything (``make run``)."""
+
+    gateway_id = models.SlugField(
+        _("gateway id"), max_length=40, unique=True, help_text=_("The GATEWAY_ID its process was started with.")
+    )
+    site = models.CharField(
+        _("site"), max_length=100, blank=True, help_text=_("Cameras of this site are served here first.")
+    )
+    public_url = models.URLField(
+        _("address for browsers"), help_text=_("Where operators' browsers reach it (WHEP), e.g. https://gw1.example.se")
+    )
+    internal_url = models.URLField(
+        _("address for the control plane"),
+        blank=True,
+        help_text=_("Where the web and worker processes reach it; empty: the browsers' address."),
+    )
+    standby = models.BooleanField(
+        _("standby"), default=False, help_text=_("Serves the site's cameras only while no primary is alive.")
+    )
+    priority = models.PositiveSmallIntegerField(_("priority"), default=0, help_text=_("Lower is tried first."))
+    # Written by the gateway's revocation poll (every second), not by people; never audited.
+    last_seen_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["site", "standby", "priority", "gateway_id"]
+        verbose_name = _("camera gateway")
+        verbose_name_plural = _("camera gateways")
+
+    def __str__(self) -> str:
+        return f"{self.gateway_id} ({self.site})" if self.site else self.gateway_id
+
+
 class Camera(models.Model):
     tenant = models.ForeignKey("accounts.Tenant", on_delete=models.PROTECT, related_name="cameras")
     person = models.OneToOneField(
@@ -86,6 +123,12 @@ class Camera(models.Model):
     view_preset = models.CharField(_("view preset"), max_length=64, blank=True)
     privacy_preset = models.CharField(_("privacy preset"), max_length=64, blank=True)
     preset_move_s = models.FloatField(null=True, blank=True, help_text="Seconds the newest verified preset move took.")
+    site = models.CharField(
+        _("site"),
+        max_length=100,
+        blank=True,
+        help_text=_("The gateways of this site serve the camera (a standby when they are down); empty: any gateway."),
+    )
     training_only = models.BooleanField(
         _("training camera"), default=False, help_text=_("Used only for operator training, never for a person.")
     )
@@ -206,6 +249,8 @@ class ViewGrant(models.Model):
     # The address the operator's browser had when the grant was issued; the gateway's
     # redeem must come for a viewer at the same address (a lifted grant is useless elsewhere).
     issued_ip = models.GenericIPAddressField(null=True, blank=True)
+    # The gateway that serves it (``Gateway.gateway_id``, signed into the grant); "*": any.
+    gateway = models.CharField(max_length=40, default="*")
     redeemed_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
     revoke_reason = models.CharField(max_length=100, blank=True)

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 from accounts.access import require_role, roles_for
 from accounts.models import Role, Tenant
 from accounts.types import AuthenticatedHttpRequest
+from cameras import gateways
 from cameras.access import get_camera_for_user
 from cameras.actions import AccessRefused, grant_token_for_viewer, open_training_view
 from cameras.models import Camera, GrantPurpose, ViewGrant
@@ -50,7 +51,7 @@ from gateway.turn import ice_servers, parse_turn_urls
 from nattillsyn import clock
 from nattillsyn.errors import ActionRefused
 from nattillsyn.net import client_ip
-from nattillsyn.security import public_gateway_url
+from nattillsyn.security import content_security_policy
 from notifications.vapid import application_server_key
 
 CONSOLE_STATES = (CheckState.PLANNED, CheckState.DUE, CheckState.RETRY_WAIT, CheckState.IN_PROGRESS)
@@ -209,6 +210,11 @@ def toggle_round_mode(request: HttpRequest) -> HttpResponse:
 @require_POST
 def open_check(request: AuthenticatedHttpRequest, check_id: int) -> HttpResponse:
     check = get_check_for_operator(request, check_id)
+    lost = request.POST.get("lost_gateway", "")
+    if lost:
+        # The page lost its view's gateway (docs/GATEWAY_PROTOCOL.md, "Several gateways"):
+        # asked, and if it does not answer, this reopening goes to another one at once.
+        gateways.check_reported_loss(lost[:40])
     try:
         attempt, _token = actions.open_check(check, actor=request.user, ip=client_ip(request))
     except ActionRefused as refusal:
@@ -227,7 +233,8 @@ def attempt_view(request: AuthenticatedHttpRequest, attempt_id: int) -> HttpResp
         # the view started still works; it stays single use at the gateway.
         token = _token_for_this_browser(request, grant)
     check = attempt.night_check
-    return render(
+    route = gateways.route_for_grant(grant) if grant is not None else gateways.settings_route()
+    response = render(
         request,
         "console/attempt.html",
         {
@@ -236,17 +243,27 @@ def attempt_view(request: AuthenticatedHttpRequest, attempt_id: int) -> HttpResp
             "person": check.person,
             "grant": grant,
             "token": token,
-            "gateway_url": public_gateway_url(),
+            "gateway_url": route.public_url,
+            "gateway_id": route.gateway_id,
             "outcomes": Outcome.choices,
             "agreement": getattr(check.person, "agreement", None),
             # Opened again (a late start, a closed tab): same window, a new grant.
             "can_reopen": not attempt.outcome and token is None and check.state == CheckState.IN_PROGRESS,
+            # Shown by the page when its view ends (a gateway lost, the time up): open again at once.
+            "reopen_later": not attempt.outcome and token is not None and check.state == CheckState.IN_PROGRESS,
             "min_view_s": check.tenant.min_view_s,
             "ice_servers": ice_servers_for(grant) if token else [],
             "live_texts": live_texts(),
             **blur_context(grant),
         },
     )
+    return with_gateway_csp(response, route)
+
+
+def with_gateway_csp(response: HttpResponse, route: gateways.Route) -> HttpResponse:
+    """The page's WHEP offer goes to the grant's gateway, which need not be the default one."""
+    response["Content-Security-Policy"] = content_security_policy(route.public_url)
+    return response
 
 
 def ice_servers_for(grant: ViewGrant | None) -> list[dict[str, object]]:
@@ -272,6 +289,10 @@ def live_texts() -> dict[str, str]:
         "camera_unreachable": _("The camera does not answer. Open it again, or record a technical fault."),
         "gateway_unavailable": _(
             "The camera server does not answer right now. Open again, or record a technical fault."
+        ),
+        "gateway_lost": _(
+            "The connection to the camera server was lost. Open the camera again: the view opens through"
+            " another camera server."
         ),
         "browser_unsupported": _("This browser could not receive the picture (video format). Call support."),
         "relay_unreachable": _(
@@ -379,18 +400,21 @@ def grant_view(request: AuthenticatedHttpRequest, gid: str) -> HttpResponse:
     if grant is None:
         raise Http404
     usable = grant.redeemed_at is None and grant.revoked_at is None and grant.start_by > clock.now()
-    return render(
+    route = gateways.route_for_grant(grant)
+    response = render(
         request,
         "console/grant_view.html",
         {
             "grant": grant,
             "token": _token_for_this_browser(request, grant) if usable else None,
-            "gateway_url": public_gateway_url(),
+            "gateway_url": route.public_url,
+            "gateway_id": route.gateway_id,
             "ice_servers": ice_servers_for(grant) if usable else [],
             "live_texts": live_texts(),
             **blur_context(grant),
         },
     )
+    return with_gateway_csp(response, route)
 
 
 # --- Night patrol ---------------------------------------------------------------------------------------

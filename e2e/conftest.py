@@ -105,6 +105,8 @@ def gateway(live_server: Any, simcam: dict[str, Any]) -> Iterator[str]:
         "NATTILLSYN_GRANT_KEY": settings.GRANT_KEY,
         "NATTILLSYN_GATEWAY_TOKEN": settings.GATEWAY_TOKEN,
         "GATEWAY_ID": "gw-e2e",
+        # Listed nowhere, and the test database is there only during a test: no idle polls.
+        "GATEWAY_HEARTBEAT": "false",
         "GATEWAY_BIND": f"127.0.0.1:{port}",
         "GATEWAY_ALLOWED_ORIGINS": live_server.url,
     }

@@ -105,6 +105,9 @@ class GatewayConfig:
     camera_read_timeout_s: float = 5.0  # a camera silent this long is lost
     control_timeout_s: float = 3.0  # one call to the control plane
     revoke_poll_s: float = 1.0
+    # Poll with no grant too: the poll is the heartbeat by which the control plane knows
+    # this gateway alive (cameras/gateways.py). Off only for a gateway nobody lists (tests).
+    heartbeat: bool = True
     # With no successful revocation poll for this long we cannot promise the 5 s
     # revocation bound any more, so live views are stopped (fail closed).
     revoke_grace_s: float = 4.0
@@ -146,6 +149,7 @@ class GatewayConfig:
             camera_read_timeout_s=number("GATEWAY_CAMERA_READ_TIMEOUT_S", 5.0, minimum=0.5, maximum=60),
             control_timeout_s=number("GATEWAY_CONTROL_TIMEOUT_S", 3.0, minimum=0.1, maximum=30),
             revoke_poll_s=number("GATEWAY_REVOKE_POLL_S", 1.0, minimum=0.1, maximum=2.0),
+            heartbeat=env_bool("GATEWAY_HEARTBEAT", True, environ=env),
             revoke_grace_s=number("GATEWAY_REVOKE_GRACE_S", 4.0, minimum=0.5, maximum=4.5),
             connect_timeout_s=number("GATEWAY_CONNECT_TIMEOUT_S", 15.0, minimum=1, maximum=120),
             burst_retime=env_choice("GATEWAY_BURST_RETIME", "compress", BURST_RETIME_MODES, environ=env),

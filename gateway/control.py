@@ -121,7 +121,9 @@ class ControlPlane:
         raise ControlPlaneUnavailable(f"redeem: HTTP {status}")
 
     async def revoked(self, gids: list[str], timeout_s: float) -> set[str]:
-        status, payload = await self._post("/internal/gateway/revoked", {"gids": gids}, timeout_s)
+        # The gateway's id makes the poll its heartbeat too (the control plane's liveness).
+        body = {"gids": gids, "gateway": self._gateway_id}
+        status, payload = await self._post("/internal/gateway/revoked", body, timeout_s)
         if status != 200 or not isinstance(payload, dict) or not isinstance(payload.get("revoked"), list):
             raise ControlPlaneUnavailable(f"revoked: HTTP {status}")
         return {gid for gid in payload["revoked"] if isinstance(gid, str)}

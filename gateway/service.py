@@ -445,7 +445,9 @@ class Gateway:
             await asyncio.sleep(self.config.revoke_poll_s)
             gids = sorted({s.grant.gid for s in self._sessions.values()} | set(self._preparations))
             self._confirmed = {gid: self._confirmed.get(gid, loop.time()) for gid in gids}
-            if not gids:
+            # Asked with no grant too: the poll is the heartbeat by which the control plane
+            # sends new grants here rather than to a standby (docs/GATEWAY_PROTOCOL.md).
+            if not gids and not self.config.heartbeat:
                 continue
             asked_at = loop.time()
             try:

@@ -21,7 +21,7 @@ from prometheus_client.registry import Collector
 
 from accounts.models import Tenant
 from audit.models import AuditAction, AuditEntry
-from cameras.models import Camera
+from cameras.models import Camera, Gateway
 from checks.models import (
     Alarm,
     Attempt,
@@ -81,6 +81,7 @@ class ControlPlaneCollector(Collector):
         yield self._reconciliation_incidents(now, slugs)
         yield self._refusals(now)
         yield from self._worker(now)
+        yield from self._gateways(now)
         yield from self._audit_export(now)
 
     def _checks(self, now: datetime, slugs: dict[int, str]) -> Iterator[Metric]:
@@ -181,6 +182,22 @@ class ControlPlaneCollector(Collector):
             "name", "last_seen"
         ):
             family.add_metric([name], max(0.0, (now - last_seen).total_seconds()))
+        yield family
+
+    def _gateways(self, now: datetime) -> Iterator[Metric]:
+        """The listed gateways' heartbeats (cameras/gateways.py): one silent past
+        NATTILLSYN_GATEWAY_HEARTBEAT_TIMEOUT_S gets no new views; +Inf: never heard, or
+        reported lost by a browser and found dead."""
+        family = GaugeMetricFamily(
+            "nattillsyn_gateway_heartbeat_age_seconds",
+            "Seconds since each listed camera gateway's last heartbeat.",
+            labels=["gateway", "site", "role"],
+        )
+        for gateway_id, site, standby, seen in Gateway.objects.values_list(
+            "gateway_id", "site", "standby", "last_seen_at"
+        ):
+            age = float("inf") if seen is None else max(0.0, (now - seen).total_seconds())
+            family.add_metric([gateway_id, site, "standby" if standby else "primary"], age)
         yield family
 
     def _audit_export(self, now: datetime) -> Iterator[Metric]:

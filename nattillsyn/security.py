@@ -14,9 +14,10 @@ def public_gateway_url() -> str:
     return str(settings.GATEWAY_PUBLIC_URL or settings.GATEWAY_URL)
 
 
-def content_security_policy() -> str:
-    """Only our own scripts and styles; media and WHEP signalling only to our gateway."""
-    gateway = urlsplit(public_gateway_url())
+def content_security_policy(gateway_url: str | None = None) -> str:
+    """Only our own scripts and styles; media and WHEP signalling only to our gateway
+    (``gateway_url``: the one a page's grant names, when there are several)."""
+    gateway = urlsplit(gateway_url or public_gateway_url())
     gateway_origin = f"{gateway.scheme}://{gateway.netloc}"
     return "; ".join(
         [

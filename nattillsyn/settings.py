@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from nattillsyn.env import ConfigError, env_bool, env_int, env_list, env_str
+from nattillsyn.env import ConfigError, env_bool, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("NATTILLSYN_VAR_DIR", str(BASE_DIR / "var")))
@@ -186,6 +186,16 @@ GATEWAY_URL = env_str("NATTILLSYN_GATEWAY_URL", "http://127.0.0.1:8010")  # the 
 # Where browsers reach the gateway (WHEP): behind the reverse proxy in production
 # (https://gw.example.se); empty: the same as NATTILLSYN_GATEWAY_URL (the demo).
 GATEWAY_PUBLIC_URL = env_str("NATTILLSYN_GATEWAY_PUBLIC_URL", "")
+# More than one gateway: the administrator lists them (Django admin, cameras.Gateway) and
+# each camera's site picks them (cameras/gateways.py). With none listed, the one above
+# serves every camera under this id ("*": any gateway accepts its grants, as before).
+GATEWAY_ID = env_str("NATTILLSYN_GATEWAY_ID", "*")
+# A listed gateway polls /internal/gateway/revoked every second; silent this long, it is
+# taken for down and new grants go to the next gateway of the camera's site.
+GATEWAY_HEARTBEAT_TIMEOUT_S = env_float("NATTILLSYN_GATEWAY_HEARTBEAT_TIMEOUT_S", 3.0, minimum=1.5, maximum=60)
+# A browser that lost its gateway says so when the operator reopens; the control plane asks
+# that gateway's /health itself, waiting at most this long, before it believes it.
+GATEWAY_SUSPECT_PROBE_S = env_float("NATTILLSYN_GATEWAY_SUSPECT_PROBE_S", 0.5, minimum=0.1, maximum=5)
 # Web Push to the night patrol's phones (notifications/, docs/ARCHITECTURE.md). The VAPID
 # private key (PEM) signs every push; without one push is off in production and the patrol
 # page polls and beeps instead. The demo makes a key of its own in VAR_DIR on first use.

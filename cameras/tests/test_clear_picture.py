@@ -74,7 +74,7 @@ def open_view(home: Municipality, fake_clock: FakeClock, *, blurred: bool) -> Vi
 @pytest.fixture
 def unblurred(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     calls: list[str] = []
-    monkeypatch.setattr(gateway_client, "unblur", calls.append)
+    monkeypatch.setattr(gateway_client, "unblur", lambda gid, **where: calls.append(gid))
     return calls
 
 

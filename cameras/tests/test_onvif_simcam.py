@@ -45,7 +45,7 @@ def api(cameras: SimulatedCameras, path: str, body: dict[str, Any] | None = None
 def gateway_decodes_in_process(monkeypatch: pytest.MonkeyPatch) -> None:
     """The gateway's own prober, called in this process instead of over its HTTP API."""
 
-    def probe(rtsp_url: str, seconds: float = 3) -> dict[str, object]:
+    def probe(rtsp_url: str, seconds: float = 3, **where: object) -> dict[str, object]:
         return probe_camera(rtsp_url, seconds=min(seconds, 1.5)).as_dict()
 
     monkeypatch.setattr(gateway_client, "probe", probe)

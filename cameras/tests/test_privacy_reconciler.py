@@ -62,7 +62,7 @@ def devices(monkeypatch: pytest.MonkeyPatch) -> Devices:
     # save_camera drives the old device with the drivers of the real code path.
     monkeypatch.setattr(privacy, "driver_for", fake.driver)
     monkeypatch.setattr(camera_actions, "driver_for", fake.driver)
-    monkeypatch.setattr(camera_actions.gateway_client, "prepare", lambda token, url: None)
+    monkeypatch.setattr(camera_actions.gateway_client, "prepare", lambda token, url, **where: None)
     return fake
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from django.conf import settings
 
 from cameras.actions import covering_grants, issue_grant, revoke_grants
+from cameras.gateways import Router
 from cameras.models import GrantPurpose, ViewGrant
 from cameras.policy import view_permission
 from checks.models import Check, CheckForm, CheckState, ConsolePresence
@@ -41,11 +42,27 @@ def preparations_no_longer_wanted(now: datetime) -> Any:
     """Live preparations whose check is no longer due (opened, ended, waiting for its
     retry) or whose municipality has no console open."""
     present = ConsolePresence.objects.filter(last_seen__gte=now - CONSOLE_PRESENT).values("tenant_id")
-    return (
+    live = covering_grants(now).filter(purpose=GrantPurpose.PREPARE)
+    unwanted = live.exclude(prepared_check__state=CheckState.DUE, tenant_id__in=present)
+    return unwanted | live.filter(id__in=preparations_superseded(now))
+
+
+def preparations_superseded(now: datetime) -> list[int]:
+    """Preparations on a gateway a view would no longer go to (it died, or its site's
+    primary is back) once the check is prepared again where it would: the camera is
+    pulled by one gateway again, and never left uncovered in between."""
+    router = Router(now)
+    live = list(
         covering_grants(now)
         .filter(purpose=GrantPurpose.PREPARE)
-        .exclude(prepared_check__state=CheckState.DUE, tenant_id__in=present)
+        .values_list("id", "prepared_check_id", "gateway", "camera__site")
     )
+    routed = {check_id for _id, check_id, gateway, site in live if router.route(site).gateway_id == gateway}
+    return [
+        grant_id
+        for grant_id, check_id, gateway, site in live
+        if check_id in routed and router.route(site).gateway_id != gateway
+    ]
 
 
 def checks_to_prepare(now: datetime) -> list[int]:
@@ -54,11 +71,17 @@ def checks_to_prepare(now: datetime) -> list[int]:
     if settings.PREPARE_AHEAD <= 0:
         return []
     present = ConsolePresence.objects.filter(last_seen__gte=now - CONSOLE_PRESENT).values_list("tenant_id", flat=True)
-    prepared = set(
-        covering_grants(now)
+    # A preparation counts only on the gateway the operator's view would go to now: one
+    # held by a gateway that died (or one that a primary back from the dead now takes over
+    # from its standby) readies nothing (cameras/gateways.py).
+    router = Router(now)
+    prepared = {
+        check_id
+        for check_id, gateway, site in covering_grants(now)
         .filter(purpose=GrantPurpose.PREPARE, hard_end__gt=now + PREPARATION_RENEW_BEFORE)
-        .values_list("prepared_check_id", flat=True)
-    )
+        .values_list("prepared_check_id", "gateway", "camera__site")
+        if router.route(site).gateway_id == gateway
+    }
     wanted: list[int] = []
     for tenant_id in present:
         first = Check.objects.filter(tenant_id=tenant_id, state=CheckState.DUE, form=CheckForm.CAMERA).order_by(

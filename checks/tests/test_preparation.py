@@ -38,7 +38,7 @@ def moves(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, str]]:
             told.append((self.camera.id, "privacy"))
 
     monkeypatch.setattr(camera_actions, "driver_for", Driver)
-    monkeypatch.setattr(camera_actions.gateway_client, "prepare", lambda token, url: None)
+    monkeypatch.setattr(camera_actions.gateway_client, "prepare", lambda token, url, **where: None)
     return told
 
 

@@ -71,6 +71,7 @@ class FakeControlPlane:
     rtsp_url: str = CAMERA_URL
     redeem_answers: dict[str, tuple[int, dict[str, Any]]] = field(default_factory=dict)  # gid → answer
     revoked: set[str] = field(default_factory=set)
+    heartbeats: list[str | None] = field(default_factory=list)  # the gateway id of each revocation poll
     down: bool = False  # answer 503 to everything
     redeemed: list[str] = field(default_factory=list)
     redeem_bodies: list[dict[str, Any]] = field(default_factory=list)  # as the gateway sent them
@@ -101,7 +102,9 @@ class FakeControlPlane:
         if self.down or not self._authorised(request):
             return web.json_response({"error": "down"}, status=503 if self.down else 401)
         self.revocation_polls += 1
-        gids = (await request.json())["gids"]
+        body = await request.json()
+        self.heartbeats.append(body.get("gateway"))
+        gids = body["gids"]
         return web.json_response({"revoked": [gid for gid in gids if gid in self.revoked]})
 
     async def _event(self, request: web.Request) -> web.Response:

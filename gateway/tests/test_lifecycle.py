@@ -139,3 +139,11 @@ async def test_prepare_refuses_bad_grants_with_400() -> None:
         assert await prepare(harness, make_grant(key=b"forged")) == 400
         assert await prepare(harness, make_grant(issued_ago_s=120, starts_in_s=-60)) == 400
         assert harness.camera.opens == 0
+
+
+async def test_an_idle_gateway_still_polls_with_its_id_as_its_heartbeat() -> None:
+    # The control plane sends new grants to a standby when this poll stops (cameras/gateways.py).
+    async with running_gateway(revoke_poll_s=0.1) as harness:
+        await wait_until(lambda: len(harness.control.heartbeats) >= 3, 3)
+        assert set(harness.control.heartbeats) == {"gw-test"}
+        assert harness.gateway.health()["sessions"] == 0

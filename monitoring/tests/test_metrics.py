@@ -87,3 +87,25 @@ def test_promtool_accepts_the_exposition(home: Municipality, fake_clock: FakeClo
     NightWorker("w1").tick(fake_clock())
     result = subprocess.run(["promtool", "check", "metrics"], input=scrape()[1], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_it_shows_each_listed_gateways_heartbeat_age(fake_clock: FakeClock) -> None:
+    from datetime import timedelta
+
+    from cameras.models import Gateway
+
+    fake_clock.set(at_stockholm(2026, 11, 23, 23, 0))
+    Gateway.objects.create(gateway_id="gw1", site="nord", public_url="https://gw1.example.se", last_seen_at=None)
+    Gateway.objects.create(
+        gateway_id="gw2",
+        site="nord",
+        public_url="https://gw2.example.se",
+        standby=True,
+        last_seen_at=fake_clock() - timedelta(seconds=2),
+    )
+    _status, text = scrape()
+    values = samples(text)
+    primary = (("gateway", "gw1"), ("role", "primary"), ("site", "nord"))
+    assert values[("nattillsyn_gateway_heartbeat_age_seconds", primary)] == float("inf")
+    standby = (("gateway", "gw2"), ("role", "standby"), ("site", "nord"))
+    assert values[("nattillsyn_gateway_heartbeat_age_seconds", standby)] == 2.0

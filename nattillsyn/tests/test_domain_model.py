@@ -953,7 +953,7 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
         monkeypatch.setattr(privacy, "driver_for", built.devices.driver)
     except ImportError:
         pass
-    monkeypatch.setattr(gateway_client, "prepare", lambda token, rtsp_url: None)
+    monkeypatch.setattr(gateway_client, "prepare", lambda token, rtsp_url, **where: None)
     yield built
     clock.reset()
 

@@ -27,6 +27,7 @@
   let qualityTimer = null;
   let relayGathered = false; // a TURN relay candidate was found: the relay server answered
   let watchdog = null;
+  let gatewayLost = false; // the gateway serving this view stopped answering (killed, its host down)
   // No network path (ICE not connected) this long after the answer: say so rather than spin
   // (ICE through a relay that does not answer can take longer to fail). With a path but no
   // picture yet (a camera with long keyframe intervals), wait as long as the gateway does.
@@ -78,8 +79,31 @@
     if (pc) { pc.close(); pc = null; }
     video.srcObject = null;
     if (document.fullscreenElement) document.exitFullscreen().catch(() => {});
+    offerReopen();
     if (live.dataset.state === "ended" || live.dataset.state === "refused") return;
     setStatus(state || "ended", message || (outcomes ? texts.ended_choose : texts.ended));
+  }
+
+  // The check page's "open again" (the same operator may, at once), shown when the view
+  // ends. After a lost gateway it names that gateway: the control plane asks it and, if it
+  // does not answer, sends the new view to another gateway of the camera's site.
+  function offerReopen() {
+    const form = document.getElementById("reopen-form");
+    if (!form || !outcomes) return;
+    const lost = document.getElementById("lost-gateway");
+    if (lost && gatewayLost) lost.value = live.dataset.gatewayId || "";
+    form.hidden = false;
+    form.querySelectorAll("button").forEach((button) => { button.disabled = false; });
+  }
+
+  // The gateway is gone (connection refused, or a proxy in front answering 502-504): the
+  // picture cannot come back on this connection, so say so at once rather than wait for
+  // the browser to give the connection up (ICE consent: 7 s and more).
+  function loseGateway() {
+    if (gatewayLost) return;
+    gatewayLost = true;
+    stop("ended", texts.gateway_lost);
+    live.dataset.gatewayLostAt = String(Date.now()); // read by benchmarks/failover.py
   }
 
   function refusalText(code) {
@@ -99,12 +123,22 @@
     quality.hidden = value !== "sub";
     quality.textContent = value === "sub" ? texts.low_quality : "";
   }
-  const QUALITY_POLL_MS = 2000;
+  // Also how a lost gateway is noticed: within this interval.
+  const QUALITY_POLL_MS = 1000;
   function pollQuality() {
     if (!sessionUrl) return;
-    fetch(sessionUrl, { method: "GET" })
-      .then((response) => { const value = response.headers.get("Picture-Quality"); if (value && pc) showQuality(value); })
-      .catch(() => {});
+    const polled = sessionUrl;
+    fetch(polled, { method: "GET" })
+      .then((response) => {
+        if (response.status >= 502 && response.status <= 504) { if (polled === sessionUrl) loseGateway(); return; }
+        // Unknown session while this page still shows it: a standby behind the same proxy
+        // answered for a gateway that died. A view the gateway ended fails this connection
+        // within milliseconds, so only a view still "live" a second later is a lost one.
+        if (response.status === 404) { setTimeout(() => { if (polled === sessionUrl && pc) loseGateway(); }, 1000); return; }
+        const value = response.headers.get("Picture-Quality");
+        if (value && pc) showQuality(value);
+      })
+      .catch(() => { if (polled === sessionUrl) loseGateway(); });
   }
 
   function onFirstFrame() {
@@ -140,6 +174,10 @@
       video.srcObject = event.streams[0] || new MediaStream([event.track]);
       video.play().catch(() => {}); // muted: autoplay is allowed
     };
+    pc.oniceconnectionstatechange = () => {
+      // Packets stopped: ask the gateway now whether it is still there.
+      if (pc && pc.iceConnectionState === "disconnected") pollQuality();
+    };
     pc.onconnectionstatechange = () => {
       if (!pc) return;
       // After the picture was shown, a failed connection is the gateway ending the view
@@ -160,6 +198,7 @@
         body: pc.localDescription.sdp,
       });
     } catch (error) {
+      gatewayLost = true; // not even a refusal: the control plane checks it when the operator reopens
       stop("refused", texts.gateway_unavailable);
       return;
     }
