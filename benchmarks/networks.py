@@ -99,6 +99,25 @@ async function openView(clickedAt) {
   });
   if (response.status !== 201) { window.result = { error: response.status }; return; }
   sessionUrl = new URL(response.headers.get("Location"), GATEWAY).href;
+  const answered = performance.now();
+  // Where the time goes: ICE connected, DTLS connected (picture may flow), first RTP byte.
+  const phases = {};
+  const mark = (name) => { if (!(name in phases)) phases[name] = (performance.now() - clickedAt) / 1000; };
+  const peer = pc;
+  peer.addEventListener("iceconnectionstatechange", () => {
+    if (peer.iceConnectionState === "connected") mark("ice_s");
+  });
+  peer.addEventListener("connectionstatechange", () => { if (peer.connectionState === "connected") mark("dtls_s"); });
+  const pollBytes = async () => {
+    while (!("rtp_s" in phases) && peer.connectionState !== "closed") {
+      const stats = await peer.getStats();
+      stats.forEach((s) => {
+        if (s.type === "inbound-rtp" && s.kind === "video" && s.bytesReceived > 0) mark("rtp_s");
+      });
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  };
+  pollBytes();
   await pc.setRemoteDescription({ type: "answer", sdp: await response.text() });
   const frames = [];
   let done = false;
@@ -114,9 +133,31 @@ async function openView(clickedAt) {
     }
     let quality = null;
     try { quality = (await fetch(sessionUrl)).headers.get("Picture-Quality"); } catch (error) {}
+    const health = {};
+    try {
+      const stats = await peer.getStats();
+      let pairId = null;
+      stats.forEach((s) => {
+        if (s.type === "transport" && s.selectedCandidatePairId) pairId = s.selectedCandidatePairId;
+        if (s.type === "inbound-rtp" && s.kind === "video") {
+          for (const key of ["packetsLost", "nackCount", "pliCount", "framesDropped", "keyFramesDecoded",
+                             "retransmittedPacketsReceived", "freezeCount", "totalFreezesDuration"]) {
+            health[key] = s[key];
+          }
+        }
+      });
+      if (pairId) {
+        const pair = stats.get(pairId);
+        const local = stats.get(pair.localCandidateId), remote = stats.get(pair.remoteCandidateId);
+        health.pair = local.candidateType + "/" + (local.relayProtocol || local.protocol) + "->" + remote.candidateType;
+      }
+    } catch (error) {}
     window.result = frames.length === 0 ? { error: "no frame" } : {
       first_frame_s: (frames[0] - clickedAt) / 1000,
       offer_s: (offered - clickedAt) / 1000,
+      answer_s: (answered - clickedAt) / 1000,
+      ...phases,
+      ...health,
       watched_s: (end - frames[0]) / 1000,
       stall_s: stall / 1000,
       frames: frames.length,
@@ -218,13 +259,23 @@ async def alternating(
             ns.unblock_udp()
         _, next_token = control.grant()
         await control.prepare(next_token)
+        drops_before = udp_receive_buffer_drops()
         result = await watch(page, token, 2.0, ice)
+        # UDP datagrams the host's kernel dropped on a full socket receive buffer during
+        # the view (coturn's relay sockets, the gateway's): where a burst is lost.
+        result["host_udp_rcvbuf_drops"] = udp_receive_buffer_drops() - drops_before
         log(f"{mode} view {index // 2 + 1}/{opens}: {result}")
         runs[mode].append(result)
         token = next_token
         await asyncio.sleep(0.3)
     ns.unblock_udp()
     return runs["direct"], runs["turn"]
+
+
+def udp_receive_buffer_drops() -> int:
+    """The host namespace's count of UDP datagrams dropped on a full receive buffer."""
+    lines = [line.split() for line in Path("/proc/net/snmp").read_text().splitlines() if line.startswith("Udp:")]
+    return int(dict(zip(lines[0][1:], lines[1][1:], strict=True))["RcvbufErrors"])
 
 
 def first_frames(results: list[dict[str, Any]]) -> list[float]:
@@ -259,6 +310,8 @@ async def turn_benchmark(args: argparse.Namespace, results: dict[str, Any], tmp:
                     "GATEWAY_TURN_URL": f"turn:{ns.host_ip}:{turn_port}?transport=udp",
                     "NATTILLSYN_TURN_SECRET": TURN_SECRET,
                 }
+                if args.pacing_kbit is not None:
+                    settings["GATEWAY_PACING_KBIT"] = args.pacing_kbit
                 async with gateway(control_url, origin, **settings) as gw:
                     control_port, gateway_port = int(control_url.rsplit(":", 1)[1]), int(gw.url.rsplit(":", 1)[1])
                     with (
@@ -362,8 +415,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="fewer views (about 3 minutes)")
     parser.add_argument("--only", choices=("turn", "uplink"), help="one of the two parts")
+    parser.add_argument("--opens", type=int, help="TURN and direct views each (default 20, quick 8)")
+    parser.add_argument("--pacing-kbit", help="the gateway's GATEWAY_PACING_KBIT (0: no pacing)")
     args = parser.parse_args()
-    args.opens = 8 if args.quick else 20
+    args.opens = args.opens or (8 if args.quick else 20)
     args.views_2mbit = 4 if args.quick else 10
     args.views_weak = 3 if args.quick else 6
     args.watch_s = 5.0 if args.quick else 10.0
