@@ -110,8 +110,9 @@ class GatewayConfig:
     revoke_grace_s: float = 4.0
     connect_timeout_s: float = 15.0  # offer answered → first frame sent, else the view ends
     burst_retime: str = "compress"  # how the cached GOP is timed for a joining viewer
-    # At most this rate to one viewer, bursts of relay.PACING_BUCKET_BYTES (the keyframe);
-    # the rest of the cached GOP follows at it (TURN over TCP drops an unpaced burst).
+    # What the gateway sends one viewer, on average, in bursts of relay.PACING_BUCKET_BYTES:
+    # the cached GOP follows its keyframe at this rate (coturn drops an unpaced burst on
+    # its way to a TURN/TCP client; docs/NETWORKS.md). 0: unpaced.
     pacing_kbit: int = 16_000
     viewer_queue_packets: int = 400  # ≥ one GOP at 30 fps and 8 s keyframe interval
     gop_cache_bytes: int = 16 * 1024 * 1024
