@@ -9,7 +9,11 @@ Addresses are private /30s inside a namespace this process made: nothing leaves 
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
+import datetime
+import hashlib
+import ipaddress
 import os
 import random
 import shutil
@@ -17,7 +21,7 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,9 +58,22 @@ class Namespace:
             "table inet nattillsyn_lab {\n chain out {\n  type filter hook output priority 0; policy accept;\n"
             '  oifname "lo" accept\n  meta l4proto udp drop\n }\n}\n'
         )
+        self.unblock_udp()  # whatever rules were there before
+        subprocess.run([*self.exec_prefix(), "nft", "-f", "-"], input=rules.encode(), check=True, capture_output=True)
+
+    def allow_only_tcp(self, ports: Iterable[int]) -> None:
+        """Nothing leaves the namespace but TCP to ``ports`` of the host's end: a network
+        that lets only HTTPS out (TURN over TLS on 443, the web server)."""
+        allowed = ", ".join(str(port) for port in sorted(set(ports)))
+        rules = (
+            "table inet nattillsyn_lab {\n chain out {\n  type filter hook output priority 0; policy drop;\n"
+            f'  oifname "lo" accept\n  ip daddr {self.host_ip} tcp dport {{ {allowed} }} accept\n }}\n}}\n'
+        )
+        self.unblock_udp()
         subprocess.run([*self.exec_prefix(), "nft", "-f", "-"], input=rules.encode(), check=True, capture_output=True)
 
     def unblock_udp(self) -> None:
+        """No rules: everything may leave the namespace."""
         subprocess.run([*self.exec_prefix(), "nft", "delete", "table", "inet", "nattillsyn_lab"], capture_output=True)
 
     def shape(self, rate_kbit: int, inside: bool = False) -> None:
@@ -122,9 +139,50 @@ def free_tcp_udp_port(host: str) -> int:
     raise RuntimeError("no free port for TURN")
 
 
+@dataclass(frozen=True)
+class Certificate:
+    cert: str  # PEM files
+    key: str
+    spki_sha256: str  # base64, for Chromium's --ignore-certificate-errors-spki-list
+
+
+def self_signed_certificate(ip: str, directory: Path) -> Certificate:
+    """A certificate for ``ip`` that nothing else trusts, valid for a day."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "nattillsyn-lab-turn")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(ip))]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "turn-cert.pem", directory / "turn-key.pem"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    key_path.chmod(0o600)
+    spki = key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return Certificate(str(cert_path), str(key_path), base64.b64encode(hashlib.sha256(spki).digest()).decode())
+
+
 @contextlib.contextmanager
-def coturn(listen_host: str, secret: str, tmp: Path) -> Iterator[int]:
-    """coturn on a free port of ``listen_host`` (UDP and TCP), relaying from the same address."""
+def coturn(
+    listen_host: str, secret: str, tmp: Path, tls: Certificate | None = None, tls_port: int = 443
+) -> Iterator[int]:
+    """coturn on a free port of ``listen_host`` (UDP and TCP), relaying from the same address;
+    with ``tls``, also TLS on ``tls_port`` of the same address (root may bind 443)."""
     port = free_tcp_udp_port(listen_host)
     relay_low = random.randrange(20000, 60000, 200)
     config = TurnServerConfig(
@@ -134,6 +192,9 @@ def coturn(listen_host: str, secret: str, tmp: Path) -> Iterator[int]:
         secret=secret,
         min_relay_port=relay_low,
         max_relay_port=relay_low + 199,
+        tls_port=tls_port if tls else 0,
+        tls_cert=tls.cert if tls else "",
+        tls_key=tls.key if tls else "",
         allow_loopback_peers=listen_host.startswith("127."),
     )
     path = write_config(config, str(tmp))
@@ -143,7 +204,10 @@ def coturn(listen_host: str, secret: str, tmp: Path) -> Iterator[int]:
         deadline = time.monotonic() + 10
         while True:
             with contextlib.suppress(OSError), socket.create_connection((listen_host, port), timeout=0.5):
-                break
+                if not tls:
+                    break
+                with contextlib.suppress(OSError), socket.create_connection((listen_host, tls_port), timeout=0.5):
+                    break
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"coturn did not start: {(tmp / f'coturn-{port}.log').read_text()[-2000:]}")
             time.sleep(0.05)

@@ -4,7 +4,10 @@ Chromium runs inside a network namespace (``ip netns exec`` as its executable) w
 only way out is a veth to the host, with every UDP packet dropped by nftables. From
 there it reaches the web server and the gateway's WHEP endpoint (through TCP relays on
 the host's end of the veth) and coturn's TCP port; the picture can only arrive relayed.
-With the TURN server unreachable the page must say so, in words, within seconds.
+On a network that lets only TCP to the web server and to port 443 out, it comes through
+TURN over TLS on 443 (coturn with a certificate made by the test, which only this
+Chromium is told to accept). With the TURN server unreachable the page must say so, in
+words, within seconds.
 """
 
 from __future__ import annotations
@@ -60,8 +63,9 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     tmp = tmp_path_factory.mktemp("turnlab")
     with netlab.namespace() as ns:
         ns.block_udp()
-        with netlab.coturn(ns.host_ip, TURN_SECRET, tmp) as turn_port:
-            yield {"ns": ns, "turn_port": turn_port, "tmp": tmp}
+        certificate = netlab.self_signed_certificate(ns.host_ip, tmp)
+        with netlab.coturn(ns.host_ip, TURN_SECRET, tmp, tls=certificate, tls_port=443) as turn_port:
+            yield {"ns": ns, "turn_port": turn_port, "tmp": tmp, "certificate": certificate}
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +97,12 @@ def turn_gateway(live_server: Any, simcam: dict[str, Any], lab: dict[str, Any]) 
         netlab.TcpRelay((ns.host_ip, web_port), ("127.0.0.1", live_port)),
         netlab.TcpRelay((ns.host_ip, whep_port), ("127.0.0.1", port)),
     ):
-        yield {"web": web_origin, "whep": f"http://{ns.host_ip}:{whep_port}", "local": f"http://127.0.0.1:{port}"}
+        yield {
+            "web": web_origin,
+            "whep": f"http://{ns.host_ip}:{whep_port}",
+            "local": f"http://127.0.0.1:{port}",
+            "ports": (web_port, whep_port),
+        }
     stop(process)
 
 
@@ -117,6 +126,8 @@ def ns_browser(lab: dict[str, Any], browser: Any) -> Iterator[Any]:
             "--disable-quic",
             "--disable-features=WebRtcHideLocalIpsWithMdns",
             "--autoplay-policy=no-user-gesture-required",
+            # The lab's TURN certificate, and no other, is accepted (turns: is verified).
+            f"--ignore-certificate-errors-spki-list={lab['certificate'].spki_sha256}",
         ],
     )
     yield ns_chromium
@@ -179,6 +190,35 @@ def test_the_live_view_comes_through_turn_over_tcp_when_no_udp_gets_out(operator
     assert pair["localType"] == "relay"
     assert pair["relayProtocol"] == "tcp"
     assert pair["bytes"] > 0
+
+
+def test_the_live_view_comes_through_turn_over_tls_on_443_when_only_https_gets_out(
+    operator_page: Any, lab: dict[str, Any], turn_gateway: dict[str, Any], settings: Any
+) -> None:
+    ns: netlab.Namespace = lab["ns"]
+    # As a grant would carry them where every kind is configured: the browser must find
+    # the one that gets through.
+    settings.TURN_URLS = (
+        f"turn:{ns.host_ip}:{lab['turn_port']}?transport=udp turn:{ns.host_ip}:{lab['turn_port']}?transport=tcp"
+        f" turns:{ns.host_ip}:443?transport=tcp"
+    )
+    ns.allow_only_tcp([443, *turn_gateway["ports"]])  # not even TCP to TURN's 3478-like port
+    try:
+        page = operator_page
+        page.locator("[data-testid=open-check]").first.click()
+        page.wait_for_url("**/console/attempts/*/")
+        page.wait_for_selector("#live[data-state=live]", timeout=15_000)
+        pair = None
+        deadline = wallclock.monotonic() + 5
+        while pair is None and wallclock.monotonic() < deadline:
+            pair = page.evaluate(SELECTED_PAIR)
+            wallclock.sleep(0.1)
+        assert pair is not None, "no selected candidate pair"
+        assert pair["localType"] == "relay"
+        assert pair["relayProtocol"] == "tls"
+        assert pair["bytes"] > 0
+    finally:
+        ns.block_udp()
 
 
 def test_with_the_turn_server_down_the_page_says_so(operator_page: Any, lab: dict[str, Any], settings: Any) -> None:

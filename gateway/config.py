@@ -113,6 +113,10 @@ class GatewayConfig:
     revoke_grace_s: float = 4.0
     connect_timeout_s: float = 15.0  # offer answered → first frame sent, else the view ends
     burst_retime: str = "compress"  # how the cached GOP is timed for a joining viewer
+    # What the gateway sends one viewer, on average, in bursts of relay.PACING_BUCKET_BYTES:
+    # the cached GOP follows its keyframe at this rate (coturn drops an unpaced burst on
+    # its way to a TURN/TCP client; docs/NETWORKS.md). 0: unpaced.
+    pacing_kbit: int = 16_000
     viewer_queue_packets: int = 400  # ≥ one GOP at 30 fps and 8 s keyframe interval
     gop_cache_bytes: int = 16 * 1024 * 1024
     probe_max_s: float = 10.0
@@ -153,6 +157,7 @@ class GatewayConfig:
             revoke_grace_s=number("GATEWAY_REVOKE_GRACE_S", 4.0, minimum=0.5, maximum=4.5),
             connect_timeout_s=number("GATEWAY_CONNECT_TIMEOUT_S", 15.0, minimum=1, maximum=120),
             burst_retime=env_choice("GATEWAY_BURST_RETIME", "compress", BURST_RETIME_MODES, environ=env),
+            pacing_kbit=whole("GATEWAY_PACING_KBIT", 16_000, minimum=0, maximum=1_000_000),
             viewer_queue_packets=whole("GATEWAY_VIEWER_QUEUE_PACKETS", 400, minimum=16, maximum=10_000),
             gop_cache_bytes=whole("GATEWAY_GOP_CACHE_BYTES", 16 * 1024 * 1024, minimum=64 * 1024),
             probe_max_s=number("GATEWAY_PROBE_MAX_S", 10.0, minimum=1, maximum=60),

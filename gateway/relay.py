@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 from fractions import Fraction
 
@@ -35,6 +36,7 @@ from gateway.sdp_offer import CodecRefused, OfferError, OfferPlan, complete_answ
 log = logging.getLogger(__name__)
 
 VIDEO_TIME_BASE = Fraction(1, VIDEO_CLOCK_HZ)
+PACING_BUCKET_BYTES = 24 * 1024  # ~20 packets at once: well inside coturn's 32 KB
 BURST_STEP_TICKS = VIDEO_CLOCK_HZ // 1000  # cached pictures are sent 1 ms apart
 MAX_PLAUSIBLE_GAP_TICKS = 2 * VIDEO_CLOCK_HZ  # beyond this a camera timestamp is not trusted
 
@@ -158,6 +160,56 @@ class OutputClock:
         return self._last_out
 
 
+class Pacer:
+    """A token bucket: ``rate_kbit`` on average, bursts of at most ``bucket_bytes``.
+
+    aiortc has no pacer: it sends every RTP packet of a picture back to back, and the
+    cached group of pictures a joining viewer gets (a keyframe and up to a keyframe
+    interval of pictures, ~0.5 MB at 720p) leaves within some 60 ms, bursts of 40-50
+    packets in 2-3 ms. Direct to a browser that is harmless; through a TURN server over
+    TCP it is not: coturn reads at most 16 datagrams per wakeup from its relay socket,
+    writes at most 16 KB per loop to the TCP client, keeps at most 32 KB queued
+    towards it and drops the rest (and its relay socket has a fixed 64 KB receive
+    buffer). Lost packets of the keyframe that NACK cannot repair (aiortc keeps 128
+    packets to retransmit) cost a PLI and a wait for the camera's next keyframe.
+    """
+
+    def __init__(self, rate_kbit: int, bucket_bytes: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self._rate = rate_kbit * 1000 / 8  # bytes per second
+        self._bucket = float(bucket_bytes)
+        self._tokens = float(bucket_bytes)
+        self._clock = clock
+        self._at = clock()
+
+    def delay(self, size: int) -> float:
+        """Seconds to wait before sending ``size`` bytes (a packet larger than the bucket
+        leaves at once when the bucket is full, and the wait falls on what follows)."""
+        now = self._clock()
+        self._tokens = min(self._bucket, self._tokens + (now - self._at) * self._rate)
+        self._at = now
+        wait = 0.0 if self._tokens >= 0 else -self._tokens / self._rate
+        self._tokens -= size
+        return wait
+
+
+def pace_sender(sender: RTCRtpSender, pacer: Pacer) -> None:
+    """Send ``sender``'s RTP packets (retransmissions too) through ``pacer``.
+
+    aiortc's send loop awaits ``RTCDtlsTransport._send_rtp`` for each packet, so a wait
+    there paces it; private, like ``_refuse_to_continue`` below (aiortc is pinned).
+    """
+    transport = sender.transport
+    send = transport._send_rtp
+
+    async def paced(data: bytes) -> None:
+        wait = pacer.delay(len(data))
+        if wait > 0:
+            await asyncio.sleep(wait)
+        await send(data)
+
+    transport._send_rtp = paced  # type: ignore[method-assign]
+
+
 class RelayTrack(MediaStreamTrack):
     """A video track that hands the camera's packets to aiortc's sender."""
 
@@ -208,7 +260,11 @@ class RelayTrack(MediaStreamTrack):
 
 
 async def answer_offer(
-    pc: RTCPeerConnection, track: RelayTrack, plan: OfferPlan, camera_profile: tuple[int, int] | None
+    pc: RTCPeerConnection,
+    track: RelayTrack,
+    plan: OfferPlan,
+    camera_profile: tuple[int, int] | None,
+    pacer: Pacer | None = None,
 ) -> str:
     """Negotiate H.264 pass-through and return the complete SDP answer (non-trickle).
 
@@ -216,6 +272,8 @@ async def answer_offer(
     aiortc settles the codec in setRemoteDescription.
     """
     transceiver = pc.addTransceiver(track, direction="sendonly")
+    if pacer is not None:
+        pace_sender(transceiver.sender, pacer)
     transceiver.setCodecPreferences(codec_preferences(camera_profile, plan.h264_profiles))
     try:
         await pc.setRemoteDescription(RTCSessionDescription(sdp=plan.video_offer, type="offer"))

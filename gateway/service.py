@@ -37,7 +37,15 @@ from gateway.grants import Grant, GrantError, ViewEnd, verify_grant
 from gateway.metrics import GatewayMetrics
 from gateway.probe import ProbeResult, probe_camera
 from gateway.reader import CameraReader, ViewerFeed
-from gateway.relay import OutputClock, RelayTrack, answer_offer, close_peer_connection, new_peer_connection
+from gateway.relay import (
+    PACING_BUCKET_BYTES,
+    OutputClock,
+    Pacer,
+    RelayTrack,
+    answer_offer,
+    close_peer_connection,
+    new_peer_connection,
+)
 from gateway.rtsp import CameraOpener, CameraUnreachable, MediaPacket, pyav_opener
 from gateway.sdp_offer import CodecRefused, OfferError, plan_offer
 from gateway.turn import turn_credentials
@@ -280,7 +288,8 @@ class Gateway:
             await reader.wait_open(self.config.camera_open_timeout_s)
             camera_ready_at = time.monotonic()
             if session.end_reason is None:
-                answer = await answer_offer(session.pc, session.track, plan, reader.profile)
+                pacer = Pacer(self.config.pacing_kbit, PACING_BUCKET_BYTES) if self.config.pacing_kbit else None
+                answer = await answer_offer(session.pc, session.track, plan, reader.profile, pacer)
         except CameraUnreachable as exc:
             await self.end_session(session, ViewEnd.CAMERA_LOST)
             raise ViewRefused(502, "camera unreachable") from exc

@@ -122,8 +122,9 @@ class TurnServerConfig:
         ]
         if pid_file:
             lines.append(f"pidfile={pid_file}")
+        # Browsers speak TURN over UDP, TCP and TLS (turns:), never DTLS.
         if self.tls_port:
-            lines += [f"tls-listening-port={self.tls_port}", f"cert={self.tls_cert}", f"pkey={self.tls_key}"]
+            lines += [f"tls-listening-port={self.tls_port}", f"cert={self.tls_cert}", f"pkey={self.tls_key}", "no-dtls"]
         else:
             lines += ["no-tls", "no-dtls"]
         if self.allow_loopback_peers:

@@ -35,6 +35,7 @@ def test_secrets_can_come_from_files(tmp_path: Path) -> None:
         {"GATEWAY_REVOKE_POLL_S": "10"},  # would break the 5 s revocation promise
         {"GATEWAY_REVOKE_GRACE_S": "nan"},
         {"GATEWAY_BURST_RETIME": "fast"},
+        {"GATEWAY_PACING_KBIT": "-1"},
         {"GATEWAY_VIEWER_QUEUE_PACKETS": "1.5"},
         {"GATEWAY_TRUSTED_PROXY_COUNT": "-1"},
         {"NATTILLSYN_GRANT_KEY_FILE": "/nonexistent/key"},
@@ -69,3 +70,8 @@ def test_the_gateway_reads_the_environment_without_django() -> None:
     root = Path(__file__).resolve().parents[2]
     result = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_pacing_is_on_by_default_and_zero_turns_it_off() -> None:
+    assert GatewayConfig.from_env({}).pacing_kbit == 16_000
+    assert GatewayConfig.from_env({"GATEWAY_PACING_KBIT": "0"}).pacing_kbit == 0

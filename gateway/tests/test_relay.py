@@ -9,7 +9,7 @@ import aiohttp
 import pytest
 
 from gateway.reader import FeedClosed, ViewerFeed
-from gateway.relay import BURST_STEP_TICKS, OutputClock
+from gateway.relay import BURST_STEP_TICKS, OutputClock, Pacer, pace_sender
 from gateway.rtsp import NAL_IDR, NAL_SPS, MediaPacket, nal_types
 from gateway.tests.fakes import CAMERA_URL, GATEWAY_TOKEN, FakeCamera, Harness, WhepClient, make_grant, running_gateway
 
@@ -193,3 +193,46 @@ def test_missing_or_jumping_camera_timestamps_fall_back_to_arrival_times() -> No
     clock.place(packet(None, arrival=10.0), False)
     assert clock.place(packet(5_000_000, arrival=10.1), False) == 9000  # 0.1 s at 90 kHz
     assert clock.place(packet(1000, arrival=10.2), False) == 18000  # camera clock went back
+
+
+def test_the_pacer_lets_a_bucket_through_at_once_and_the_rest_at_its_rate() -> None:
+    now = [100.0]
+    pacer = Pacer(8_000, 24_000, clock=lambda: now[0])  # 1 MB/s
+    waits = [pacer.delay(1_200) for _ in range(20)]  # 24 kB: the bucket
+    assert waits == [0.0] * 20
+    assert pacer.delay(1_200) == pytest.approx(0.0)  # the bucket is empty, not in debt yet
+    assert pacer.delay(1_200) == pytest.approx(0.0012)  # one packet's worth of debt
+    now[0] += 10.0  # a long pause refills the bucket, never beyond it
+    assert [pacer.delay(1_200) for _ in range(21)][-1] == pytest.approx(0.0)
+    assert pacer.delay(1_200) == pytest.approx(0.0012)
+
+
+def test_a_picture_larger_than_the_bucket_leaves_and_what_follows_waits() -> None:
+    now = [0.0]
+    pacer = Pacer(8_000, 24_000, clock=lambda: now[0])
+    assert pacer.delay(100_000) == 0.0  # one packet larger than the bucket (never in RTP)
+    assert pacer.delay(1_000) == pytest.approx(0.076)
+
+
+async def test_a_paced_sender_spreads_the_cached_burst() -> None:
+    """60 packets handed over at once: 20 leave at once, the other 40 (48 kB) at 1 MB/s."""
+    sent: list[float] = []
+
+    class Transport:
+        async def _send_rtp(self, data: bytes) -> None:
+            sent.append(time.monotonic())
+
+    class Sender:
+        transport = Transport()
+
+    sender = Sender()
+    pace_sender(sender, Pacer(8_000, 24_000))  # type: ignore[arg-type]
+    started = time.monotonic()
+    for _ in range(60):
+        await sender.transport._send_rtp(bytes(1_200))
+    assert sent[19] - started < 0.01
+    assert sent[-1] - started >= 0.046  # 40 × 1.2 kB at 1 MB/s = 48 ms (timer rounding aside)
+    # never more than the bucket plus the rate's worth in any 5 ms
+    for index, at in enumerate(sent):
+        in_window = sum(1 for other in sent[index:] if other - at <= 0.005)
+        assert in_window * 1_200 <= 24_000 + 1_200 + 5_000 + 1_200

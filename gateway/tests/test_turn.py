@@ -73,6 +73,14 @@ def test_the_server_configuration_refuses_the_demo_secret_outside_the_demo() -> 
     assert "allow-loopback-peers" not in rendered and "no-tls" in rendered
 
 
+def test_a_certificate_adds_a_tls_listener_on_443_and_never_dtls() -> None:
+    env = {"TURN_LISTEN": "10.1.2.3:3478", "TURN_TLS_CERT": "/etc/turn/cert.pem", "TURN_TLS_KEY": "/etc/turn/key.pem"}
+    lines = TurnServerConfig.from_env(env).render().splitlines()
+    assert {"tls-listening-port=443", "cert=/etc/turn/cert.pem", "pkey=/etc/turn/key.pem", "no-dtls"} <= set(lines)
+    assert "no-tls" not in lines
+    assert "tls-listening-port=5349" in TurnServerConfig.from_env({**env, "TURN_TLS_PORT": "5349"}).render()
+
+
 def _free_port() -> int:
     for _ in range(50):
         with socket.socket() as tcp:
