@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -124,40 +126,57 @@ def decision_create(request: AuthenticatedHttpRequest, person_id: int) -> HttpRe
 @login_required
 def consent_create(request: AuthenticatedHttpRequest, person_id: int) -> HttpResponse:
     person = get_person_for_user(request, person_id, *EDITORS)
-    form = ConsentForm(request.POST or None, initial={"given_at": clock.now().astimezone(clock.STOCKHOLM)})
-    if request.method == "POST" and form.is_valid():
-        actions.register_consent(person, actor=request.user, **form.cleaned_data)
-        messages.success(request, _("The consent is registered."))
-        return redirect("people:detail", person_id=person.id)
-    return render(
+    return _consent_page(
         request,
-        "people/simple_form.html",
-        {"form": form, "person": person, "title": _("Register consent to camera supervision")},
+        ConsentForm,
+        person=person,
+        title=_("Register consent to camera supervision"),
+        register=lambda data: actions.register_consent(person, actor=request.user, **data),
     )
 
 
 @login_required
 def consent_withdraw(request: AuthenticatedHttpRequest, consent_id: int) -> HttpResponse:
     consent = get_consent_for_user(request, consent_id, *EDITORS)
+    return _withdraw_page(
+        request,
+        person=consent.person,
+        title=_("Withdraw consent"),
+        withdraw=lambda note: actions.withdraw_consent(consent, actor=request.user, note=note),
+    )
+
+
+def _consent_page(
+    request: AuthenticatedHttpRequest,
+    form_class: type[ConsentForm | CoResidentConsentForm],
+    *,
+    person: Person,
+    title: str,
+    register: Callable[[dict[str, Any]], object],
+) -> HttpResponse:
+    """A consent to register (the person's own or a co-resident's); back to the person's page."""
+    form = form_class(request.POST or None, initial={"given_at": clock.now().astimezone(clock.STOCKHOLM)})
+    if request.method == "POST" and form.is_valid():
+        register(form.cleaned_data)
+        messages.success(request, _("The consent is registered."))
+        return redirect("people:detail", person_id=person.id)
+    return render(request, "people/simple_form.html", {"form": form, "person": person, "title": title})
+
+
+def _withdraw_page(
+    request: AuthenticatedHttpRequest, *, person: Person, title: str, withdraw: Callable[[str], object]
+) -> HttpResponse:
+    """A consent to withdraw (the person's own or a co-resident's), with a note; back to the person's page."""
     form = WithdrawConsentForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            actions.withdraw_consent(consent, actor=request.user, note=form.cleaned_data["note"])
+            withdraw(form.cleaned_data["note"])
         except actions.ActionRefused as refusal:
             messages.error(request, str(refusal))
         else:
             messages.success(request, _("The consent is withdrawn. No camera check can start for this person."))
-        return redirect("people:detail", person_id=consent.person_id)
-    return render(
-        request,
-        "people/simple_form.html",
-        {
-            "form": form,
-            "person": consent.person,
-            "title": _("Withdraw consent"),
-            "danger": True,
-        },
-    )
+        return redirect("people:detail", person_id=person.id)
+    return render(request, "people/simple_form.html", {"form": form, "person": person, "title": title, "danger": True})
 
 
 @login_required
@@ -218,44 +237,21 @@ def co_resident_create(request: AuthenticatedHttpRequest, person_id: int) -> Htt
 @login_required
 def co_resident_consent_create(request: AuthenticatedHttpRequest, co_resident_id: int) -> HttpResponse:
     co_resident = get_co_resident_for_user(request, co_resident_id, *EDITORS)
-    form = CoResidentConsentForm(
-        request.POST or None, initial={"given_at": clock.now().astimezone(clock.STOCKHOLM).strftime("%Y-%m-%dT%H:%M")}
-    )
-    if request.method == "POST" and form.is_valid():
-        actions.register_co_resident_consent(co_resident, actor=request.user, **form.cleaned_data)
-        messages.success(request, _("The consent is registered."))
-        return redirect("people:detail", person_id=co_resident.person_id)
-    return render(
+    return _consent_page(
         request,
-        "people/simple_form.html",
-        {
-            "form": form,
-            "person": co_resident.person,
-            "title": _("Register %(name)s's consent to camera supervision") % {"name": co_resident.name},
-        },
+        CoResidentConsentForm,
+        person=co_resident.person,
+        title=_("Register %(name)s's consent to camera supervision") % {"name": co_resident.name},
+        register=lambda data: actions.register_co_resident_consent(co_resident, actor=request.user, **data),
     )
 
 
 @login_required
 def co_resident_consent_withdraw(request: AuthenticatedHttpRequest, co_resident_consent_id: int) -> HttpResponse:
     consent = get_co_resident_consent_for_user(request, co_resident_consent_id, *EDITORS)
-    person = consent.co_resident.person
-    form = WithdrawConsentForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            actions.withdraw_co_resident_consent(consent, actor=request.user, note=form.cleaned_data["note"])
-        except actions.ActionRefused as refusal:
-            messages.error(request, str(refusal))
-        else:
-            messages.success(request, _("The consent is withdrawn. No camera check can start for this person."))
-        return redirect("people:detail", person_id=person.id)
-    return render(
+    return _withdraw_page(
         request,
-        "people/simple_form.html",
-        {
-            "form": form,
-            "person": person,
-            "title": _("Withdraw %(name)s's consent") % {"name": consent.co_resident.name},
-            "danger": True,
-        },
+        person=consent.co_resident.person,
+        title=_("Withdraw %(name)s's consent") % {"name": consent.co_resident.name},
+        withdraw=lambda note: actions.withdraw_co_resident_consent(consent, actor=request.user, note=note),
     )
