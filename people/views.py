@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -111,27 +112,26 @@ def person_edit(request: AuthenticatedHttpRequest, person_id: int | None = None)
 @login_required
 def decision_create(request: AuthenticatedHttpRequest, person_id: int) -> HttpResponse:
     person = get_person_for_user(request, person_id, Role.CASE_OFFICER)
-    form = DecisionForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            actions.register_decision(person, actor=request.user, **form.cleaned_data)
-        except actions.ActionRefused as refusal:
-            form.add_error(None, str(refusal))
-        else:
-            messages.success(request, _("The decision is registered."))
-            return redirect("people:detail", person_id=person.id)
-    return render(request, "people/simple_form.html", {"form": form, "person": person, "title": _("Register decision")})
+    return _person_form_page(
+        request,
+        DecisionForm(request.POST or None),
+        person=person,
+        title=_("Register decision"),
+        save=lambda data: actions.register_decision(person, actor=request.user, **data),
+        saved=_("The decision is registered."),
+    )
 
 
 @login_required
 def consent_create(request: AuthenticatedHttpRequest, person_id: int) -> HttpResponse:
     person = get_person_for_user(request, person_id, *EDITORS)
-    return _consent_page(
+    return _person_form_page(
         request,
-        ConsentForm,
+        ConsentForm(request.POST or None, initial=_given_now()),
         person=person,
         title=_("Register consent to camera supervision"),
-        register=lambda data: actions.register_consent(person, actor=request.user, **data),
+        save=lambda data: actions.register_consent(person, actor=request.user, **data),
+        saved=_("The consent is registered."),
     )
 
 
@@ -146,21 +146,31 @@ def consent_withdraw(request: AuthenticatedHttpRequest, consent_id: int) -> Http
     )
 
 
-def _consent_page(
+def _person_form_page(
     request: AuthenticatedHttpRequest,
-    form_class: type[ConsentForm | CoResidentConsentForm],
+    form: forms.BaseForm,
     *,
     person: Person,
     title: str,
-    register: Callable[[dict[str, Any]], object],
+    save: Callable[[dict[str, Any]], object],
+    saved: str,
 ) -> HttpResponse:
-    """A consent to register (the person's own or a co-resident's); back to the person's page."""
-    form = form_class(request.POST or None, initial={"given_at": clock.now().astimezone(clock.STOCKHOLM)})
+    """A form about one person: on a valid post ``save`` it (a refusal is shown on the
+    form) and go back to the person's page with the message ``saved``."""
     if request.method == "POST" and form.is_valid():
-        register(form.cleaned_data)
-        messages.success(request, _("The consent is registered."))
-        return redirect("people:detail", person_id=person.id)
+        try:
+            save(form.cleaned_data)
+        except actions.ActionRefused as refusal:
+            form.add_error(None, str(refusal))
+        else:
+            messages.success(request, saved)
+            return redirect("people:detail", person_id=person.id)
     return render(request, "people/simple_form.html", {"form": form, "person": person, "title": title})
+
+
+def _given_now() -> dict[str, Any]:
+    """A consent form's first value: given now."""
+    return {"given_at": clock.now().astimezone(clock.STOCKHOLM)}
 
 
 def _withdraw_page(
@@ -182,16 +192,14 @@ def _withdraw_page(
 @login_required
 def absence_create(request: AuthenticatedHttpRequest, person_id: int) -> HttpResponse:
     person = get_person_for_user(request, person_id, Role.PLANNER, Role.SHIFT_LEAD)
-    form = AbsenceForm(request.POST or None, person=person)
-    if request.method == "POST" and form.is_valid():
-        try:
-            actions.register_absence(person, actor=request.user, **form.cleaned_data)
-        except actions.ActionRefused as refusal:
-            form.add_error(None, str(refusal))
-        else:
-            messages.success(request, _("The absence is registered; no checks are made during it."))
-            return redirect("people:detail", person_id=person.id)
-    return render(request, "people/simple_form.html", {"form": form, "person": person, "title": _("Register absence")})
+    return _person_form_page(
+        request,
+        AbsenceForm(request.POST or None, person=person),
+        person=person,
+        title=_("Register absence"),
+        save=lambda data: actions.register_absence(person, actor=request.user, **data),
+        saved=_("The absence is registered; no checks are made during it."),
+    )
 
 
 @login_required
@@ -237,12 +245,13 @@ def co_resident_create(request: AuthenticatedHttpRequest, person_id: int) -> Htt
 @login_required
 def co_resident_consent_create(request: AuthenticatedHttpRequest, co_resident_id: int) -> HttpResponse:
     co_resident = get_co_resident_for_user(request, co_resident_id, *EDITORS)
-    return _consent_page(
+    return _person_form_page(
         request,
-        CoResidentConsentForm,
+        CoResidentConsentForm(request.POST or None, initial=_given_now()),
         person=co_resident.person,
         title=_("Register %(name)s's consent to camera supervision") % {"name": co_resident.name},
-        register=lambda data: actions.register_co_resident_consent(co_resident, actor=request.user, **data),
+        save=lambda data: actions.register_co_resident_consent(co_resident, actor=request.user, **data),
+        saved=_("The consent is registered."),
     )
 
 
