@@ -21,22 +21,21 @@ import re
 import subprocess
 import tempfile
 import time
-from datetime import datetime
 from pathlib import Path
 
 from _common import (
     ROOT,
+    bench_municipality,
     django_env,
     drop_database,
+    evening,
     headline,
     machine_load,
-    make_bench_users,
     migrate,
     recreate_database,
     say,
     setup_django,
 )
-from _common import bulk_world_sql as make_world
 
 DATABASE, RESTORED = "bench_backup", "bench_restored"
 
@@ -85,29 +84,16 @@ def main() -> None:
 
 
 def seed(persons: int) -> dict[str, int]:
-    from django.db import connection
-
-    from accounts.models import Tenant
     from audit.models import AuditEntry
     from checks.engine import NightWorker
     from checks.models import Check
     from nattillsyn import clock
     from nattillsyn.clock import FakeClock
 
-    today = clock.today()
-    fake = FakeClock(datetime(today.year, today.month, today.day, 21, 0, tzinfo=clock.STOCKHOLM))
+    fake = FakeClock(evening())
     clock.set_now_provider(fake)
-    tenant = Tenant.objects.create(name="Backby kommun", slug="backby")
-    users = make_bench_users(tenant, "backby", "bench-password-long")
     started = time.perf_counter()
-    with connection.cursor() as cursor:
-        make_world(
-            cursor,
-            tenant=tenant.id,
-            persons=persons,
-            users={role: users[role].id for role in ("case_officer", "planner", "installer", "operator")},
-            now=fake(),
-        )
+    bench_municipality("Backby kommun", "backby", persons=persons, now=fake())
     NightWorker("bench-backup").tick(fake())
     say(f"{persons:,} persons and tonight's plan: {time.perf_counter() - started:.1f} s")
     return {"checks": Check.objects.count(), "audit": AuditEntry.objects.count()}

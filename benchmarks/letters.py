@@ -32,7 +32,20 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != ROOT / "benchmarks"]
 sys.path[0:0] = [str(ROOT), str(ROOT / "benchmarks")]
 
-from _common import drop_database, headline, machine_load, peak_rss_mb, recreate_database, say, setup_django  # noqa: E402
+from _common import (  # noqa: E402
+    EACH_NIGHT_AND_AGREED_TIME,
+    bulk_load,
+    check_view_grants_step,
+    drop_database,
+    headline,
+    last_whole_month,
+    machine_load,
+    peak_rss_mb,
+    process_cpu_s,
+    recreate_database,
+    say,
+    setup_django,
+)
 
 
 def parse_args() -> argparse.Namespace:
@@ -44,20 +57,9 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def backend_cpu_s(pid: int) -> float:
-    """CPU seconds a PostgreSQL backend on this machine has used (/proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def last_whole_month(today: date) -> date:
-    return (today.replace(day=1) - timedelta(days=1)).replace(day=1)
-
-
 def generate(persons: int, month: date) -> dict[str, int]:
     from django.contrib.auth import get_user_model
     from django.db import connection
-    from report_monthly import IndexesLater, ModelDefaultsInDatabase
 
     from accounts.models import Membership, Role, Tenant
     from cameras.models import Camera, ViewGrant
@@ -112,13 +114,9 @@ def generate(persons: int, month: date) -> dict[str, int]:
             SELECT p.tenant_id, p.id, night, at, 'camera', '', CASE WHEN r < 0.95 THEN 'done' ELSE 'escalated' END,
                    at, at + interval '60 minutes', CASE WHEN r >= 0.9 THEN 1 ELSE 0 END, false, '',
                    at + interval '3 minutes', CASE WHEN r < 0.9 THEN 'seen_ok' ELSE 'not_visible' END
-            FROM people_person p
-            CROSS JOIN generate_series(0, %(nights)s - 1) AS d
-            CROSS JOIN LATERAL (SELECT (%(first)s::date + d) AS night) n
-            CROSS JOIN LATERAL unnest(CASE WHEN p.id %% 4 = 0 THEN ARRAY[time '22:00', time '04:00']
-                                           ELSE ARRAY[time '22:00', time '01:00', time '04:00'] END) AS t(agreed)
-            CROSS JOIN LATERAL (SELECT ((night + CASE WHEN agreed < time '12:00' THEN 1 ELSE 0 END + agreed)
-                                        AT TIME ZONE 'Europe/Stockholm') AS at, random() AS r) x
+            FROM people_person p"""
+            + EACH_NIGHT_AND_AGREED_TIME
+            + """
             WHERE p.tenant_id = %(tenant)s""",
         ),
         (
@@ -140,21 +138,8 @@ def generate(persons: int, month: date) -> dict[str, int]:
                    CASE WHEN state = 'done' THEN 'seen_ok' ELSE 'not_visible' END, scheduled_at + interval '21 minutes'
             FROM checks_check WHERE not_visible_count > 0""",
         ),
-        (
-            "view grants",
-            "cameras_viewgrant",
-            """
-            INSERT INTO cameras_viewgrant (gid, tenant_id, camera_id, person_id, attempt_id, operator_id, purpose,
-                                           issued_at, start_by, hard_end, max_view_s, redeemed_at, revoke_reason,
-                                           first_frame_at, ended_at, end_reason, bytes_sent, transcoded,
-                                           camera_returned_to_privacy)
-            SELECT lpad(to_hex(a.id), 32, '0')::uuid, c.tenant_id, cam.id, c.person_id, a.id, a.operator_id, 'check',
-                   a.opened_at, a.opened_at + interval '2 minutes', a.opened_at + interval '3 minutes', 30,
-                   a.opened_at + interval '1 second', '', a.opened_at + interval '2 seconds',
-                   a.opened_at + interval '2 seconds' + (15 + random() * 15) * interval '1 second',
-                   'outcome_recorded', 250000, false, true
-            FROM checks_attempt a JOIN checks_check c ON c.id = a.night_check_id
-            JOIN cameras_camera cam ON cam.person_id = c.person_id""",
+        check_view_grants_step(
+            redeemed_s=1, first_frame_s=2, watched_s="(15 + random() * 15)", end_reason="outcome_recorded"
         ),
         (
             "installation tests",
@@ -194,21 +179,8 @@ def generate(persons: int, month: date) -> dict[str, int]:
             FROM people_person WHERE id %% 10 = 0""",
         ),
     ]
-    counts: dict[str, int] = {}
     with connection.cursor() as cursor:
-        cursor.execute("SET synchronous_commit = off")
-        cursor.execute("SET session_replication_role = replica")
-        with ModelDefaultsInDatabase(cursor, Person, Camera, Check, Attempt, ViewGrant, Escalation, Absence):
-            for name, table, statement in steps:
-                started = time.perf_counter()
-                if table:
-                    with IndexesLater(cursor, table):
-                        cursor.execute(statement, params)
-                else:
-                    cursor.execute(statement, params)
-                counts[name] = cursor.rowcount
-                say(f"  {name}: {counts[name]:,} rows in {time.perf_counter() - started:.1f} s")
-        cursor.execute("SET session_replication_role = DEFAULT")
+        counts = bulk_load(cursor, steps, params, (Person, Camera, Check, Attempt, ViewGrant, Escalation, Absence))
         cursor.execute("VACUUM (ANALYZE)")
     return counts
 
@@ -253,12 +225,12 @@ def main() -> None:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_backend_pid()")
             backend = cursor.fetchone()[0]
-        backend_before, cpu_before = backend_cpu_s(backend), time.process_time()
+        backend_before, cpu_before = process_cpu_s(backend), time.process_time()
         started = time.perf_counter()
         with connection.execute_wrapper(count):
             done = actions.run_batch(claimed)
         elapsed = time.perf_counter() - started
-        python_cpu, database_cpu = time.process_time() - cpu_before, backend_cpu_s(backend) - backend_before
+        python_cpu, database_cpu = time.process_time() - cpu_before, process_cpu_s(backend) - backend_before
         assert done.done == persons, done.done
         path = letters_dir / done.file_name
         chunks = -(-persons // actions.BATCH_CHUNK)

@@ -30,8 +30,6 @@ import json
 import os
 import random
 import re
-import select
-import signal
 import socket
 import statistics
 import struct
@@ -39,9 +37,7 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -49,40 +45,18 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 import aiohttp  # noqa: E402
-from aiohttp import web  # noqa: E402
-
-from gateway.grants import Grant, sign_grant  # noqa: E402
-
-SYSTEM_PYTHON = "/usr/bin/python3"  # simcam needs Debian's GStreamer bindings
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-features=WebRtcHideLocalIpsWithMdns",
-]
-GRANT_KEY = "benchmark-grant-key"
-GATEWAY_TOKEN = "benchmark-gateway-token"
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def log(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def cpu_seconds(pid: int) -> float:
-    """utime + stime of a process (all its threads), from /proc/<pid>/stat."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+from _common import (  # noqa: E402
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    BenchControlPlane,
+    GatewayProcess,
+    gateway,
+    simcam,
+    simcam_url,
+    stop_process,
+)
+from _common import process_cpu_s as cpu_seconds  # noqa: E402
+from _common import say as log  # noqa: E402
 
 
 def write_bytes(pid: int) -> int:
@@ -96,94 +70,8 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(share * (len(ordered) - 1))))]
 
 
-# -- processes ----------------------------------------------------------------------------
+# -- the page -----------------------------------------------------------------------------
 
-
-def stop_process(process: subprocess.Popen[Any], timeout_s: float = 10.0) -> None:
-    if process.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-
-
-@contextlib.contextmanager
-def simcam(size: str, fps: int, keyint_s: float) -> Iterator[str]:
-    """simcam with one sleeping resident; yields the RTSP URL."""
-    command = [SYSTEM_PYTHON, "-m", "simcam", "--rtsp-port", "0", "--api-port", "0", "--size", size, "--fps", str(fps),
-               "--keyint", str(keyint_s), "--user", "demo", "--password", "demo", "cam1:asleep"]  # fmt: skip
-    process = subprocess.Popen(
-        command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, start_new_session=True
-    )
-    try:
-        assert process.stdout is not None
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            readable = select.select([process.stdout], [], [], 0.5)[0]
-            if readable and (match := re.search(r"simcam ready rtsp=(\d+)", process.stdout.readline())):
-                break
-            if process.poll() is not None:
-                raise RuntimeError("simcam exited")
-        else:
-            raise RuntimeError("simcam did not start")
-        process.stdout.close()
-        yield f"rtsp://demo:demo@127.0.0.1:{match[1]}/cam1"
-    finally:
-        stop_process(process)
-
-
-@dataclass
-class GatewayProcess:
-    url: str
-    process: subprocess.Popen[Any]
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-
-@contextlib.asynccontextmanager
-async def gateway(control_url: str, origin: str, **settings: str) -> AsyncIterator[GatewayProcess]:
-    port = free_port()
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "PYTHONPATH": str(REPO),
-        "PYTHONDONTWRITEBYTECODE": "1",
-        "NATTILLSYN_CONTROL_URL": control_url,
-        "NATTILLSYN_GRANT_KEY": GRANT_KEY,
-        "NATTILLSYN_GATEWAY_TOKEN": GATEWAY_TOKEN,
-        "GATEWAY_ID": "gw-bench",
-        "GATEWAY_BIND": f"127.0.0.1:{port}",
-        "GATEWAY_ALLOWED_ORIGINS": origin,
-        **settings,
-    }
-    # Logs go to a pipe we never read into a file, so write_bytes counts only what the
-    # gateway itself would store; DEVNULL keeps a chatty log from blocking it.
-    debug_log = os.environ.get("LIVE_VIEW_GATEWAY_LOG")  # a file for the gateway's log, when debugging
-    with open(debug_log, "a") if debug_log else contextlib.nullcontext(subprocess.DEVNULL) as stderr:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "gateway"], cwd=REPO, env=env, stderr=stderr, start_new_session=True
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        async with aiohttp.ClientSession() as http:
-            for _ in range(100):
-                with contextlib.suppress(aiohttp.ClientError):
-                    async with http.get(f"{url}/health") as response:
-                        if response.status == 200:
-                            break
-                await asyncio.sleep(0.1)
-            else:
-                raise RuntimeError("gateway did not start")
-        yield GatewayProcess(url, process)
-    finally:
-        await asyncio.to_thread(stop_process, process)
-
-
-# -- control plane + page -----------------------------------------------------------------
 
 PAGE = """<!doctype html>
 <meta charset="utf-8">
@@ -207,21 +95,12 @@ function waitForIce(peer) {
 }
 
 async function openView(clickedAt) {
-  pc = new RTCPeerConnection({ iceServers: [] });
-  pc.addTransceiver("video", { direction: "recvonly" });
-  pc.ontrack = (event) => { video.srcObject = new MediaStream([event.track]); };
-  await pc.setLocalDescription(await pc.createOffer());
-  await waitForIce(pc);
+  await startViewer([], waitForIce);
   const offered = performance.now();
-  const response = await fetch(GATEWAY + "/whep", {
-    method: "POST",
-    headers: { "Content-Type": "application/sdp", Authorization: "Bearer " + token },
-    body: pc.localDescription.sdp,
-  });
-  if (response.status !== 201) { window.result = { error: response.status }; return; }
-  sessionUrl = new URL(response.headers.get("Location"), GATEWAY).href;
+  const answer = await postOffer();
+  if (answer === null) return;
   const answered = performance.now();
-  await pc.setRemoteDescription({ type: "answer", sdp: await response.text() });
+  await pc.setRemoteDescription({ type: "answer", sdp: answer });
   const frames = [];
   const onFrame = (now, meta) => {
     frames.push({ now, expected: meta.expectedDisplayTime, received: meta.receiveTime, rtp: meta.rtpTimestamp });
@@ -240,85 +119,8 @@ async function openView(clickedAt) {
   };
   video.requestVideoFrameCallback(onFrame);
 }
-
-async function closeView() {
-  if (pc) { pc.close(); pc = null; }
-  video.srcObject = null;
-  if (sessionUrl) {
-    await fetch(sessionUrl, { method: "DELETE", headers: { Authorization: "Bearer " + token } });
-    sessionUrl = null;
-  }
-}
-
-document.getElementById("view").addEventListener("click", (event) => {
-  window.result = null;
-  openView(performance.now()).catch((error) => { window.result = { error: String(error) }; });
-});
 </script>
 """
-
-
-@dataclass
-class BenchControlPlane:
-    """Signs grants and answers the gateway like the real control plane would."""
-
-    rtsp_url: str = ""
-    gateway_url: str = ""
-    events: list[dict[str, Any]] = field(default_factory=list)
-    url: str = ""
-
-    def grant(self, max_view_s: int = 30, valid_s: float = 120.0) -> tuple[str, str]:
-        now = time.time()
-        gid = uuid.uuid4().hex
-        grant = Grant(
-            gid, "gw-bench", 1, 1, 1, 1, 1, "check", now - 1, now + valid_s, now + valid_s + max_view_s, max_view_s
-        )
-        return gid, sign_grant(grant, GRANT_KEY.encode())
-
-    async def _page(self, _request: web.Request) -> web.Response:
-        script = f"<script>const GATEWAY = {json.dumps(self.gateway_url)};</script>"
-        return web.Response(text=script + PAGE, content_type="text/html")
-
-    async def _grant(self, request: web.Request) -> web.Response:
-        _, token = self.grant(int(request.query.get("max_view_s", "30")), float(request.query.get("valid_s", "120")))
-        return web.json_response({"grant": token})
-
-    async def _redeem(self, _request: web.Request) -> web.Response:
-        return web.json_response({"rtsp_url": self.rtsp_url, "rtsp_transport": "tcp"})
-
-    async def _revoked(self, _request: web.Request) -> web.Response:
-        return web.json_response({"revoked": []})
-
-    async def _event(self, request: web.Request) -> web.Response:
-        self.events.append(await request.json())
-        return web.json_response({})
-
-    @contextlib.asynccontextmanager
-    async def serving(self) -> AsyncIterator[str]:
-        app = web.Application()
-        app.router.add_get("/", self._page)
-        app.router.add_get("/grant", self._grant)
-        app.router.add_post("/internal/gateway/redeem", self._redeem)
-        app.router.add_post("/internal/gateway/revoked", self._revoked)
-        app.router.add_post("/internal/gateway/events", self._event)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        port = free_port()
-        await web.TCPSite(runner, "127.0.0.1", port).start()
-        self.url = f"http://127.0.0.1:{port}"
-        try:
-            yield self.url
-        finally:
-            await runner.cleanup()
-
-    async def prepare(self, token: str) -> None:
-        async with aiohttp.ClientSession() as http:
-            response = await http.post(
-                f"{self.gateway_url}/internal/prepare",
-                json={"grant": token, "rtsp_url": self.rtsp_url, "rtsp_transport": "tcp"},
-                headers={"Authorization": f"Bearer {GATEWAY_TOKEN}"},
-            )
-            assert response.status == 202, await response.text()
 
 
 # -- 1. first frame in Chromium -----------------------------------------------------------
@@ -690,7 +492,7 @@ def ffmpeg_cpu_per_viewer(
 async def first_frame_benchmarks(args: argparse.Namespace, results: dict[str, Any]) -> None:
     from playwright.async_api import async_playwright
 
-    control = BenchControlPlane()
+    control = BenchControlPlane(PAGE)
     series_plan = [
         (keyint_s, retime, warm)
         for keyint_s in args.keyints
@@ -703,8 +505,8 @@ async def first_frame_benchmarks(args: argparse.Namespace, results: dict[str, An
             for keyint_s, retime, warm in series_plan:
                 # A fresh simcam per series: one that many cold sessions wore out (it can
                 # stop answering new RTSP sessions) must not spoil the next series.
-                with simcam("1280x720", 15, keyint_s) as rtsp_url:
-                    control.rtsp_url = rtsp_url
+                with simcam("1280x720", 15, keyint_s) as rtsp_port:
+                    control.rtsp_url = simcam_url(rtsp_port)
                     # A slow cold open on a loaded machine is measured rather than refused.
                     settings = {"GATEWAY_BURST_RETIME": retime, "GATEWAY_CAMERA_OPEN_TIMEOUT_S": "10"}
                     async with gateway(control_url, control_url, **settings) as gw:
@@ -731,9 +533,9 @@ async def first_frame_benchmarks(args: argparse.Namespace, results: dict[str, An
 
 
 async def cpu_benchmarks(args: argparse.Namespace, results: dict[str, Any]) -> None:
-    control = BenchControlPlane()
-    with simcam("1280x720", 15, 2.0) as rtsp_url:
-        control.rtsp_url = rtsp_url
+    control = BenchControlPlane(PAGE)
+    with simcam("1280x720", 15, 2.0) as rtsp_port:
+        rtsp_url = control.rtsp_url = simcam_url(rtsp_port)
         source_rate = await asyncio.to_thread(source_bytes_per_s, rtsp_url)
         results["live_view.camera_kbit_s"] = round(source_rate * 8 / 1000)
         # On this shared machine the control plane's answers can be late; the widest

@@ -22,35 +22,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import re
-import select
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-from aiohttp import web
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-from live_view import (  # noqa: E402
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    SYSTEM_PYTHON,
-    BenchControlPlane,
-    gateway,
-    log,
-    percentile,
-    simcam,
-    stop_process,
-)
+from _common import CHROMIUM, CHROMIUM_ARGS, BenchControlPlane, gateway, simcam, simcam_url  # noqa: E402
+from _common import say as log  # noqa: E402
+from live_view import percentile  # noqa: E402
 
 from e2e import netlab  # noqa: E402
 from gateway.turn import ice_servers  # noqa: E402
@@ -86,19 +71,10 @@ function waitForIce(peer, relay) {
 }
 
 async function openView(clickedAt) {
-  pc = new RTCPeerConnection({ iceServers: ICE });
-  pc.addTransceiver("video", { direction: "recvonly" });
-  pc.ontrack = (event) => { video.srcObject = new MediaStream([event.track]); };
-  await pc.setLocalDescription(await pc.createOffer());
-  await waitForIce(pc, ICE.length > 0);
+  await startViewer(ICE, (peer) => waitForIce(peer, ICE.length > 0));
   const offered = performance.now();
-  const response = await fetch(GATEWAY + "/whep", {
-    method: "POST",
-    headers: { "Content-Type": "application/sdp", Authorization: "Bearer " + token },
-    body: pc.localDescription.sdp,
-  });
-  if (response.status !== 201) { window.result = { error: response.status }; return; }
-  sessionUrl = new URL(response.headers.get("Location"), GATEWAY).href;
+  const answer = await postOffer();
+  if (answer === null) return;
   const answered = performance.now();
   // Where the time goes: ICE connected, DTLS connected (picture may flow), first RTP byte.
   const phases = {};
@@ -118,7 +94,7 @@ async function openView(clickedAt) {
     }
   };
   pollBytes();
-  await pc.setRemoteDescription({ type: "answer", sdp: await response.text() });
+  await pc.setRemoteDescription({ type: "answer", sdp: answer });
   const frames = [];
   let done = false;
   const finish = async () => {
@@ -176,40 +152,13 @@ async function openView(clickedAt) {
     setTimeout(finish, Math.max(0, WATCH_S * 1000 - (performance.now() - frames[0])));
   }, 15000);
 }
-
-async function closeView() {
-  if (pc) { pc.close(); pc = null; }
-  video.srcObject = null;
-  if (sessionUrl) {
-    await fetch(sessionUrl, { method: "DELETE", headers: { Authorization: "Bearer " + token } });
-    sessionUrl = null;
-  }
-}
-
-document.getElementById("view").addEventListener("click", () => {
-  window.result = null;
-  openView(performance.now()).catch((error) => { window.result = { error: String(error) }; });
-});
 </script>
 """
 
 
-class NetControlPlane(BenchControlPlane):
-    """The benchmark's control plane, serving this page and naming the camera's sub stream."""
-
-    sub_url: str = ""
-
-    async def _page(self, _request: web.Request) -> web.Response:
-        import json
-
-        script = (
-            f"<script>const GATEWAY = {json.dumps(self.gateway_url)};"
-            f" const STALL_GAP_MS = {STALL_GAP_S * 1000};</script>"
-        )
-        return web.Response(text=script + PAGE, content_type="text/html")
-
-    async def _redeem(self, _request: web.Request) -> web.Response:
-        return web.json_response({"rtsp_url": self.rtsp_url, "rtsp_transport": "tcp", "sub_rtsp_url": self.sub_url})
+def control_plane() -> BenchControlPlane:
+    """The benchmark's control plane, serving this page."""
+    return BenchControlPlane(PAGE, page_constants={"STALL_GAP_MS": STALL_GAP_S * 1000})
 
 
 async def watch(page: Any, token: str, watch_s: float, ice: list[dict[str, Any]] | None = None) -> dict[str, Any]:
@@ -221,7 +170,7 @@ async def watch(page: Any, token: str, watch_s: float, ice: list[dict[str, Any]]
     return result
 
 
-async def series(page: Any, control: NetControlPlane, views: int, watch_s: float, label: str) -> list[dict[str, Any]]:
+async def series(page: Any, control: BenchControlPlane, views: int, watch_s: float, label: str) -> list[dict[str, Any]]:
     """``views`` warm views one after another: the next grant is prepared while one runs."""
     results = []
     _, token = control.grant()
@@ -239,7 +188,7 @@ async def series(page: Any, control: NetControlPlane, views: int, watch_s: float
 
 
 async def alternating(
-    page: Any, control: NetControlPlane, ns: netlab.Namespace, urls: dict[str, str], web_ports: list[int], opens: int
+    page: Any, control: BenchControlPlane, ns: netlab.Namespace, urls: dict[str, str], web_ports: list[int], opens: int
 ) -> dict[str, list[dict[str, Any]]]:
     """Direct, TURN/TCP and TURN/TLS views in turn, so that the machine's load falls on all alike.
 
@@ -306,7 +255,7 @@ def namespace_browser_wrapper(ns: netlab.Namespace, directory: str) -> str:
 async def turn_benchmark(args: argparse.Namespace, results: dict[str, Any], tmp: str) -> None:
     from playwright.async_api import async_playwright
 
-    control = NetControlPlane()
+    control = control_plane()
     with (
         netlab.namespace() as ns,
         netlab.coturn(
@@ -319,8 +268,8 @@ async def turn_benchmark(args: argparse.Namespace, results: dict[str, Any], tmp:
         web_port, whep_port = netlab.free_port(ns.host_ip), netlab.free_port(ns.host_ip)
         origin = f"http://{ns.host_ip}:{web_port}"
         async with control.serving() as control_url, async_playwright() as playwright:
-            with simcam(SIZE, FPS, KEYINT_S) as rtsp_url:
-                control.rtsp_url = rtsp_url
+            with simcam(SIZE, FPS, KEYINT_S) as rtsp_port:
+                control.rtsp_url = simcam_url(rtsp_port)
                 settings = {
                     "GATEWAY_TURN_URL": f"turn:{ns.host_ip}:{turn_port}?transport=udp",
                     "NATTILLSYN_TURN_SECRET": TURN_SECRET,
@@ -366,37 +315,15 @@ async def turn_benchmark(args: argparse.Namespace, results: dict[str, Any], tmp:
             )
 
 
-@contextlib.contextmanager
-def camera_in_namespace(ns: netlab.Namespace) -> Iterator[int]:
-    """simcam inside the namespace, on its end of the veth; yields the RTSP port."""
-    command = [*ns.exec_prefix(), SYSTEM_PYTHON, "-m", "simcam", "--bind", ns.ns_ip, "--rtsp-port", "0",
-               "--api-port", "0", "--size", SIZE, "--fps", str(FPS), "--keyint", str(KEYINT_S),
-               "--user", "demo", "--password", "demo", "cam1:asleep"]  # fmt: skip
-    process = subprocess.Popen(
-        command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, start_new_session=True
-    )
-    try:
-        assert process.stdout is not None
-        deadline = time.monotonic() + 40
-        while time.monotonic() < deadline:
-            readable = select.select([process.stdout], [], [], 0.5)[0]
-            if readable and (match := re.search(r"simcam ready rtsp=(\d+)", process.stdout.readline())):
-                break
-            if process.poll() is not None:
-                raise RuntimeError("simcam exited")
-        else:
-            raise RuntimeError("simcam did not start")
-        process.stdout.close()
-        yield int(match[1])
-    finally:
-        stop_process(process)
-
-
 async def uplink_benchmark(args: argparse.Namespace, results: dict[str, Any]) -> None:
     from playwright.async_api import async_playwright
 
-    control = NetControlPlane()
-    with netlab.namespace() as ns, camera_in_namespace(ns) as rtsp_port:
+    control = control_plane()
+    # simcam inside the namespace, on its end of the veth.
+    with (
+        netlab.namespace() as ns,
+        simcam(SIZE, FPS, KEYINT_S, prefix=ns.exec_prefix(), bind=ns.ns_ip, start_s=40) as rtsp_port,
+    ):
         async with control.serving() as control_url, async_playwright() as playwright:
             browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             try:
@@ -409,7 +336,7 @@ async def uplink_benchmark(args: argparse.Namespace, results: dict[str, Any]) ->
                         ns.shape(rate_kbit, inside=True)  # the camera's uplink
                         relay_port = netlab.free_port()
                         with netlab.TcpRelay(("127.0.0.1", relay_port), (ns.ns_ip, rtsp_port), delay_s):
-                            base = f"rtsp://demo:demo@127.0.0.1:{relay_port}/cam1"
+                            base = simcam_url(relay_port)
                             control.rtsp_url, control.sub_url = base, base + "/sub"
                             page = await browser.new_page()
                             await page.goto(control_url)

@@ -25,12 +25,25 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import time
-from datetime import date, timedelta
-from pathlib import Path
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
-ROOT = Path(__file__).resolve().parent.parent
+from _common import (
+    EACH_NIGHT_AND_AGREED_TIME,
+    admin_connection,
+    bulk_load,
+    check_view_grants_step,
+    drop_database,
+    headline,
+    last_whole_month,
+    pg_params,
+    process_cpu_s,
+    recreate_database,
+    say,
+    setup_django,
+)
+
 NIGHTS = 365
 UNITS = 20
 CAMERA_SHARE = 0.7
@@ -46,22 +59,6 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def say(message: str) -> None:
-    print(message, flush=True)
-
-
-def admin_connection():  # type: ignore[no-untyped-def]
-    import psycopg
-
-    return psycopg.connect(
-        host=os.environ.get("PGHOST", "127.0.0.1"),
-        port=os.environ.get("PGPORT", "5432"),
-        user=os.environ.get("PGUSER", "postgres"),
-        dbname="postgres",
-        autocommit=True,
-    )
-
-
 def existing_persons(database: str) -> int | None:
     import psycopg
 
@@ -69,107 +66,18 @@ def existing_persons(database: str) -> int | None:
         if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [database]).fetchone():
             return None
     try:
-        with psycopg.connect(
-            host=os.environ.get("PGHOST", "127.0.0.1"),
-            port=os.environ.get("PGPORT", "5432"),
-            user=os.environ.get("PGUSER", "postgres"),
-            dbname=database,
-        ) as conn:
+        with psycopg.connect(**pg_params(database)) as conn:
             row = conn.execute("SELECT persons FROM bench_meta").fetchone()
             return row[0] if row else None
     except psycopg.Error:
         return None
 
 
-def recreate_database(database: str) -> None:
-    from psycopg import sql
-
-    with admin_connection() as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database)))
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
-
-
-def drop_database(database: str) -> None:
-    from django.db import connections
-    from psycopg import sql
-
-    connections.close_all()
-    with admin_connection() as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database)))
-
-
 def month_to_render(today: date) -> tuple[date, date, date]:
     """(first night of the data, last night, first day of the month rendered)."""
-    month = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+    month = last_whole_month(today)
     last_night = (month + timedelta(days=32)).replace(day=1) - timedelta(days=1)
     return last_night - timedelta(days=NIGHTS - 1), last_night, month
-
-
-class IndexesLater:
-    """Drop a table's indexes and unique constraints (not its primary key) for a bulk load
-    and build them again afterwards: one sort per index instead of ten million inserts."""
-
-    def __init__(self, cursor, table: str) -> None:  # type: ignore[no-untyped-def]
-        self.cursor, self.table = cursor, table
-        self.indexes: list[tuple[str, str]] = []
-        self.uniques: list[tuple[str, str]] = []
-
-    def __enter__(self) -> None:
-        self.cursor.execute(
-            "SELECT i.indexname, i.indexdef FROM pg_indexes i WHERE i.tablename = %s AND NOT EXISTS "
-            "(SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)",
-            [self.table],
-        )
-        self.indexes = list(self.cursor.fetchall())
-        self.cursor.execute(
-            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = %s::regclass "
-            "AND contype = 'u'",
-            [self.table],
-        )
-        self.uniques = list(self.cursor.fetchall())
-        for name, _definition in self.indexes:
-            self.cursor.execute(f'DROP INDEX "{name}"')
-        for name, _definition in self.uniques:
-            self.cursor.execute(f'ALTER TABLE "{self.table}" DROP CONSTRAINT "{name}"')
-
-    def __exit__(self, *exc: object) -> None:
-        for name, definition in self.uniques:
-            self.cursor.execute(f'ALTER TABLE "{self.table}" ADD CONSTRAINT "{name}" {definition}')
-        for _name, definition in self.indexes:
-            self.cursor.execute(definition)
-
-
-class ModelDefaultsInDatabase:
-    """For the load, give each NOT NULL column without a database default the default the
-    model would give it, so a column another app adds later needs no change here."""
-
-    def __init__(self, cursor, *models) -> None:  # type: ignore[no-untyped-def]
-        self.cursor, self.models = cursor, models
-        self.columns: list[tuple[str, str]] = []
-
-    def __enter__(self) -> None:
-        from django.db import connection
-
-        editor = connection.schema_editor()
-        for model in self.models:
-            table = model._meta.db_table
-            self.cursor.execute(
-                "SELECT column_name FROM information_schema.columns WHERE table_name = %s AND "
-                "column_default IS NULL AND is_nullable = 'NO'",
-                [table],
-            )
-            bare = {row[0] for row in self.cursor.fetchall()}
-            for field in model._meta.concrete_fields:
-                value = editor.effective_default(field)
-                if field.column in bare and not field.primary_key and value is not None:
-                    self.cursor.execute(
-                        f'ALTER TABLE "{table}" ALTER COLUMN "{field.column}" SET DEFAULT {editor.quote_value(value)}'
-                    )
-                    self.columns.append((table, field.column))
-
-    def __exit__(self, *exc: object) -> None:
-        for table, column in self.columns:
-            self.cursor.execute(f'ALTER TABLE "{table}" ALTER COLUMN "{column}" DROP DEFAULT')
 
 
 def generate(persons: int, first_night: date, last_night: date) -> dict[str, int]:
@@ -246,14 +154,10 @@ def generate(persons: int, first_night: date, last_night: date) -> dict[str, int
                         WHEN r < 0.96 THEN 'needs_help'
                         WHEN r < 0.97 THEN 'missed'
                         ELSE 'technical_fault' END
-            FROM people_person p
+            FROM people_person p"""
+            + EACH_NIGHT_AND_AGREED_TIME
+            + """
             CROSS JOIN LATERAL (SELECT EXISTS (SELECT 1 FROM cameras_camera c WHERE c.person_id = p.id) AS cam) k
-            CROSS JOIN generate_series(0, %(nights)s - 1) AS d
-            CROSS JOIN LATERAL (SELECT (%(first)s::date + d) AS night) n
-            CROSS JOIN LATERAL unnest(CASE WHEN p.id %% 4 = 0 THEN ARRAY[time '22:00', time '04:00']
-                                           ELSE ARRAY[time '22:00', time '01:00', time '04:00'] END) AS t(agreed)
-            CROSS JOIN LATERAL (SELECT ((night + CASE WHEN agreed < time '12:00' THEN 1 ELSE 0 END + agreed)
-                                        AT TIME ZONE 'Europe/Stockholm') AS at, random() AS r) x
             WHERE p.tenant_id = %(tenant)s""",
         ),
         # The first attempt: 0–12 minutes after the agreed time (80 % within 5).
@@ -282,22 +186,7 @@ def generate(persons: int, first_night: date, last_night: date) -> dict[str, int
                    c.scheduled_at + interval '21 minutes'
             FROM checks_check c WHERE c.not_visible_count > 0""",
         ),
-        (
-            "view grants",
-            "cameras_viewgrant",
-            """
-            INSERT INTO cameras_viewgrant (gid, tenant_id, camera_id, person_id, attempt_id, operator_id, purpose,
-                                           issued_at, start_by, hard_end, max_view_s, redeemed_at, revoke_reason,
-                                           first_frame_at, ended_at, end_reason, bytes_sent, transcoded,
-                                           camera_returned_to_privacy)
-            SELECT lpad(to_hex(a.id), 32, '0')::uuid, c.tenant_id, cam.id, c.person_id, a.id, a.operator_id, 'check',
-                   a.opened_at, a.opened_at + interval '2 minutes', a.opened_at + interval '3 minutes', 30,
-                   a.opened_at + interval '2 seconds', '', a.opened_at + interval '3 seconds',
-                   a.opened_at + interval '3 seconds' + (20 + random() * 10) * interval '1 second',
-                   'max_view', 250000, false, true
-            FROM checks_attempt a JOIN checks_check c ON c.id = a.night_check_id
-            JOIN cameras_camera cam ON cam.person_id = c.person_id""",
-        ),
+        check_view_grants_step(redeemed_s=2, first_frame_s=3, watched_s="(20 + random() * 10)", end_reason="max_view"),
         (
             "escalations",
             "checks_escalation",
@@ -317,24 +206,8 @@ def generate(persons: int, first_night: date, last_night: date) -> dict[str, int
                                                                        OR c.state = 'escalated')) c""",
         ),
     ]
-    counts: dict[str, int] = {}
     with connection.cursor() as cursor:
-        cursor.execute("SET synchronous_commit = off")
-        cursor.execute("SET maintenance_work_mem = '512MB'")
-        # Foreign keys are ours by construction; checking them row by row only slows the load.
-        cursor.execute("SET session_replication_role = replica")
-        with ModelDefaultsInDatabase(cursor, Person, Camera, Check, Attempt, ViewGrant, Escalation):
-            for name, table, statement in steps:
-                started = time.perf_counter()
-                if table:
-                    with IndexesLater(cursor, table):
-                        cursor.execute(statement, params)
-                        counts[name] = cursor.rowcount
-                else:
-                    cursor.execute(statement, params)
-                    counts[name] = cursor.rowcount
-                say(f"  {name}: {counts[name]:,} rows in {time.perf_counter() - started:.1f} s")
-        cursor.execute("SET session_replication_role = DEFAULT")
+        counts = bulk_load(cursor, steps, params, (Person, Camera, Check, Attempt, ViewGrant, Escalation))
         cursor.execute("CREATE TABLE bench_meta (persons integer, tenant integer)")
         cursor.execute("INSERT INTO bench_meta VALUES (%s, %s)", [persons, tenant.id])
     return counts
@@ -350,13 +223,6 @@ def vacuum_analyze() -> None:
             "VACUUM (ANALYZE) checks_check, checks_attempt, cameras_viewgrant, checks_escalation, "
             "people_person, cameras_camera"
         )
-
-
-def backend_cpu_s(pid: int) -> float:
-    """CPU seconds the PostgreSQL backend has used (same machine: /proc), to tell the
-    database's own work from waiting for a busy machine."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def render(month: date) -> list[float]:
@@ -383,7 +249,7 @@ def render(month: date) -> list[float]:
     url = f"/reports/monthly/?tenant={tenant.id}&month={month:%Y-%m}"
     timings = []
     for attempt in range(RENDERS + 1):
-        cpu_before, python_before = backend_cpu_s(pid), time.process_time()
+        cpu_before, python_before = process_cpu_s(pid), time.process_time()
         started = time.perf_counter()
         response = client.get(url)
         elapsed = time.perf_counter() - started
@@ -392,7 +258,7 @@ def render(month: date) -> list[float]:
         label = "(first: counts and stores the tallies)" if attempt == 0 else f"#{attempt}"
         say(
             f"  monthly report {label}: {elapsed:.3f} s (database backend CPU "
-            f"{backend_cpu_s(pid) - cpu_before:.2f} s, Python CPU {time.process_time() - python_before:.2f} s, "
+            f"{process_cpu_s(pid) - cpu_before:.2f} s, Python CPU {time.process_time() - python_before:.2f} s, "
             f"load average {os.getloadavg()[0]:.1f})"
         )
     with CaptureQueriesContext(connection) as captured:
@@ -411,25 +277,14 @@ def render(month: date) -> list[float]:
 
 def main() -> None:
     args = parse_args()
-    os.environ["DB"] = "postgres"
-    os.environ["PGDATABASE"] = args.database
-    os.environ.setdefault("PGHOST", "127.0.0.1")
-    os.environ.setdefault("PGUSER", "postgres")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "nattillsyn.settings")
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    sys.path.insert(0, str(ROOT))
-    from nattillsyn import clock
-
-    first_night, last_night, month = month_to_render(clock.today())
+    first_night, last_night, month = month_to_render(datetime.now(ZoneInfo("Europe/Stockholm")).date())
     total_started = time.perf_counter()
     reuse = args.reuse and existing_persons(args.database) == args.persons
     if not reuse:
         say(f"creating database {args.database}: {args.persons:,} persons, nights {first_night} – {last_night}")
         recreate_database(args.database)
 
-    import django
-
-    django.setup()
+    setup_django(args.database)
     from django.core.management import call_command
 
     started = time.perf_counter()
@@ -449,12 +304,13 @@ def main() -> None:
     )
     timings = render(month)
     warm = statistics.median(timings[1:])
-    say(f"report.monthly_render_first_s: {timings[0]:.3f}  (once per month: tallies the settled nights)")
-    say(f"report.monthly_render_max_s: {max(timings[1:]):.3f}")
+    say("the first render once per month: it tallies the settled nights")
+    headline("report.monthly_render_first_s", f"{timings[0]:.3f}")
+    headline("report.monthly_render_max_s", f"{max(timings[1:]):.3f}")
     say(f"total run: {time.perf_counter() - total_started:.0f} s")
     if not args.keep and not args.reuse:
         drop_database(args.database)
-    say(f"report.monthly_render_s: {warm:.3f}")
+    headline("report.monthly_render_s", f"{warm:.3f}")
 
 
 if __name__ == "__main__":

@@ -43,12 +43,12 @@ from pathlib import Path
 from _common import (
     PYTHON,
     ROOT,
-    bulk_world_sql,
+    bench_municipality,
     django_env,
     drop_database,
+    evening,
     headline,
     machine_load,
-    make_bench_users,
     migrate,
     peak_rss_mb,
     recreate_database,
@@ -93,7 +93,6 @@ def main() -> None:
 def run(persons: int, *, quick: bool) -> None:
     from django.db import connection
 
-    from accounts.models import Tenant
     from checks import actions
     from checks.engine import BATCH, NightWorker
     from checks.models import Check, CheckState
@@ -101,20 +100,10 @@ def run(persons: int, *, quick: bool) -> None:
     from nattillsyn import clock
     from nattillsyn.clock import FakeClock
 
-    today = clock.today()
-    fake = FakeClock(datetime(today.year, today.month, today.day, 21, 0, tzinfo=clock.STOCKHOLM))
+    fake = FakeClock(evening())
     clock.set_now_provider(fake)
-    tenant = Tenant.objects.create(name="Skalby kommun", slug="skalby")
-    users = make_bench_users(tenant, "skalby", "bench-password-long")
     started = time.perf_counter()
-    with connection.cursor() as cursor:
-        bulk_world_sql(
-            cursor,
-            tenant=tenant.id,
-            persons=persons,
-            users={role: users[role].id for role in ("case_officer", "planner", "installer", "operator")},
-            now=fake(),
-        )
+    tenant, _users = bench_municipality("Skalby kommun", "skalby", persons=persons, now=fake())
     made_s = time.perf_counter() - started
     say(f"  {persons:,} persons with decision, consent, camera and 3 agreed times: {made_s:.1f} s")
 
@@ -141,7 +130,7 @@ def run(persons: int, *, quick: bool) -> None:
         idle.append((time.perf_counter() - started) * 1000)
     say(f"idle ticks: median {statistics.median(idle):.0f} ms, max {max(idle):.0f} ms {report.counts}")
 
-    fake.set(datetime(today.year, today.month, today.day, 22, 0, tzinfo=clock.STOCKHOLM))
+    fake.set(evening(22))
     wave = Check.objects.filter(state=CheckState.PLANNED, scheduled_at__lte=fake()).count()
     busy = []
     drained = 0
@@ -192,30 +181,24 @@ def run_workers(persons: int, *, municipalities: int, workers: int, database: st
 
     from django.db import connection
 
-    from accounts.models import Tenant
     from checks.models import Check, CheckState, NightPlan, WorkerHeartbeat
-    from nattillsyn import clock
 
-    today = clock.today()
-    evening = datetime(today.year, today.month, today.day, 21, 0, tzinfo=clock.STOCKHOLM)
+    start = evening()
     started = time.perf_counter()
     for number in range(municipalities):
-        tenant = Tenant.objects.create(name=f"Skalby {number + 1}", slug=f"skalby-{number + 1}")
-        users = make_bench_users(tenant, f"skalby{number + 1}", "bench-password-long")
-        with connection.cursor() as cursor:
-            bulk_world_sql(
-                cursor,
-                tenant=tenant.id,
-                persons=persons // municipalities,
-                users={role: users[role].id for role in ("case_officer", "planner", "installer", "operator")},
-                now=evening,
-            )
+        bench_municipality(
+            f"Skalby {number + 1}",
+            f"skalby-{number + 1}",
+            prefix=f"skalby{number + 1}",
+            persons=persons // municipalities,
+            now=start,
+        )
     made_s = time.perf_counter() - started
     say(f"{municipalities} municipalities of {persons // municipalities:,} persons: {made_s:.1f} s")
 
     directory = Path(tempfile.mkdtemp(prefix="bench_scale_workers_"))
     clock_path = directory / "clock.json"
-    _write_clock(clock_path, evening)
+    _write_clock(clock_path, start)
     processes: list[subprocess.Popen[bytes]] = []
 
     def start_worker(index: int) -> None:
@@ -256,14 +239,14 @@ def run_workers(persons: int, *, municipalities: int, workers: int, database: st
     try:
         start_worker(0)
         _wait_for(lambda: NightPlan.objects.count() >= 2 * municipalities, "both nights planned")
-        one, _one_waiting = drain(evening.replace(hour=22), 1)
+        one, _one_waiting = drain(start.replace(hour=22), 1)
         for index in range(1, workers):
             start_worker(index)
         _wait_for(lambda: WorkerHeartbeat.objects.count() >= workers, "every worker's first tick")
         # The operators saw the first wave: at 22:10 it would raise overdue alarms, work that
         # is not making checks due.
         Check.objects.filter(state=CheckState.DUE).update(state=CheckState.DONE)
-        many, many_waiting = drain(evening.replace(hour=22, minute=10), workers)
+        many, many_waiting = drain(start.replace(hour=22, minute=10), workers)
     finally:
         for process in processes:
             process.terminate()

@@ -1,48 +1,46 @@
-"""The one way views get a person: only within the user's tenants and roles."""
+"""The one way views get a person, and what belongs to a person: only within the user's
+tenants and roles."""
 
 from __future__ import annotations
 
+from typing import Any, TypeVar
+
+from django.db.models import Model
 from django.http import HttpRequest
 
 from accounts.access import not_found, require_role
 from people.models import Consent, CoResident, CoResidentConsent, Person
 
+M = TypeVar("M", bound=Model)
+
+
+def _get_in_users_tenants(
+    request: HttpRequest, model: type[M], object_id: Any, roles: tuple[str, ...], tenant: str, *related: str
+) -> M:
+    """The ``model`` row ``object_id`` if ``tenant`` (the lookup path to its tenant's id)
+    is one where the user has one of ``roles``; refused (audited) or not found otherwise."""
+    kind = model.__name__
+    tenant_ids = require_role(request.user, *roles, kind=kind, object_id=object_id)
+    rows = model._default_manager.select_related(*related)
+    found = rows.filter(id=object_id, **{f"{tenant}__in": tenant_ids}).first()
+    if found is None:
+        raise not_found(kind, object_id, model._default_manager.filter(id=object_id))
+    return found
+
 
 def get_person_for_user(request: HttpRequest, person_id: int, *roles: str) -> Person:
-    tenant_ids = require_role(request.user, *roles, kind="Person", object_id=person_id)
-    person = Person.objects.select_related("tenant").filter(id=person_id, tenant_id__in=tenant_ids).first()
-    if person is None:
-        raise not_found("Person", person_id, Person.objects.filter(id=person_id))
-    return person
+    return _get_in_users_tenants(request, Person, person_id, roles, "tenant_id", "tenant")
 
 
 def get_consent_for_user(request: HttpRequest, consent_id: int, *roles: str) -> Consent:
-    tenant_ids = require_role(request.user, *roles, kind="Consent", object_id=consent_id)
-    consent = Consent.objects.select_related("person").filter(id=consent_id, person__tenant_id__in=tenant_ids).first()
-    if consent is None:
-        raise not_found("Consent", consent_id, Consent.objects.filter(id=consent_id))
-    return consent
+    return _get_in_users_tenants(request, Consent, consent_id, roles, "person__tenant_id", "person")
 
 
 def get_co_resident_for_user(request: HttpRequest, co_resident_id: int, *roles: str) -> CoResident:
-    tenant_ids = require_role(request.user, *roles, kind="CoResident", object_id=co_resident_id)
-    co_resident = (
-        CoResident.objects.select_related("person__tenant")
-        .filter(id=co_resident_id, person__tenant_id__in=tenant_ids)
-        .first()
-    )
-    if co_resident is None:
-        raise not_found("CoResident", co_resident_id, CoResident.objects.filter(id=co_resident_id))
-    return co_resident
+    return _get_in_users_tenants(request, CoResident, co_resident_id, roles, "person__tenant_id", "person__tenant")
 
 
 def get_co_resident_consent_for_user(request: HttpRequest, consent_id: int, *roles: str) -> CoResidentConsent:
-    tenant_ids = require_role(request.user, *roles, kind="CoResidentConsent", object_id=consent_id)
-    consent = (
-        CoResidentConsent.objects.select_related("co_resident__person")
-        .filter(id=consent_id, co_resident__person__tenant_id__in=tenant_ids)
-        .first()
+    return _get_in_users_tenants(
+        request, CoResidentConsent, consent_id, roles, "co_resident__person__tenant_id", "co_resident__person"
     )
-    if consent is None:
-        raise not_found("CoResidentConsent", consent_id, CoResidentConsent.objects.filter(id=consent_id))
-    return consent

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -109,70 +112,94 @@ def person_edit(request: AuthenticatedHttpRequest, person_id: int | None = None)
 @login_required
 def decision_create(request: AuthenticatedHttpRequest, person_id: int) -> HttpResponse:
     person = get_person_for_user(request, person_id, Role.CASE_OFFICER)
-    form = DecisionForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            actions.register_decision(person, actor=request.user, **form.cleaned_data)
-        except actions.ActionRefused as refusal:
-            form.add_error(None, str(refusal))
-        else:
-            messages.success(request, _("The decision is registered."))
-            return redirect("people:detail", person_id=person.id)
-    return render(request, "people/simple_form.html", {"form": form, "person": person, "title": _("Register decision")})
+    return _person_form_page(
+        request,
+        DecisionForm(request.POST or None),
+        person=person,
+        title=_("Register decision"),
+        save=lambda data: actions.register_decision(person, actor=request.user, **data),
+        saved=_("The decision is registered."),
+    )
 
 
 @login_required
 def consent_create(request: AuthenticatedHttpRequest, person_id: int) -> HttpResponse:
     person = get_person_for_user(request, person_id, *EDITORS)
-    form = ConsentForm(request.POST or None, initial={"given_at": clock.now().astimezone(clock.STOCKHOLM)})
-    if request.method == "POST" and form.is_valid():
-        actions.register_consent(person, actor=request.user, **form.cleaned_data)
-        messages.success(request, _("The consent is registered."))
-        return redirect("people:detail", person_id=person.id)
-    return render(
+    return _person_form_page(
         request,
-        "people/simple_form.html",
-        {"form": form, "person": person, "title": _("Register consent to camera supervision")},
+        ConsentForm(request.POST or None, initial=_given_now()),
+        person=person,
+        title=_("Register consent to camera supervision"),
+        save=lambda data: actions.register_consent(person, actor=request.user, **data),
+        saved=_("The consent is registered."),
     )
 
 
 @login_required
 def consent_withdraw(request: AuthenticatedHttpRequest, consent_id: int) -> HttpResponse:
     consent = get_consent_for_user(request, consent_id, *EDITORS)
+    return _withdraw_page(
+        request,
+        person=consent.person,
+        title=_("Withdraw consent"),
+        withdraw=lambda note: actions.withdraw_consent(consent, actor=request.user, note=note),
+    )
+
+
+def _person_form_page(
+    request: AuthenticatedHttpRequest,
+    form: forms.BaseForm,
+    *,
+    person: Person,
+    title: str,
+    save: Callable[[dict[str, Any]], object],
+    saved: str,
+) -> HttpResponse:
+    """A form about one person: on a valid post ``save`` it (a refusal is shown on the
+    form) and go back to the person's page with the message ``saved``."""
+    if request.method == "POST" and form.is_valid():
+        try:
+            save(form.cleaned_data)
+        except actions.ActionRefused as refusal:
+            form.add_error(None, str(refusal))
+        else:
+            messages.success(request, saved)
+            return redirect("people:detail", person_id=person.id)
+    return render(request, "people/simple_form.html", {"form": form, "person": person, "title": title})
+
+
+def _given_now() -> dict[str, Any]:
+    """A consent form's first value: given now."""
+    return {"given_at": clock.now().astimezone(clock.STOCKHOLM)}
+
+
+def _withdraw_page(
+    request: AuthenticatedHttpRequest, *, person: Person, title: str, withdraw: Callable[[str], object]
+) -> HttpResponse:
+    """A consent to withdraw (the person's own or a co-resident's), with a note; back to the person's page."""
     form = WithdrawConsentForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            actions.withdraw_consent(consent, actor=request.user, note=form.cleaned_data["note"])
+            withdraw(form.cleaned_data["note"])
         except actions.ActionRefused as refusal:
             messages.error(request, str(refusal))
         else:
             messages.success(request, _("The consent is withdrawn. No camera check can start for this person."))
-        return redirect("people:detail", person_id=consent.person_id)
-    return render(
-        request,
-        "people/simple_form.html",
-        {
-            "form": form,
-            "person": consent.person,
-            "title": _("Withdraw consent"),
-            "danger": True,
-        },
-    )
+        return redirect("people:detail", person_id=person.id)
+    return render(request, "people/simple_form.html", {"form": form, "person": person, "title": title, "danger": True})
 
 
 @login_required
 def absence_create(request: AuthenticatedHttpRequest, person_id: int) -> HttpResponse:
     person = get_person_for_user(request, person_id, Role.PLANNER, Role.SHIFT_LEAD)
-    form = AbsenceForm(request.POST or None, person=person)
-    if request.method == "POST" and form.is_valid():
-        try:
-            actions.register_absence(person, actor=request.user, **form.cleaned_data)
-        except actions.ActionRefused as refusal:
-            form.add_error(None, str(refusal))
-        else:
-            messages.success(request, _("The absence is registered; no checks are made during it."))
-            return redirect("people:detail", person_id=person.id)
-    return render(request, "people/simple_form.html", {"form": form, "person": person, "title": _("Register absence")})
+    return _person_form_page(
+        request,
+        AbsenceForm(request.POST or None, person=person),
+        person=person,
+        title=_("Register absence"),
+        save=lambda data: actions.register_absence(person, actor=request.user, **data),
+        saved=_("The absence is registered; no checks are made during it."),
+    )
 
 
 @login_required
@@ -218,44 +245,22 @@ def co_resident_create(request: AuthenticatedHttpRequest, person_id: int) -> Htt
 @login_required
 def co_resident_consent_create(request: AuthenticatedHttpRequest, co_resident_id: int) -> HttpResponse:
     co_resident = get_co_resident_for_user(request, co_resident_id, *EDITORS)
-    form = CoResidentConsentForm(
-        request.POST or None, initial={"given_at": clock.now().astimezone(clock.STOCKHOLM).strftime("%Y-%m-%dT%H:%M")}
-    )
-    if request.method == "POST" and form.is_valid():
-        actions.register_co_resident_consent(co_resident, actor=request.user, **form.cleaned_data)
-        messages.success(request, _("The consent is registered."))
-        return redirect("people:detail", person_id=co_resident.person_id)
-    return render(
+    return _person_form_page(
         request,
-        "people/simple_form.html",
-        {
-            "form": form,
-            "person": co_resident.person,
-            "title": _("Register %(name)s's consent to camera supervision") % {"name": co_resident.name},
-        },
+        CoResidentConsentForm(request.POST or None, initial=_given_now()),
+        person=co_resident.person,
+        title=_("Register %(name)s's consent to camera supervision") % {"name": co_resident.name},
+        save=lambda data: actions.register_co_resident_consent(co_resident, actor=request.user, **data),
+        saved=_("The consent is registered."),
     )
 
 
 @login_required
 def co_resident_consent_withdraw(request: AuthenticatedHttpRequest, co_resident_consent_id: int) -> HttpResponse:
     consent = get_co_resident_consent_for_user(request, co_resident_consent_id, *EDITORS)
-    person = consent.co_resident.person
-    form = WithdrawConsentForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            actions.withdraw_co_resident_consent(consent, actor=request.user, note=form.cleaned_data["note"])
-        except actions.ActionRefused as refusal:
-            messages.error(request, str(refusal))
-        else:
-            messages.success(request, _("The consent is withdrawn. No camera check can start for this person."))
-        return redirect("people:detail", person_id=person.id)
-    return render(
+    return _withdraw_page(
         request,
-        "people/simple_form.html",
-        {
-            "form": form,
-            "person": person,
-            "title": _("Withdraw %(name)s's consent") % {"name": consent.co_resident.name},
-            "danger": True,
-        },
+        person=consent.co_resident.person,
+        title=_("Withdraw %(name)s's consent") % {"name": consent.co_resident.name},
+        withdraw=lambda note: actions.withdraw_co_resident_consent(consent, actor=request.user, note=note),
     )

@@ -3,7 +3,9 @@ and verified there, whatever took it out (start-up, re-pointing, a hand, a dead 
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -77,7 +79,36 @@ def cameras(home: Municipality, fake_clock: FakeClock) -> list[Camera]:
 
 
 def guard(devices: Devices, now: object) -> int:
+    """The worker's privacy step (cameras verified in privacy)."""
     return NightWorker("t", privacy_driver=devices.driver).guard_privacy(now)  # type: ignore[arg-type]
+
+
+def reconcile(devices: Devices, now: datetime) -> privacy.PrivacyReport:
+    """One pass of the reconciler itself, as one worker runs it."""
+    return privacy.reconcile_privacy(now, driver_for=devices.driver)
+
+
+def open_a_due_check(
+    home: Municipality,
+    devices: Devices,
+    fake_clock: FakeClock,
+    opening: Callable[[], AbstractContextManager[object]] = nullcontext,
+) -> Check:
+    """Start-up's pass, then at 23:00 the worker makes tonight's first checks due and the
+    operator opens one (inside ``opening``)."""
+    guard(devices, fake_clock())
+    fake_clock.set(at_stockholm(2026, 11, 23, 23, 0))
+    NightWorker("t").tick(fake_clock())
+    check = Check.objects.filter(state="due").first()
+    assert check is not None
+    with opening():
+        actions.open_check(check, actor=home.user(Role.OPERATOR))
+    return check
+
+
+def repoint(home: Municipality, camera: Camera, stream_url: str) -> None:
+    """The installer gives the camera another device's address."""
+    camera_actions.save_camera(camera, actor=home.user(Role.INSTALLER), tenant=home.tenant, stream_url=stream_url)
 
 
 def test_it_brings_every_camera_to_privacy_at_start_up(
@@ -108,12 +139,7 @@ def test_a_verified_camera_is_asked_again_only_after_the_period(
 def test_a_covered_camera_is_left_in_view_and_returned_at_once_when_the_grant_ends(
     home: Municipality, cameras: list[Camera], devices: Devices, fake_clock: FakeClock
 ) -> None:
-    guard(devices, fake_clock())
-    fake_clock.set(at_stockholm(2026, 11, 23, 23, 0))
-    NightWorker("t").tick(fake_clock())
-    check = Check.objects.filter(state="due").first()
-    assert check is not None
-    actions.open_check(check, actor=home.user(Role.OPERATOR))
+    check = open_a_due_check(home, devices, fake_clock)
     url = check.person.camera.stream_url
     devices.in_privacy[url] = False  # the view
     guard(devices, fake_clock())
@@ -129,18 +155,13 @@ def test_a_covered_camera_is_left_in_view_and_returned_at_once_when_the_grant_en
 def test_re_pointing_returns_the_old_device_and_revokes_the_grants(
     home: Municipality, cameras: list[Camera], devices: Devices, fake_clock: FakeClock
 ) -> None:
-    guard(devices, fake_clock())
-    fake_clock.set(at_stockholm(2026, 11, 23, 23, 0))
-    NightWorker("t").tick(fake_clock())
-    check = Check.objects.filter(state="due").first()
-    assert check is not None
-    actions.open_check(check, actor=home.user(Role.OPERATOR))
+    check = open_a_due_check(home, devices, fake_clock)
     camera = Camera.objects.get(person=check.person)
     old_url = camera.stream_url
     devices.in_privacy[old_url] = False  # the operator's view
     devices.in_privacy["rtsp://h/new"] = False  # the new device, as unpacked
     camera.stream_url = "rtsp://h/new"  # the form changes the instance before the action runs
-    camera_actions.save_camera(camera, actor=home.user(Role.INSTALLER), tenant=home.tenant, stream_url="rtsp://h/new")
+    repoint(home, camera, "rtsp://h/new")
     assert devices.in_privacy[old_url] is True  # the other person's camera
     assert ViewGrant.objects.get().revoke_reason == "camera_repointed"
     entry = AuditEntry.objects.filter(action=AuditAction.CAMERA_CHANGED).latest("id")
@@ -175,10 +196,8 @@ def test_two_workers_never_drive_the_same_camera(
     """While the first worker asks a camera (holding its lease), a second one runs a full
     pass: it takes the other cameras and leaves the leased one alone."""
     second: list[privacy.PrivacyReport] = []
-    devices.during_status.append(
-        lambda: second.append(privacy.reconcile_privacy(fake_clock(), driver_for=devices.driver))
-    )
-    first = privacy.reconcile_privacy(fake_clock(), driver_for=devices.driver)
+    devices.during_status.append(lambda: second.append(reconcile(devices, fake_clock())))
+    first = reconcile(devices, fake_clock())
     assert first.verified + second[0].verified == 3
     assert first.verified == 1 and second[0].verified == 2
     per_camera = [url for url, call in devices.calls if call == "close"]
@@ -189,9 +208,9 @@ def test_a_worker_that_died_holding_a_lease_delays_the_camera_by_the_lease_only(
     cameras: list[Camera], devices: Devices, fake_clock: FakeClock
 ) -> None:
     Camera.objects.update(privacy_lease_until=fake_clock() + privacy.LEASE)  # kill -9 mid-pass
-    assert privacy.reconcile_privacy(fake_clock(), driver_for=devices.driver).verified == 0
+    assert reconcile(devices, fake_clock()).verified == 0
     fake_clock.advance(seconds=privacy.LEASE.total_seconds())
-    assert privacy.reconcile_privacy(fake_clock(), driver_for=devices.driver).verified == 3
+    assert reconcile(devices, fake_clock()).verified == 3
 
 
 def test_a_camera_without_a_privacy_position_is_not_driven(
@@ -225,12 +244,7 @@ def test_real_simulated_cameras_converge_and_a_re_pointed_one_leaves_the_old_dev
         assert positions()["p1"] is True
         camera = Camera.objects.get(person=person)
         driver_for(camera).open_view()  # a view running when the installer re-points it
-        camera_actions.save_camera(
-            camera,
-            actor=home.user(Role.INSTALLER),
-            tenant=home.tenant,
-            stream_url=f"rtsp://127.0.0.1:{simulator.rtsp_port}/spare",
-        )
+        repoint(home, camera, f"rtsp://127.0.0.1:{simulator.rtsp_port}/spare")
         assert positions()["p1"] is True
         NightWorker("t", privacy_driver=driver_for).guard_privacy(fake_clock())
         assert positions() == {"p1": True, "spare": True}
@@ -245,13 +259,7 @@ def test_a_view_the_gateway_reports_ended_is_verified_at_the_next_pass(
     fake_clock: FakeClock,
     django_capture_on_commit_callbacks,  # type: ignore[no-untyped-def]
 ) -> None:
-    guard(devices, fake_clock())
-    fake_clock.set(at_stockholm(2026, 11, 23, 23, 0))
-    NightWorker("t").tick(fake_clock())
-    check = Check.objects.filter(state="due").first()
-    assert check is not None
-    with django_capture_on_commit_callbacks(execute=True):
-        actions.open_check(check, actor=home.user(Role.OPERATOR))
+    check = open_a_due_check(home, devices, fake_clock, lambda: django_capture_on_commit_callbacks(execute=True))
     url = check.person.camera.stream_url
     assert devices.in_privacy[url] is False
     devices.stuck.add(url)  # the close the gateway's report sends is lost
@@ -271,16 +279,8 @@ def test_a_camera_re_pointed_while_a_worker_verifies_it_is_asked_again(
     Camera.objects.exclude(id=first.id).update(privacy_verified_at=fake_clock())
     devices.in_privacy["rtsp://h/new"] = False
 
-    def repoint() -> None:
-        camera_actions.save_camera(
-            Camera.objects.get(id=first.id),
-            actor=home.user(Role.INSTALLER),
-            tenant=home.tenant,
-            stream_url="rtsp://h/new",
-        )
-
-    devices.during_status.append(repoint)
-    privacy.reconcile_privacy(fake_clock(), driver_for=devices.driver)
+    devices.during_status.append(lambda: repoint(home, Camera.objects.get(id=first.id), "rtsp://h/new"))
+    reconcile(devices, fake_clock())
     assert Camera.objects.get(id=first.id).privacy_verified_at is None  # the old device's answer does not count
-    privacy.reconcile_privacy(fake_clock(), driver_for=devices.driver)
+    reconcile(devices, fake_clock())
     assert devices.in_privacy["rtsp://h/new"] is True

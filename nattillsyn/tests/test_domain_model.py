@@ -92,12 +92,6 @@ from people.models import AbsenceKind, Consent, ConsentMethod, Decision, Person
 
 pytestmark = pytest.mark.django_db
 
-# --- Gaps the model found, fixed (the tests at the end keep them so). ----------------------
-# cameras.actions.redeem_grant audits a replayed grant (GRANT_REFUSED "already_used").
-REPLAY_AUDITED = True
-# cameras.actions.save_camera returns the old device of a re-pointed camera to privacy.
-REPOINT_RETURNS_OLD_DEVICE = True
-
 OPERATOR_IP = "10.1.1.1"
 ELSEWHERE_IP = "10.9.9.9"
 # Where sequences start: the evening before the spring change (02:00 → 03:00 on
@@ -464,8 +458,8 @@ class DomainModel(RuleBasedStateMachine):
             return
         _grant, refusal = redeem_grant(str(grant.gid), gateway="model", viewer_ip=OPERATOR_IP, address_reported=True)
         assert refusal == "already_used"
-        if REPLAY_AUDITED:
-            self.expected_refusals[AuditAction.GRANT_REFUSED] += 1
+        # cameras.actions.redeem_grant audits a replayed grant (GRANT_REFUSED "already_used").
+        self.expected_refusals[AuditAction.GRANT_REFUSED] += 1
 
     @rule(pick=PICK)
     @step
@@ -626,8 +620,8 @@ class DomainModel(RuleBasedStateMachine):
     def camera_repointed(self, pick: int) -> None:
         """The installer gives the camera a new stream address (another device)."""
         camera = Camera.objects.get(person=self.person(pick))
-        if not REPOINT_RETURNS_OLD_DEVICE and camera.stream_url in self.world.devices.out_of_privacy:
-            return  # the known gap: see test_repointing_a_camera_in_view_returns_the_old_device_to_privacy
+        # Even in view: save_camera returns the old device to privacy (invariant b), see
+        # test_repointing_a_camera_in_view_returns_the_old_device_to_privacy.
         base = camera.stream_url.split("~")[0]
         save_camera(
             camera,
