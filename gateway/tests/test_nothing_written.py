@@ -44,6 +44,10 @@ def snapshot(*directories: Path) -> dict[str, tuple[int, int]]:
                 stat = path.lstat()
             except FileNotFoundError:  # another process's short-lived file in /dev/shm
                 continue
+            if stat.st_uid != os.getuid():
+                # Another service's file (PostgreSQL's shared memory in /dev/shm): the
+                # gateway runs as this user, so whatever it wrote would be this user's.
+                continue
             files[str(path)] = (stat.st_size, stat.st_mtime_ns)
     return files
 
