@@ -175,9 +175,11 @@ def production(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, A
         command[command.index("--workers") + 1] = "2"
         web = subprocess.Popen(command, cwd=ROOT, env={**env, **unit_env})
         processes.append(web)
-        command, unit_env = unit_command("nattillsyn-worker@.service", "1")
-        unit_env["NATTILLSYN_WORKER_METRICS_BIND"] = f"127.0.0.1:{free_port()}"
-        processes.append(subprocess.Popen([*command, "--interval", "1"], cwd=ROOT, env={**env, **unit_env}))
+        # Two workers, as a site runs them: they share the night's work on PostgreSQL (SKIP LOCKED).
+        for instance in ("1", "2"):
+            command, unit_env = unit_command("nattillsyn-worker@.service", instance)
+            unit_env["NATTILLSYN_WORKER_METRICS_BIND"] = f"127.0.0.1:{free_port()}"
+            processes.append(subprocess.Popen([*command, "--interval", "1"], cwd=ROOT, env={**env, **unit_env}))
         gateways = []
         for instance, port in (("0", ports["gateway"]), ("1", ports["gateway_standby"])):
             command, unit_env = unit_command("nattillsyn-gateway@.service", instance)

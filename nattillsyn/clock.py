@@ -49,28 +49,30 @@ def reset() -> None:
 class FakeClock:
     """A clock that only moves when told to.
 
-    ``advance`` adds absolute time: aware arithmetic in Europe/Stockholm adds wall-clock
-    time, which would make a test stepping across a daylight-saving change skip an hour
-    (spring) or run backwards (autumn), as no real clock does.
+    It tells the time in UTC, as the real clock (``django.utils.timezone.now``) does,
+    whatever zone it was set in: aware arithmetic in Europe/Stockholm adds wall-clock
+    time, so ``now + 5 min`` on the autumn night's second 02:04 would be 00:09 UTC, an
+    hour back (the domain model found a preparation that ended before it began). Code
+    that adds to "now" must behave here as it does in production. ``advance`` adds
+    absolute time for the same reason.
     """
 
     def __init__(self, start: datetime) -> None:
         if start.tzinfo is None:
             raise ValueError("FakeClock needs an aware datetime")
-        self.current = start
+        self.current = start.astimezone(UTC)
 
     def __call__(self) -> datetime:
         return self.current
 
     def advance(self, **kwargs: float) -> datetime:
-        zone = self.current.tzinfo
-        self.current = (self.current.astimezone(UTC) + timedelta(**kwargs)).astimezone(zone)
+        self.current = self.current + timedelta(**kwargs)
         return self.current
 
     def set(self, moment: datetime) -> None:
         if moment.tzinfo is None:
             raise ValueError("FakeClock needs an aware datetime")
-        self.current = moment
+        self.current = moment.astimezone(UTC)
 
 
 class OffsetClock:
