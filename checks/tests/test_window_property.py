@@ -294,6 +294,7 @@ def issued_grant(check: SimpleNamespace, moment: datetime, view_s: int) -> Simpl
         revoked_at=None,
         issued_ip=None,
         tenant=SimpleNamespace(camera_networks=""),
+        gateway="*",
     )
 
 
