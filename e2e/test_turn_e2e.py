@@ -176,8 +176,9 @@ def operator_page(
     wait_for_gateway_quiet(turn_gateway["local"])
 
 
-def test_the_live_view_comes_through_turn_over_tcp_when_no_udp_gets_out(operator_page: Any) -> None:
-    page = operator_page
+def live_view_pair(page: Any) -> dict[str, Any]:
+    """Open the first check, wait for its picture, and return the candidate pair the
+    browser selected for it."""
     page.locator("[data-testid=open-check]").first.click()
     page.wait_for_url("**/console/attempts/*/")
     page.wait_for_selector("#live[data-state=live]", timeout=15_000)
@@ -187,6 +188,11 @@ def test_the_live_view_comes_through_turn_over_tcp_when_no_udp_gets_out(operator
         pair = page.evaluate(SELECTED_PAIR)
         wallclock.sleep(0.1)
     assert pair is not None, "no selected candidate pair"
+    return pair
+
+
+def test_the_live_view_comes_through_turn_over_tcp_when_no_udp_gets_out(operator_page: Any) -> None:
+    pair = live_view_pair(operator_page)
     assert pair["localType"] == "relay"
     assert pair["relayProtocol"] == "tcp"
     assert pair["bytes"] > 0
@@ -204,16 +210,7 @@ def test_the_live_view_comes_through_turn_over_tls_on_443_when_only_https_gets_o
     )
     ns.allow_only_tcp([443, *turn_gateway["ports"]])  # not even TCP to TURN's 3478-like port
     try:
-        page = operator_page
-        page.locator("[data-testid=open-check]").first.click()
-        page.wait_for_url("**/console/attempts/*/")
-        page.wait_for_selector("#live[data-state=live]", timeout=15_000)
-        pair = None
-        deadline = wallclock.monotonic() + 5
-        while pair is None and wallclock.monotonic() < deadline:
-            pair = page.evaluate(SELECTED_PAIR)
-            wallclock.sleep(0.1)
-        assert pair is not None, "no selected candidate pair"
+        pair = live_view_pair(operator_page)
         assert pair["localType"] == "relay"
         assert pair["relayProtocol"] == "tls"
         assert pair["bytes"] > 0
