@@ -112,7 +112,7 @@ def test_a_push_reaches_the_patrol_app_in_the_background_and_rings(
         other,
     )
     # A push goes to the registration's activated version; `ready` above may have seen it
-    # still activating, and a push dispatched then can be dropped (CI saw it once).
+    # still activating.
     wait_for(
         lambda: any(
             v["registrationId"] == registration["registrationId"] and v["status"] == "activated" for v in versions
