@@ -22,6 +22,11 @@ sixth of the persons). ``scale.due_per_s_1_worker``, ``scale.due_per_s_n_workers
 and ``scale.due_per_s_per_worker`` (the second divided by N), and
 ``scale.lock_wait_share_n_workers``: the share of the busy workers' time spent waiting
 for a lock (on a shared machine the rates follow its load; this share much less).
+Then, with the workers still running, one operator process per municipality opens the
+22:10 wave's checks as fast as the database lets it, each view doing what a real one
+asks of PostgreSQL (open: attempt and grant; the gateway redeems it, reports the first
+frame and the end; the outcome "seen"): ``scale.views_per_s`` (all operators together),
+``scale.views_per_s_per_operator`` and ``scale.lock_wait_share_views``.
 
     .venv/bin/python benchmarks/scale_plan.py            # 100,000 persons, ~3 min
     .venv/bin/python benchmarks/scale_plan.py --quick    # 20,000 persons
@@ -32,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import statistics
 import subprocess
@@ -51,6 +57,7 @@ from _common import (
     machine_load,
     migrate,
     peak_rss_mb,
+    process_cpu_s,
     recreate_database,
     say,
     setup_django,
@@ -58,6 +65,7 @@ from _common import (
 
 IDLE_TICKS = 10
 DRAIN_LIMIT_S = 60
+VIEWS_S = 20  # how long the operator processes open views
 
 
 def parse_args() -> argparse.Namespace:
@@ -179,8 +187,6 @@ def run_workers(persons: int, *, municipalities: int, workers: int, database: st
     several municipalities (each wave a sixth of the persons, see bulk_world_sql)."""
     from datetime import timedelta
 
-    from django.db import connection
-
     from checks.models import Check, CheckState, NightPlan, WorkerHeartbeat
 
     start = evening()
@@ -219,13 +225,7 @@ def run_workers(persons: int, *, municipalities: int, workers: int, database: st
         began = time.perf_counter()
         _write_clock(clock_path, at)
         while wave.exists():
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT count(*), count(*) FILTER (WHERE wait_event_type = 'Lock') FROM pg_stat_activity "
-                    "WHERE datname = current_database() AND backend_type = 'client backend' "
-                    "AND pid <> pg_backend_pid() AND state <> 'idle'"
-                )
-                busy, locked = cursor.fetchone()
+            busy, locked = _sample_lock_waits()
             samples, waiting = samples + busy, waiting + locked
             time.sleep(0.1)
         elapsed = time.perf_counter() - began
@@ -247,6 +247,7 @@ def run_workers(persons: int, *, municipalities: int, workers: int, database: st
         # is not making checks due.
         Check.objects.filter(state=CheckState.DUE).update(state=CheckState.DONE)
         many, many_waiting = drain(start.replace(hour=22, minute=10), workers)
+        views, views_waiting = open_views(clock_path, municipalities)
     finally:
         for process in processes:
             process.terminate()
@@ -263,6 +264,116 @@ def run_workers(persons: int, *, municipalities: int, workers: int, database: st
     headline("scale.due_per_s_n_workers", f"{many:.0f}")
     headline("scale.due_per_s_per_worker", f"{many / workers:.0f}")
     headline("scale.lock_wait_share_n_workers", f"{many_waiting:.2f}")
+    headline("scale.view_operators", municipalities)
+    headline("scale.views_per_s", f"{views:.0f}")
+    headline("scale.views_per_s_per_operator", f"{views / municipalities:.0f}")
+    headline("scale.lock_wait_share_views", f"{views_waiting:.2f}")
+
+
+def _sample_lock_waits() -> tuple[int, int]:
+    """Busy client backends of this database (not this one), and how many wait for a lock."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*), count(*) FILTER (WHERE wait_event_type = 'Lock') FROM pg_stat_activity "
+            "WHERE datname = current_database() AND backend_type = 'client backend' "
+            "AND pid <> pg_backend_pid() AND state <> 'idle'"
+        )
+        busy, locked = cursor.fetchone()
+    return busy, locked
+
+
+def open_views(clock_path: Path, municipalities: int) -> tuple[float, float]:
+    """One operator process per municipality opens due checks for ``VIEWS_S`` seconds:
+    views per second (all together) and the share of their time spent waiting for a lock."""
+    import multiprocessing
+
+    from django.db import connections
+
+    from accounts.models import Tenant
+
+    tenants = list(Tenant.objects.filter(slug__startswith="skalby-").values_list("id", flat=True))
+    connections.close_all()  # each forked operator opens its own connection
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+    began = time.perf_counter()
+    until = began + VIEWS_S
+    operators = [context.Process(target=_operator, args=(str(clock_path), t, until, results)) for t in tenants]
+    for operator in operators:
+        operator.start()
+    samples = waiting = 0
+    while any(operator.is_alive() for operator in operators):
+        busy, locked = _sample_lock_waits()
+        samples, waiting = samples + busy, waiting + locked
+        time.sleep(0.1)
+    elapsed = time.perf_counter() - began
+    done = [results.get(timeout=5) for _ in operators]
+    views = sum(count for count, *_rest in done)
+    refused = sum(refused for _count, refused, *_cpu in done)
+    cpu_ms = 1000 * sum(cpu for _count, _refused, cpu, _database in done) / max(views, 1)
+    database_ms = 1000 * sum(database for *_rest, database in done) / max(views, 1)
+    share = waiting / samples if samples else 0.0
+    say(
+        f"{len(operators)} operator(s): {views:,} views in {elapsed:.1f} s ({refused} refused); "
+        f"{share:.0%} of the busy sessions' samples waiting for a lock; "
+        f"CPU a view: {cpu_ms:.0f} ms in the operator's process, {database_ms:.1f} ms in its PostgreSQL backend"
+    )
+    headline("scale.view_operator_cpu_ms", f"{cpu_ms:.0f}")
+    headline("scale.view_database_cpu_ms", f"{database_ms:.1f}")
+    headline("scale.views_per_s_per_database_core", f"{1000 / max(database_ms, 0.1):.0f}")
+    return views / elapsed, share
+
+
+def _operator(clock_path: str, tenant: int, until: float, results: object) -> None:
+    """An operator at the database's pace: each due check of ``tenant`` opened, its view
+    redeemed, framed and ended as the gateway reports it, and the outcome "seen" recorded."""
+    from datetime import timedelta
+
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+
+    from accounts.models import Role
+    from cameras.actions import record_view_event, redeem_grant
+    from checks import actions
+    from checks.management.commands.run_worker import SharedClock
+    from checks.models import Check, CheckState, Outcome
+    from nattillsyn import clock
+    from nattillsyn.errors import ActionRefused
+
+    clock.set_now_provider(SharedClock(clock_path))
+    # No gateway runs here: its prepare call (after each open) is refused at once; quietly.
+    logging.getLogger("cameras.gateway_client").setLevel(logging.ERROR)
+    operator = get_user_model().objects.get(memberships__tenant_id=tenant, memberships__role=Role.OPERATOR)
+    due = Check.objects.filter(tenant_id=tenant, state=CheckState.DUE, person__camera__isnull=False).order_by("id")
+    views = refused = 0
+    last_id = 0
+    cpu_began = time.process_time()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        (backend,) = cursor.fetchone()
+    backend_began = process_cpu_s(backend)  # PostgreSQL runs on this machine
+    while time.perf_counter() < until:
+        check = due.filter(id__gt=last_id).first()
+        if check is None:
+            break
+        last_id = check.id
+        try:
+            attempt, _token = actions.open_check(check, actor=operator, ip="127.0.0.1")
+        except ActionRefused:
+            refused += 1
+            continue
+        grant = attempt.grant
+        redeem_grant(str(grant.gid), gateway="bench", viewer_ip="127.0.0.1", address_reported=True)
+        now = clock.now()
+        # The picture shown for the municipality's minimum look, as the gateway reports it.
+        looked = timedelta(seconds=check.tenant.min_view_s)
+        record_view_event(str(grant.gid), event="first_frame", at=now - looked)
+        record_view_event(str(grant.gid), event="ended", at=now, reason="closed", bytes_sent=250_000)
+        actions.record_outcome(attempt, actor=operator, outcome=Outcome.SEEN_OK)
+        views += 1
+    own_cpu, database_cpu = time.process_time() - cpu_began, process_cpu_s(backend) - backend_began
+    results.put((views, refused, own_cpu, database_cpu))  # type: ignore[attr-defined]
 
 
 if __name__ == "__main__":
