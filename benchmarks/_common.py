@@ -478,6 +478,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
     "--no-first-run",
+    "--disable-quic",  # no QUIC attempts to the loopback servers
     "--disable-features=WebRtcHideLocalIpsWithMdns",
 ]
 GRANT_KEY = "benchmark-grant-key"

@@ -46,6 +46,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.operator_flow import (  # noqa: E402  (the path above first)
     CHROMIUM,
+    CHROMIUM_ARGS,
     VENV,
     free_port,
     headline,
@@ -151,10 +152,8 @@ def drive(processes: Processes, args: argparse.Namespace) -> dict[str, Any]:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--no-first-run", "--disable-quic",
-                  "--disable-features=WebRtcHideLocalIpsWithMdns"],
-        )  # fmt: skip
+            args=CHROMIUM_ARGS,
+        )
         page = browser.new_context(locale="sv-SE", viewport={"width": 1280, "height": 720}).new_page()
         page.set_default_timeout(30_000)
         login(page, processes.web_url, "bankby-operator")

@@ -33,8 +33,6 @@ import contextlib
 import os
 import re
 import select
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -47,42 +45,23 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))  # _common, also when imported by failover.py
+
+from _common import (  # noqa: E402  (the path above first)
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    SYSTEM_PYTHON,
+    free_port,
+    headline,
+    percentile,
+    say,
+)
+from _common import stop_process as stop  # noqa: E402
+
 VENV = ROOT / ".venv" / "bin"
-SYSTEM_PYTHON = "/usr/bin/python3"
-CHROMIUM = "/usr/bin/chromium"
 CAMERAS = 6  # distinct camera streams, so consecutive checks never share a warm reader
 LOOK_S = 5.0  # the look counted per check in checks_per_operator_hour
 PASSWORD = "nattillsyn-bench-password"
-
-
-def say(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-def headline(name: str, value: object) -> None:
-    print(f"{name}: {value}", flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(share * (len(ordered) - 1))))]
-
-
-def stop(process: subprocess.Popen[Any]) -> None:
-    if process.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 def wait_for_http(url: str, process: subprocess.Popen[Any], timeout_s: float = 30) -> None:
@@ -311,16 +290,7 @@ def drive(system: System, args: argparse.Namespace) -> dict[str, Any]:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-                "--disable-quic",
-                "--disable-features=WebRtcHideLocalIpsWithMdns",
-            ],  # fmt: skip
+            args=CHROMIUM_ARGS,
         )
         page = browser.new_context(locale="sv-SE", viewport={"width": 1280, "height": 720}).new_page()
         page.set_default_timeout(30_000)

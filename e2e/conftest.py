@@ -155,6 +155,21 @@ def wait_for_gateway_quiet(gateway: str, timeout: float = 20) -> None:
     warnings.warn(f"the gateway still has views or events after {timeout} s: {health}", stacklevel=1)
 
 
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+    # Headless chromium hides host candidates behind mDNS names the gateway
+    # would spend a second failing to resolve.
+    "--disable-features=WebRtcHideLocalIpsWithMdns",
+    "--autoplay-policy=no-user-gesture-required",
+]
+
+
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
@@ -162,19 +177,7 @@ def browser() -> Iterator[Any]:
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(
             executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-                "--disable-quic",
-                # Headless chromium hides host candidates behind mDNS names the gateway
-                # would spend a second failing to resolve.
-                "--disable-features=WebRtcHideLocalIpsWithMdns",
-                "--autoplay-policy=no-user-gesture-required",
-            ],
+            args=CHROMIUM_ARGS,
         )
         yield launched
         launched.close()

@@ -130,7 +130,11 @@ def test_a_push_reaches_the_patrol_app_in_the_background_and_rings(
     )
     # Read from the service worker itself: asked from the page in front (a JSON document),
     # getRegistration() sometimes did not see the notification the worker had shown.
-    (worker,) = [w for w in context.service_workers if "/console/patrol/" in w.url]
+    worker = wait_for(
+        lambda: next((w for w in context.service_workers if "/console/patrol/" in w.url), None),
+        "Playwright to see the service worker",
+        other,
+    )
     shown = wait_for(
         lambda: worker.evaluate(
             """self.registration.getNotifications().then(

@@ -29,7 +29,7 @@ from django.utils import translation
 from checks.engine import NightWorker
 from console.views import live_texts
 from e2e import netlab
-from e2e.conftest import CHROMIUM, ROOT, free_port, stop, wait_for_gateway_quiet, wait_for_http
+from e2e.conftest import CHROMIUM, CHROMIUM_ARGS, ROOT, free_port, stop, wait_for_gateway_quiet, wait_for_http
 from nattillsyn import clock
 from nattillsyn.testing import TEST_PERSONNUMMER, TEST_TOTP_SECRET, make_municipality, make_person
 
@@ -118,14 +118,7 @@ def ns_browser(lab: dict[str, Any], browser: Any) -> Iterator[Any]:
     ns_chromium = browser.browser_type.launch(
         executable_path=str(wrapper),
         args=[
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--no-first-run",
-            "--disable-quic",
-            "--disable-features=WebRtcHideLocalIpsWithMdns",
-            "--autoplay-policy=no-user-gesture-required",
+            *CHROMIUM_ARGS,
             # The lab's TURN certificate, and no other, is accepted (turns: is verified).
             f"--ignore-certificate-errors-spki-list={lab['certificate'].spki_sha256}",
         ],
@@ -182,9 +175,10 @@ def live_view_pair(page: Any) -> dict[str, Any]:
     page.locator("[data-testid=open-check]").first.click()
     page.wait_for_url("**/console/attempts/*/")
     page.wait_for_selector("#live[data-state=live]", timeout=15_000)
+    # The stats lag the picture: wait for a selected pair that has carried bytes.
     pair = None
     deadline = wallclock.monotonic() + 5
-    while pair is None and wallclock.monotonic() < deadline:
+    while not (pair and pair["bytes"]) and wallclock.monotonic() < deadline:
         pair = page.evaluate(SELECTED_PAIR)
         wallclock.sleep(0.1)
     assert pair is not None, "no selected candidate pair"
