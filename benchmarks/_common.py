@@ -28,7 +28,9 @@ PYTHON = str(ROOT / ".venv" / "bin" / "python")
 
 
 def say(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+    """Progress on stderr, stamped in UTC (Django's setup would otherwise switch the
+    process's local time to Stockholm halfway through a run)."""
+    print(f"[{time.strftime('%H:%M:%SZ', time.gmtime())}] {message}", file=sys.stderr, flush=True)
 
 
 def machine_load() -> str:
