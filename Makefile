@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-sqlite test-postgres check bench deps demo-db messages deploy-test
+.PHONY: run test test-sqlite test-postgres check bench deps demo-db messages deploy-test container-test
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -65,6 +65,13 @@ test-postgres:
 # run on this machine with a smoke night in Chromium; also part of the PostgreSQL browser run.
 deploy-test: deps
 	DB=postgres $(PY) -m pytest e2e/test_deploy_smoke.py
+
+# The container definitions (deploy/Containerfile, deploy/compose.yaml): the image built and
+# its processes run against this machine's PostgreSQL (as root; ~6 min on a new machine).
+# Run before each release, not in `make test` (docs/OPERATIONS.md).
+container-test: deps
+	apt-get install -y -q podman runc debootstrap >/dev/null
+	deploy/container-test.sh
 
 check: deps
 	$(VENV)/bin/ruff format --check .
