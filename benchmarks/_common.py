@@ -25,6 +25,11 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))  # a benchmark runs as a script, from benchmarks/
+
+from e2e.chromium import CHROMIUM as CHROMIUM  # noqa: E402  (the path above first; re-exported)
+from e2e.chromium import CHROMIUM_ARGS as CHROMIUM_ARGS  # noqa: E402
 
 
 def say(message: str) -> None:
@@ -472,17 +477,6 @@ def scenario_probe(camera: Any) -> Any:
 # -- processes on loopback: simcam, the gateway and its control plane, Chromium -----------
 
 SYSTEM_PYTHON = "/usr/bin/python3"  # simcam needs Debian's GStreamer bindings
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",  # no QUIC attempts to the loopback servers
-    "--disable-features=WebRtcHideLocalIpsWithMdns",
-]
 GRANT_KEY = "benchmark-grant-key"
 GATEWAY_TOKEN = "benchmark-gateway-token"
 

@@ -43,6 +43,7 @@ import statistics
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -221,15 +222,10 @@ def run_workers(persons: int, *, municipalities: int, workers: int, database: st
         pg_stat_activity): the part the machine's other load does not explain."""
         wave = Check.objects.filter(state=CheckState.PLANNED, scheduled_at__lte=at + timedelta(seconds=30))
         size = wave.count()
-        samples = waiting = 0
         began = time.perf_counter()
         _write_clock(clock_path, at)
-        while wave.exists():
-            busy, locked = _sample_lock_waits()
-            samples, waiting = samples + busy, waiting + locked
-            time.sleep(0.1)
+        share = _lock_wait_share_while(wave.exists)
         elapsed = time.perf_counter() - began
-        share = waiting / samples if samples else 0.0
         say(
             f"{count} worker(s): {size:,} checks of {municipalities} municipalities made due in {elapsed:.1f} s; "
             f"{share:.0%} of the busy workers' samples waiting for a lock"
@@ -270,18 +266,23 @@ def run_workers(persons: int, *, municipalities: int, workers: int, database: st
     headline("scale.lock_wait_share_views", f"{views_waiting:.2f}")
 
 
-def _sample_lock_waits() -> tuple[int, int]:
-    """Busy client backends of this database (not this one), and how many wait for a lock."""
+def _lock_wait_share_while(going_on: Callable[[], bool]) -> float:
+    """Sample this database's busy client backends (not this one) every 0.1 s while
+    ``going_on()``: the share of the samples waiting for a lock."""
     from django.db import connection
 
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*), count(*) FILTER (WHERE wait_event_type = 'Lock') FROM pg_stat_activity "
-            "WHERE datname = current_database() AND backend_type = 'client backend' "
-            "AND pid <> pg_backend_pid() AND state <> 'idle'"
-        )
-        busy, locked = cursor.fetchone()
-    return busy, locked
+    samples = waiting = 0
+    while going_on():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*), count(*) FILTER (WHERE wait_event_type = 'Lock') FROM pg_stat_activity "
+                "WHERE datname = current_database() AND backend_type = 'client backend' "
+                "AND pid <> pg_backend_pid() AND state <> 'idle'"
+            )
+            busy, locked = cursor.fetchone()
+        samples, waiting = samples + busy, waiting + locked
+        time.sleep(0.1)
+    return waiting / samples if samples else 0.0
 
 
 def open_views(clock_path: Path, municipalities: int) -> tuple[float, float]:
@@ -302,18 +303,13 @@ def open_views(clock_path: Path, municipalities: int) -> tuple[float, float]:
     operators = [context.Process(target=_operator, args=(str(clock_path), t, until, results)) for t in tenants]
     for operator in operators:
         operator.start()
-    samples = waiting = 0
-    while any(operator.is_alive() for operator in operators):
-        busy, locked = _sample_lock_waits()
-        samples, waiting = samples + busy, waiting + locked
-        time.sleep(0.1)
+    share = _lock_wait_share_while(lambda: any(operator.is_alive() for operator in operators))
     elapsed = time.perf_counter() - began
     done = [results.get(timeout=5) for _ in operators]
     views = sum(count for count, *_rest in done)
     refused = sum(refused for _count, refused, *_cpu in done)
     cpu_ms = 1000 * sum(cpu for _count, _refused, cpu, _database in done) / max(views, 1)
     database_ms = 1000 * sum(database for *_rest, database in done) / max(views, 1)
-    share = waiting / samples if samples else 0.0
     say(
         f"{len(operators)} operator(s): {views:,} views in {elapsed:.1f} s ({refused} refused); "
         f"{share:.0%} of the busy sessions' samples waiting for a lock; "

@@ -20,12 +20,13 @@ import pyotp
 import pytest
 from django.conf import settings
 
+from e2e.chromium import CHROMIUM
+from e2e.chromium import CHROMIUM_ARGS as BASE_CHROMIUM_ARGS
 from nattillsyn import clock
 from nattillsyn.clock import OffsetClock
 from nattillsyn.testing import TEST_TOTP_SECRET
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
 CAMERAS = ["cam1:asleep", "cam2:empty", "training:asleep"]
 
 # Playwright's sync API keeps an event loop in this thread; the ORM calls the tests
@@ -155,19 +156,7 @@ def wait_for_gateway_quiet(gateway: str, timeout: float = 20) -> None:
     warnings.warn(f"the gateway still has views or events after {timeout} s: {health}", stacklevel=1)
 
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-    # Headless chromium hides host candidates behind mDNS names the gateway
-    # would spend a second failing to resolve.
-    "--disable-features=WebRtcHideLocalIpsWithMdns",
-    "--autoplay-policy=no-user-gesture-required",
-]
+CHROMIUM_ARGS = [*BASE_CHROMIUM_ARGS, "--autoplay-policy=no-user-gesture-required"]
 
 
 @pytest.fixture(scope="session")
